@@ -1,0 +1,63 @@
+import fastifySwagger from "@fastify/swagger";
+import fastifySwaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyServerOptions } from "fastify";
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import { randomUUID } from "node:crypto";
+import { findApiKeyByPrefix } from "../../projections/queries.ts";
+import type { Platform } from "../shared/platform.ts";
+import { registerAuth } from "./auth.ts";
+import { registerIdempotency, type IdempotencyRecord } from "./idempotency.ts";
+import { registerProblemHandlers } from "./problem.ts";
+import { analyticsRoutes } from "./routes/analytics.ts";
+import { billingRoutes } from "./routes/billing.ts";
+import { keyRoutes } from "./routes/keys.ts";
+import { systemRoutes } from "./routes/system.ts";
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the API; never listens (apps/main.ts does, tests use app.inject). */
+export async function buildApp(platform: Platform, options: { logger?: FastifyServerOptions["logger"] } = {}) {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: 1024 * 1024,
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerProblemHandlers(app);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: "AI Aggregator", version: "1.0.0", description: "Event-sourced billing, metering and OpenAI-compatible gateway. Money is a decimal string of USD with at most 6 fraction digits." },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "admin token or API key" } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  app.addHook("onRoute", (route) => {
+    if (route.url.startsWith("/docs")) route.config = { ...route.config, access: "public" };
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: "/docs", uiConfig: { deepLinking: false } });
+  app.get("/openapi.json", { config: { access: "public" }, schema: { hide: true } }, async () => app.swagger());
+  app.addHook("onSend", async (request, reply, payload) => {
+    reply.header("x-request-id", request.id);
+    return payload;
+  });
+
+  registerAuth(app, {
+    adminToken: platform.adminToken,
+    findKeyByPrefix: (prefix) => findApiKeyByPrefix(platform.reads, prefix),
+    catchUp: async () => void (await platform.projector.catchUp(1000)),
+  });
+  registerIdempotency(app, platform.reads.collection<IdempotencyRecord>("idempotency"));
+
+  await app.register(systemRoutes, { platform });
+  await app.register(keyRoutes, { platform });
+  await app.register(billingRoutes, { platform });
+  await app.register(analyticsRoutes, { platform });
+  return app;
+}

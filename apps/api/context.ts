@@ -1,0 +1,24 @@
+import type { FastifyRequest } from "fastify";
+import type { CommandContext } from "../shared/handle-command.ts";
+import type { Platform } from "../shared/platform.ts";
+import { actorOf } from "./auth.ts";
+import { HttpProblem } from "./problem.ts";
+
+/** the command context of an HTTP request: who, which request, which Idempotency-Key, when */
+export function commandContext(request: FastifyRequest, platform: Platform): CommandContext {
+  const idem = request.idempotency;
+  return {
+    actor: actorOf(request),
+    correlationId: request.id,
+    now: platform.now(),
+    ...(idem ? { idempotencyScope: idem.scope, idempotencyKey: idem.key } : {}),
+  };
+}
+
+/** `minPosition`: wait briefly until the read models have applied it; 503 when they do not in time */
+export async function awaitPosition(platform: Platform, minPosition: number | undefined) {
+  if (minPosition === undefined) return;
+  if (!(await platform.projector.waitFor(minPosition, 5000))) {
+    throw new HttpProblem(503, "READ_MODEL.LAGGING", `read models have not reached position ${minPosition} yet; retry`);
+  }
+}

@@ -1,0 +1,59 @@
+// Relay wiring from already-built dependencies, shared by `apps/relay/main.ts` and the lead's
+// `npm start` composition root. Stop it by aborting `signal`, await `done`, then close the
+// publisher and the stores (in that order: the relay may still write its checkpoint on the way out).
+import type { EventStore } from "../../domain/event-store.ts";
+import type { ReadStore } from "../../projections/read-store.ts";
+import type { KafkaPublisher } from "../../infra/kafka/publisher.ts";
+import { runRelay, type Relay, type RelayLogger } from "../../infra/kafka/relay.ts";
+
+/** read-model collection holding `{_id: "relay:<topic>", _position}` */
+export const RELAY_CHECKPOINTS = "checkpoints";
+
+export interface RelayDeps {
+  store: EventStore;
+  readStore: ReadStore;
+  publisher: KafkaPublisher;
+  signal: AbortSignal;
+  log?: RelayLogger;
+  batchSize?: number;
+}
+
+export interface StartedRelay extends Relay {
+  /** true when this start created the topic */
+  readonly topicCreated: boolean;
+}
+
+const pause = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
+
+/**
+ * Creates the topic (retrying while the broker is not reachable yet, until the signal aborts),
+ * then starts the relay from its checkpoint.
+ */
+export async function startRelay(deps: RelayDeps): Promise<StartedRelay> {
+  const { publisher, signal, log } = deps;
+  let topicCreated = false;
+  for (let attempt = 0; !signal.aborted; attempt++) {
+    try {
+      topicCreated = await publisher.ensureTopic();
+      log?.info({ topic: publisher.topic, created: topicCreated }, "relay: topic ready");
+      break;
+    } catch (err) {
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 10));
+      log?.warn({ err, delay, topic: publisher.topic }, "relay: cannot create topic, retrying");
+      await pause(delay, signal);
+    }
+  }
+  const relay = runRelay({
+    store: deps.store,
+    checkpoints: deps.readStore.collection(RELAY_CHECKPOINTS),
+    producer: publisher,
+    signal,
+    batchSize: deps.batchSize,
+    log,
+  });
+  return { stats: relay.stats, done: relay.done, topicCreated };
+}

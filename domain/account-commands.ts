@@ -1,0 +1,96 @@
+import type { Command } from "./decider.ts";
+import type { Prices } from "./events.ts";
+
+// Every account command carries the userId (it picks the stream `account-{userId}`), the ids of what it
+// creates (transactionId, usageId… chosen by the caller, so retries are recognisable) and, through
+// Command, the instant `now` it is decided at. Amounts are integer micro-USD.
+
+export type ProcessPayment = Command<
+  "processPayment",
+  {
+    userId: string;
+    paymentId: string;
+    transactionId: string;
+    amount: number;
+    currency: "USD";
+    method: string;
+    externalRef?: string;
+  }
+>;
+
+export type RefundPayment = Command<
+  "refundPayment",
+  {
+    userId: string;
+    paymentId: string;
+    refundId: string;
+    transactionId: string;
+    /** default: everything not refunded yet */
+    amount?: number;
+    reason?: string;
+  }
+>;
+
+export type ManualTransactionType = "credit" | "debit" | "adjustment";
+
+export type CreateTransaction = Command<
+  "createTransaction",
+  {
+    userId: string;
+    transactionId: string;
+    type: ManualTransactionType;
+    /** credit/debit: positive magnitude; adjustment: signed, non-zero */
+    amount: number;
+    description?: string;
+  }
+>;
+
+export interface UsageData {
+  userId: string;
+  usageId: string;
+  transactionId: string;
+  requestId: string;
+  service: string;
+  resource: string;
+  provider: string;
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+  /** charged as given (the gateway computes it with costOf and caps it) */
+  cost: number;
+  prices: Prices;
+  apiKeyId?: string;
+  /** when the usage happened (ISO-8601) */
+  timestamp: string;
+}
+
+export type TrackUsage = Command<"trackUsage", UsageData>;
+
+export type ReserveUsage = Command<
+  "reserveUsage",
+  {
+    userId: string;
+    reservationId: string;
+    requestId: string;
+    amount: number;
+    expiresAt: string;
+    apiKeyId?: string;
+  }
+>;
+
+/** requestId must be the one the reservation was made with. */
+export type SettleUsage = Command<"settleUsage", UsageData & { reservationId: string }>;
+
+export type ReleaseUsage = Command<
+  "releaseUsage",
+  { userId: string; reservationId: string; reason: "failed" | "cancelled" | "expired" }
+>;
+
+export type AccountCommand =
+  | ProcessPayment
+  | RefundPayment
+  | CreateTransaction
+  | TrackUsage
+  | ReserveUsage
+  | SettleUsage
+  | ReleaseUsage;

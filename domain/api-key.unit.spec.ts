@@ -1,0 +1,99 @@
+import { describe, expect, it } from "vitest";
+import { apiKeyDecider, apiKeyMatches, base62, formatApiKey, hashApiKey, parseApiKey, type ApiKeyCommand } from "./api-key.ts";
+import type { ApiKeyEvent } from "./events.ts";
+import { deciderSpec } from "./testing.ts";
+
+const NOW = "2025-03-01T12:00:00.000Z";
+const { given } = deciderSpec(apiKeyDecider, "apikey-k1");
+const HASH = "a".repeat(64);
+
+const create = (data: Partial<Extract<ApiKeyCommand, { type: "createApiKey" }>["data"]> = {}): ApiKeyCommand => ({
+  type: "createApiKey",
+  now: NOW,
+  data: { keyId: "k1", userId: "u1", name: "ci", prefix: "AbCd1234", secretHash: HASH, scopes: ["chat", "keys"], ...data },
+});
+const revoke = (reason?: string): ApiKeyCommand => ({ type: "revokeApiKey", now: NOW, data: { keyId: "k1", ...(reason ? { reason } : {}) } });
+const created: ApiKeyEvent = {
+  type: "api_key_created",
+  data: { keyId: "k1", userId: "u1", name: "ci", prefix: "AbCd1234", secretHash: HASH, scopes: ["chat", "keys"], createdAt: NOW },
+};
+const revoked: ApiKeyEvent = { type: "api_key_revoked", data: { keyId: "k1", userId: "u1", reason: "leaked", revokedAt: NOW } };
+
+describe("createApiKey", () => {
+  it("creates a key", () => {
+    given().when(create()).then([created]);
+  });
+  it("keeps limits and drops duplicate scopes", () => {
+    given().when(create({ scopes: ["chat", "chat"], limits: { requestsPerMinute: 60, budget: 5_000_000 } })).then([
+      { ...created, data: { ...created.data, scopes: ["chat"], limits: { requestsPerMinute: 60, budget: 5_000_000 } } } as ApiKeyEvent,
+    ]);
+  });
+  it("refuses a key id that exists", () => {
+    given([created]).when(create()).thenThrows("API_KEY.EXISTS", "conflict");
+    given([created, revoked]).when(create()).thenThrows("API_KEY.EXISTS", "conflict");
+  });
+  it.each(["", "   ", "x".repeat(101)])("refuses the name %j", (name) => {
+    given().when(create({ name })).thenThrows("COMMAND.INVALID", "invalid");
+  });
+  it("accepts a name of 100 characters", () => {
+    given().when(create({ name: "x".repeat(100) })).thenMatches((events) => expect(events).toHaveLength(1));
+  });
+  it("refuses a malformed prefix, secret hash, scope or limit", () => {
+    given().when(create({ prefix: "a_b" })).thenThrows("API_KEY.INVALID_FORMAT");
+    given().when(create({ secretHash: "plain-secret" })).thenThrows("COMMAND.INVALID");
+    given().when(create({ scopes: ["Admin Everything"] })).thenThrows("COMMAND.INVALID");
+    given().when(create({ limits: { budget: -1 } })).thenThrows("COMMAND.INVALID");
+  });
+  it("refuses a command sent to another key's stream", () => {
+    given().when(create({ keyId: "k2" })).thenThrows("API_KEY.ID_MISMATCH");
+  });
+});
+
+describe("revokeApiKey", () => {
+  it("revokes an active key", () => {
+    given([created]).when(revoke("leaked")).then([revoked]);
+  });
+  it("answers not_found for an unknown key", () => {
+    given().when(revoke()).thenThrows("API_KEY.NOT_FOUND", "not_found");
+  });
+  it("refuses to revoke twice", () => {
+    given([created, revoked]).when(revoke()).thenThrows("API_KEY.ALREADY_REVOKED", "conflict");
+  });
+});
+
+describe("key format", () => {
+  const secret = "s3cr3tS3cr3tS3cr3tS3cr3tS3cr3tS3cr3tabcd";
+  const raw = formatApiKey("AbCd1234", secret);
+
+  it("formats aia_{prefix}_{secret}{checksum}", () => {
+    expect(raw).toMatch(/^aia_AbCd1234_s3cr3tS3cr3tS3cr3tS3cr3tS3cr3tS3cr3tabcd[0-9a-f]{6}$/);
+  });
+  it("parses its own keys", () => {
+    expect(parseApiKey(raw)).toEqual({ prefix: "AbCd1234", secret, key: raw });
+  });
+  it("rejects any single-character change through the checksum", () => {
+    for (let i = "aia_AbCd1234_".length; i < raw.length; i++) {
+      const swapped = raw.slice(0, i) + (raw[i] === "0" ? "1" : "0") + raw.slice(i + 1);
+      expect(parseApiKey(swapped)).toBeNull();
+    }
+  });
+  it.each(["", "Bearer x", "aia__abc", "sk-abc", `${"aia_AbCd1234_"}${"x".repeat(500)}`, `aia_AbCd1234_${secret}`])("rejects %j", (text) => {
+    expect(parseApiKey(text)).toBeNull();
+  });
+  it("refuses to format a bad prefix or a short secret", () => {
+    expect(() => formatApiKey("a_b", secret)).toThrow(/prefix/);
+    expect(() => formatApiKey("AbCd1234", "short")).toThrow(/secret/);
+  });
+  it("stores only a sha-256 of the raw key and compares in constant time", () => {
+    expect(hashApiKey(raw)).toMatch(/^[0-9a-f]{64}$/);
+    expect(hashApiKey(raw)).not.toContain(secret);
+    expect(apiKeyMatches(raw, hashApiKey(raw))).toBe(true);
+    expect(apiKeyMatches(raw, HASH)).toBe(false);
+    expect(apiKeyMatches(raw, "nope")).toBe(false);
+  });
+  it("encodes random bytes as fixed-length base62", () => {
+    expect(base62(new Uint8Array([0, 0]), 4)).toBe("0000");
+    expect(base62(new Uint8Array([1, 0]), 4)).toBe("0048"); // 256 = 4*62 + 8
+    expect(base62(new Uint8Array(32).fill(255), 43)).toMatch(/^[0-9A-Za-z]{43}$/);
+  });
+});

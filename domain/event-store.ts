@@ -1,0 +1,51 @@
+import type { NewEvent, RecordedEvent } from "./events.ts";
+
+/** "no_stream" to create a stream, or the revision of its last event (0-based). */
+export type ExpectedRevision = "no_stream" | number;
+
+export interface AppendResult {
+  /** revision of the last appended event */
+  nextExpectedRevision: number;
+  /** global position of the last appended event */
+  position: number;
+}
+
+export interface ReadAllOptions {
+  /** exclusive: events with position > after; 0 = from the start */
+  after?: number;
+  maxCount?: number;
+}
+
+/**
+ * The event store port. Adapters: SQLite (embedded default), EventStoreDB (production),
+ * in-memory (unit tests only). All pass infra/event-store.contract.ts.
+ *
+ * Guarantees every adapter gives:
+ * - append is atomic and durable when it resolves; it succeeds only at the exact expected revision;
+ * - re-appending the same event ids at the same expected revision is an idempotent success
+ *   returning the original result; any other mismatch throws ConcurrencyError;
+ * - positions in $all are strictly increasing and never reused.
+ */
+export interface EventStore {
+  append(stream: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;
+  /** events of one stream in revision order, from `fromRevision` (inclusive); [] when it does not exist */
+  readStream(stream: string, fromRevision?: number): Promise<RecordedEvent[]>;
+  /** one page of $all in position order */
+  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /** catch-up from `after` (exclusive), then live, until the signal aborts */
+  subscribeToAll(after: number, signal: AbortSignal): AsyncIterable<RecordedEvent>;
+  /** position of the last event in $all (0 when empty) */
+  headPosition(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export class ConcurrencyError extends Error {
+  readonly code = "EVENT_STORE.CONCURRENCY";
+  constructor(
+    readonly stream: string,
+    readonly expected: ExpectedRevision,
+    readonly actual: ExpectedRevision,
+  ) {
+    super(`stream ${stream}: expected revision ${expected}, actual ${actual}`);
+  }
+}

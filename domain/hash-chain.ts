@@ -1,0 +1,93 @@
+import { createHash } from "node:crypto";
+import type { DomainEvent, EventMetadata, NewEvent, RecordedEvent } from "./events.ts";
+
+// Account streams carry a sha-256 chain: hash = sha256(prevHash + canonicalJson({type, data, metadata
+// without hash})). Any store that round-trips JSON faithfully (undefined fields dropped, key order
+// free) reproduces the same canonical text, so auditors can verify from any copy of the stream.
+
+export const GENESIS_HASH = "0".repeat(64);
+
+/**
+ * Deterministic JSON: object keys sorted by UTF-16 code units, no whitespace, undefined fields omitted
+ * (undefined in arrays becomes null, as in JSON.stringify). Refuses what JSON cannot represent
+ * faithfully (NaN, Infinity, bigint, functions, Map/Set/class instances) instead of hashing a lossy form.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null) return "null";
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return JSON.stringify(value);
+    case "number":
+      if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: non-finite number ${value}`);
+      return JSON.stringify(value);
+    case "object": {
+      if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? "null" : canonicalJson(item))).join(",")}]`;
+      const toJSON = (value as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON === "function") return canonicalJson(toJSON.call(value));
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) throw new TypeError("canonicalJson: only plain objects are supported");
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record)
+        .filter((key) => record[key] !== undefined)
+        .sort();
+      return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(",")}}`;
+    }
+    default:
+      throw new TypeError(`canonicalJson: unsupported ${typeof value}`);
+  }
+}
+
+export interface HashableEvent {
+  type: DomainEvent["type"];
+  data: unknown;
+  metadata: EventMetadata;
+}
+
+/** sha-256 hex of prevHash followed by the canonical event; `metadata.hash` itself is excluded. */
+export function eventHash(prevHash: string, event: HashableEvent): string {
+  const { hash: _ignored, ...metadata } = event.metadata;
+  return createHash("sha256")
+    .update(prevHash)
+    .update(canonicalJson({ type: event.type, data: event.data, metadata }))
+    .digest("hex");
+}
+
+/** Returns copies of `events` with metadata.prevHash/hash set, each linked to the one before. */
+export function chain<E extends DomainEvent>(prevHash: string, events: readonly NewEvent<E>[]): NewEvent<E>[] {
+  let previous = prevHash;
+  return events.map((event) => {
+    const { hash: _stale, ...rest } = event.metadata;
+    const metadata: EventMetadata = { ...rest, prevHash: previous };
+    const hash = eventHash(previous, { type: event.type, data: event.data, metadata });
+    previous = hash;
+    return { ...event, metadata: { ...metadata, hash } };
+  });
+}
+
+export type ChainVerification =
+  | { ok: true; verified: number; lastHash: string }
+  | { ok: false; revision: number; eventId: string; reason: string };
+
+/**
+ * Verifies consecutive events of ONE stream, in revision order. For a read that does not start at
+ * revision 0, pass the hash of the event just before it as `prevHash`.
+ */
+export function verifyChain(events: readonly RecordedEvent[], prevHash: string = GENESIS_HASH): ChainVerification {
+  let previous = prevHash;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    const fail = (reason: string): ChainVerification => ({
+      ok: false,
+      revision: event.revision,
+      eventId: event.metadata.eventId,
+      reason,
+    });
+    if (i > 0 && event.revision !== events[i - 1]!.revision + 1) return fail(`revision gap after ${events[i - 1]!.revision}`);
+    if (typeof event.metadata.hash !== "string") return fail("event has no hash");
+    if (event.metadata.prevHash !== previous) return fail("prevHash does not match the hash of the previous event");
+    if (eventHash(previous, event) !== event.metadata.hash) return fail("hash does not match the event content");
+    previous = event.metadata.hash;
+  }
+  return { ok: true, verified: events.length, lastHash: previous };
+}

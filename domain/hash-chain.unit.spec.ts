@@ -1,0 +1,126 @@
+import { describe, expect, it } from "vitest";
+import type { EventMetadata, NewEvent, RecordedEvent } from "./events.ts";
+import { canonicalJson, chain, eventHash, GENESIS_HASH, verifyChain } from "./hash-chain.ts";
+
+const metadata = (n: number): EventMetadata => ({
+  eventId: `00000000-0000-4000-8000-00000000000${n}`,
+  occurredAt: `2025-01-01T00:00:0${n}.000Z`,
+  actor: { type: "admin", id: "admin" },
+  correlationId: "c1",
+  causationId: "c1",
+  schemaVersion: 1,
+});
+
+const credit = (n: number, amount: number, balanceAfter: number): NewEvent => ({
+  type: "transaction_created",
+  data: {
+    userId: "u1",
+    transactionId: `t${n}`,
+    amount,
+    type: "credit",
+    balanceAfter,
+    timestamp: `2025-01-01T00:00:0${n}.000Z`,
+    metadata: {},
+  },
+  metadata: metadata(n),
+});
+
+/** what a store gives back: JSON round trip, plus stream coordinates */
+const record = (events: NewEvent[]): RecordedEvent[] =>
+  events.map((event, revision) => ({ ...JSON.parse(JSON.stringify(event)), streamName: "account-u1", revision, position: 100 + revision }));
+
+const chained = () => chain(GENESIS_HASH, [credit(1, 5, 5), credit(2, 7, 12), credit(3, -2, 10)]);
+
+describe("canonicalJson", () => {
+  it("sorts keys recursively, drops undefined fields and whitespace", () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: true, y: null }], c: "x" }, u: undefined })).toBe(
+      '{"a":{"c":"x","d":[1,{"y":null,"z":true}]},"b":1}',
+    );
+  });
+
+  it("is independent of key insertion order", () => {
+    expect(canonicalJson({ a: 1, b: 2 })).toBe(canonicalJson({ b: 2, a: 1 }));
+  });
+
+  it("writes undefined array items as null, as JSON does", () => {
+    expect(canonicalJson([undefined, 1])).toBe("[null,1]");
+  });
+
+  it.each([Number.NaN, Number.POSITIVE_INFINITY, 1n, new Map(), () => 1])("refuses %s", (value) => {
+    expect(() => canonicalJson({ value })).toThrow(TypeError);
+  });
+});
+
+describe("chain", () => {
+  it("links each event to the hash of the one before, starting at the given hash", () => {
+    const events = chained();
+    expect(events[0]!.metadata.prevHash).toBe(GENESIS_HASH);
+    expect(events[1]!.metadata.prevHash).toBe(events[0]!.metadata.hash);
+    expect(events[2]!.metadata.prevHash).toBe(events[1]!.metadata.hash);
+    expect(events.every((e) => /^[0-9a-f]{64}$/.test(e.metadata.hash!))).toBe(true);
+  });
+
+  it("hashes prevHash + canonical {type, data, metadata without hash}", () => {
+    const [first] = chained();
+    expect(eventHash(GENESIS_HASH, first!)).toBe(first!.metadata.hash);
+  });
+
+  it("does not mutate its input and is deterministic", () => {
+    const input = [credit(1, 5, 5)];
+    const a = chain(GENESIS_HASH, input);
+    expect(input[0]!.metadata.hash).toBeUndefined();
+    expect(chain(GENESIS_HASH, input)).toEqual(a);
+  });
+
+  it("continues a stream from its last hash", () => {
+    const all = chained();
+    const tail = chain(all[1]!.metadata.hash!, [credit(3, -2, 10)]);
+    expect(tail[0]!.metadata.hash).toBe(all[2]!.metadata.hash);
+  });
+});
+
+describe("verifyChain", () => {
+  it("accepts an intact stream read back from a store", () => {
+    expect(verifyChain(record(chained()))).toEqual({ ok: true, verified: 3, lastHash: chained()[2]!.metadata.hash });
+  });
+
+  it("accepts an empty stream", () => {
+    expect(verifyChain([])).toEqual({ ok: true, verified: 0, lastHash: GENESIS_HASH });
+  });
+
+  it("verifies a tail from the hash before it", () => {
+    const events = record(chained());
+    expect(verifyChain(events.slice(1), events[0]!.metadata.hash).ok).toBe(true);
+    expect(verifyChain(events.slice(1))).toMatchObject({ ok: false, revision: 1 });
+  });
+
+  it("detects tampered data", () => {
+    const events = record(chained());
+    (events[1]!.data as { amount: number }).amount = 700;
+    expect(verifyChain(events)).toEqual({
+      ok: false,
+      revision: 1,
+      eventId: events[1]!.metadata.eventId,
+      reason: "hash does not match the event content",
+    });
+  });
+
+  it("detects tampered metadata", () => {
+    const events = record(chained());
+    events[2]!.metadata.actor = { type: "system", id: "mallory" };
+    expect(verifyChain(events)).toMatchObject({ ok: false, revision: 2 });
+  });
+
+  it("detects a removed event", () => {
+    const events = record(chained());
+    const gap = [events[0]!, events[2]!];
+    expect(verifyChain(gap)).toMatchObject({ ok: false, revision: 2, reason: expect.stringMatching(/gap/) });
+    expect(verifyChain([events[0]!, { ...events[2]!, revision: 1 }])).toMatchObject({ ok: false, reason: expect.stringMatching(/prevHash/) });
+  });
+
+  it("detects a missing hash", () => {
+    const events = record(chained());
+    delete events[0]!.metadata.hash;
+    expect(verifyChain(events)).toMatchObject({ ok: false, revision: 0, reason: "event has no hash" });
+  });
+});

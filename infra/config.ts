@@ -1,0 +1,41 @@
+import { z } from "zod";
+
+// Environment contract (shared/DESIGN.md). A bad value stops start-up with one line naming the variable.
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  DATA_DIR: z.string().min(1).default("./data"),
+  ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  EVENT_STORE: z.enum(["sqlite", "esdb"]).default("sqlite"),
+  ESDB_URL: z.string().startsWith("esdb").optional(),
+  READ_STORE: z.enum(["sqlite", "mongo"]).default("sqlite"),
+  MONGO_URL: z.string().startsWith("mongodb").optional(),
+  MONGO_DB: z.string().min(1).default("aggregator"),
+  KAFKA_BROKERS: z
+    .string()
+    .regex(/^[^\s,]+:\d+(,[^\s,]+:\d+)*$/, "must be host:port[,host:port...]")
+    .optional(),
+  KAFKA_TOPIC: z.string().min(1).default("aggregator.events"),
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_BASE_URL: z.url().default("https://api.openai.com/v1"),
+  OPENROUTER_API_KEY: z.string().optional(),
+  OPENROUTER_BASE_URL: z.url().default("https://openrouter.ai/api/v1"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const blanksRemoved = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = schema.safeParse(blanksRemoved);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`invalid configuration: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  const config = parsed.data;
+  if (config.EVENT_STORE === "esdb" && !config.ESDB_URL) throw new ConfigError("invalid configuration: ESDB_URL is required when EVENT_STORE=esdb");
+  if (config.READ_STORE === "mongo" && !config.MONGO_URL) throw new ConfigError("invalid configuration: MONGO_URL is required when READ_STORE=mongo");
+  return config;
+}

@@ -1,0 +1,90 @@
+// Smoke test of the real engines started by infra/engines/up.sh: Kafka 4.4 via kafkajs, FerretDB via the mongodb driver.
+import { randomUUID } from "node:crypto";
+import { Kafka, logLevel } from "kafkajs";
+import { MongoClient } from "mongodb";
+import { describe, it, expect } from "vitest";
+import { engineUrl } from "./require-engine.js";
+
+const brokers = engineUrl("kafka", "KAFKA_BROKERS");
+const mongoUrl = engineUrl("mongo", "MONGO_URL");
+
+describe.skipIf(!brokers)("Kafka (kafkajs 2.2.4)", () => {
+  it("creates a topic, produces with headers and consumes in a consumer group", async () => {
+    const kafka = new Kafka({ clientId: "engines-smoke", brokers: brokers!.split(","), logLevel: logLevel.WARN });
+    const topic = `smoke-${randomUUID()}`;
+    const admin = kafka.admin();
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const consumer = kafka.consumer({ groupId: `smoke-${randomUUID()}` });
+    try {
+      await admin.connect();
+      expect(await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })).toBe(true);
+      expect(await admin.listTopics()).toContain(topic);
+
+      await producer.connect();
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: [{ key: "acct-1", value: '{"amount":42}', headers: { ce_id: "evt-1", ce_type: "smoke.tested" } }],
+      });
+
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      const received = new Promise<{ key?: string; value?: string; headers: Record<string, string> }>((resolve) => {
+        void consumer.run({
+          eachMessage: async ({ message }) => {
+            const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+            resolve({ key: message.key?.toString(), value: message.value?.toString(), headers });
+          },
+        });
+      });
+      const msg = await received;
+      expect(msg).toEqual({ key: "acct-1", value: '{"amount":42}', headers: { ce_id: "evt-1", ce_type: "smoke.tested" } });
+    } finally {
+      await consumer.disconnect();
+      await producer.disconnect();
+      await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+      await admin.disconnect();
+    }
+  }, 60_000);
+});
+
+describe.skipIf(!mongoUrl)("FerretDB (mongodb driver)", () => {
+  it("inserts, upserts with $inc and aggregates with $group/$sum", async () => {
+    const client = new MongoClient(mongoUrl!, { serverSelectionTimeoutMS: 5000 });
+    const db = client.db(`smoke_${randomUUID().replaceAll("-", "")}`);
+    try {
+      const usage = db.collection<{ account: string; model: string; tokens: number }>("usage");
+      await usage.insertMany([
+        { account: "a", model: "gpt", tokens: 10 },
+        { account: "a", model: "claude", tokens: 5 },
+        { account: "b", model: "gpt", tokens: 7 },
+      ]);
+
+      const totals = db.collection<{ _id: string; tokens: number; calls: number }>("totals");
+      for (const tokens of [3, 4]) {
+        await totals.findOneAndUpdate({ _id: "a" }, { $inc: { tokens, calls: 1 } }, { upsert: true });
+      }
+      const after = await totals.findOneAndUpdate(
+        { _id: "a" },
+        { $inc: { tokens: 1, calls: 1 } },
+        { upsert: true, returnDocument: "after" },
+      );
+      expect(after).toEqual({ _id: "a", tokens: 8, calls: 3 });
+
+      // One accumulator per $group: FerretDB 1.24 computes only the first and returns 0 for the rest (FerretDB#4616).
+      const byAccount = await usage
+        .aggregate<{ _id: string; tokens: number }>([
+          { $group: { _id: "$account", tokens: { $sum: "$tokens" } } },
+          { $sort: { _id: 1 } },
+        ])
+        .toArray();
+      expect(byAccount).toEqual([
+        { _id: "a", tokens: 15 },
+        { _id: "b", tokens: 7 },
+      ]);
+    } finally {
+      await db.dropDatabase().catch(() => {});
+      await client.close();
+    }
+  }, 30_000);
+});

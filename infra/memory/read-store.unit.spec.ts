@@ -1,0 +1,7 @@
+import { createMemoryReadStore } from "./read-store.ts";
+import { readStoreContract } from "../read-store.contract.ts";
+
+readStoreContract("memory", async () => {
+  const store = createMemoryReadStore();
+  return { store, cleanup: () => store.close() };
+});

@@ -1,0 +1,103 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ConcurrencyError } from "../../domain/event-store.ts";
+import type { RecordedEvent } from "../../domain/events.ts";
+import { eventStoreContract, testEvent } from "../event-store.contract.ts";
+import { openSqliteEventStore } from "./event-store.ts";
+import type { SqliteEventStore } from "./event-store.ts";
+
+async function tempFile() {
+  const dir = await mkdtemp(join(tmpdir(), "sqlite-es-"));
+  return { dir, file: join(dir, "events.db") };
+}
+
+eventStoreContract("sqlite", async () => {
+  const { dir, file } = await tempFile();
+  const opened = [openSqliteEventStore(file)];
+  return {
+    store: opened[0]!,
+    reopen: async () => {
+      const store = openSqliteEventStore(file);
+      opened.push(store);
+      return store;
+    },
+    cleanup: async () => {
+      for (const s of opened) await s.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe("sqlite event store", () => {
+  let dir: string;
+  let file: string;
+  const opened: SqliteEventStore[] = [];
+  const open = () => {
+    const s = openSqliteEventStore(file);
+    opened.push(s);
+    return s;
+  };
+  beforeEach(async () => ({ dir, file } = await tempFile()));
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("runs in WAL with synchronous = FULL and the documented schema", () => {
+    const store = open();
+    expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect(store.db.pragma("synchronous", { simple: true })).toBe(2);
+    const columns = store.db.prepare("SELECT name FROM pragma_table_info('events')").pluck().all();
+    expect(columns).toEqual(["position", "stream", "revision", "event_id", "type", "data", "metadata", "created_at"]);
+  });
+
+  it("group commit: 200 appends in one turn share transactions and each gets its own position", async () => {
+    const store = open();
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => store.append(`g-${i}`, [testEvent()], "no_stream")));
+    expect(new Set(results.map((r) => r.position)).size).toBe(200);
+    expect(store.stats.appends).toBe(200);
+    expect(store.stats.commits).toBeLessThan(200);
+  });
+
+  it("a conflicting append in a batch rejects alone; the others commit", async () => {
+    const store = open();
+    const settled = await Promise.allSettled([
+      store.append("a", [testEvent()], "no_stream"),
+      store.append("a", [testEvent()], "no_stream"),
+      store.append("b", [testEvent()], "no_stream"),
+      store.append("a", [testEvent()], 0), // sees the first append of the same batch
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled"]);
+    expect((settled[1] as PromiseRejectedResult).reason).toBeInstanceOf(ConcurrencyError);
+    expect(store.stats.commits).toBe(1);
+    expect((await store.readAll()).map((e) => `${e.streamName}@${e.revision}`)).toEqual(["a@0", "b@0", "a@1"]);
+  });
+
+  it("persists across reopen, including appends still queued at close", async () => {
+    const store = open();
+    await store.append("p", [testEvent(), testEvent()], "no_stream");
+    const queued = store.append("p", [testEvent()], 1);
+    await store.close();
+    expect(await queued).toMatchObject({ nextExpectedRevision: 2 });
+    const reopened = open();
+    expect((await reopened.readStream("p")).map((e) => e.revision)).toEqual([0, 1, 2]);
+    await expect(store.append("p", [testEvent()], 2)).rejects.toThrow(/closed/);
+  });
+
+  it("a subscription sees events another connection (process) writes to the same file", async () => {
+    const reader = open();
+    const writer = open();
+    const controller = new AbortController();
+    const seen: RecordedEvent[] = [];
+    const done = (async () => {
+      for await (const e of reader.subscribeToAll(0, controller.signal)) seen.push(e);
+    })();
+    await writer.append("x", [testEvent()], "no_stream");
+    await expect(reader.append("x", [testEvent()], "no_stream")).rejects.toBeInstanceOf(ConcurrencyError);
+    await vi.waitFor(() => expect(seen).toHaveLength(1), { timeout: 5000 });
+    controller.abort();
+    await done;
+  });
+});

@@ -1,0 +1,17 @@
+import { apiKeyProjection } from "./api-keys.ts";
+import { balanceProjection } from "./balances.ts";
+import { dashboardProjection } from "./dashboard.ts";
+import { eventStatsProjection, totalsProjection } from "./event-stats.ts";
+import type { Projection } from "./projection.ts";
+import { transactionProjection } from "./transactions.ts";
+import { usageReportProjection } from "./usage-report.ts";
+
+export const allProjections: Projection[] = [
+  balanceProjection,
+  transactionProjection,
+  usageReportProjection,
+  dashboardProjection,
+  apiKeyProjection,
+  eventStatsProjection,
+  totalsProjection,
+] as Projection[];

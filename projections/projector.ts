@@ -1,0 +1,88 @@
+import type { EventStore } from "../domain/event-store.ts";
+import type { RecordedEvent } from "../domain/events.ts";
+import type { Projection } from "./projection.ts";
+import type { Doc, ReadStore } from "./read-store.ts";
+
+export interface ProjectorOptions {
+  events: EventStore;
+  reads: ReadStore;
+  projections: Projection[];
+  /** checkpoint id; also a rebuild's identity */
+  name?: string;
+  /** collection name for a projection; rebuilds write into fresh collections */
+  collectionOf?: (projection: Projection) => string;
+  batchSize?: number;
+  signal: AbortSignal;
+  onBatch?: (position: number, events: number) => void;
+}
+
+const CHECKPOINTS = "checkpoints";
+
+export async function readCheckpoint(reads: ReadStore, name: string): Promise<number> {
+  return (await reads.collection(CHECKPOINTS).get(name))?._position ?? 0;
+}
+
+/**
+ * Applies one batch: each touched document is loaded once, every event newer than the document's
+ * `_position` is applied in order, and the results are written with position guards. The checkpoint is
+ * written after the documents, never ahead of them; a crash in between replays the batch, and the guards
+ * turn the replay into no-ops.
+ */
+export async function applyBatch(options: Omit<ProjectorOptions, "signal">, batch: RecordedEvent[]): Promise<void> {
+  const { reads, projections, name = "main" } = options;
+  const collectionOf = options.collectionOf ?? ((p: Projection) => p.collection);
+  await Promise.all(
+    projections.map(async (projection) => {
+      const relevant = batch.filter((e) => projection.handles.includes(e.type));
+      if (relevant.length === 0) return;
+      const touched = relevant.map((event) => ({ event, ids: projection.ids(event) }));
+      const collection = reads.collection(collectionOf(projection));
+      const ids = [...new Set(touched.flatMap((t) => t.ids))];
+      const docs = new Map<string, Doc>((await collection.getMany(ids)).map((d) => [d._id, d]));
+      const changed = new Map<string, Doc>();
+      for (const { event, ids } of touched) {
+        for (const id of ids) {
+          const doc = docs.get(id) ?? null;
+          if (doc && doc._position >= event.position) continue;
+          const next = projection.evolve(doc, event, id);
+          docs.set(id, next);
+          changed.set(id, next);
+        }
+      }
+      if (changed.size > 0) await collection.putIfNewer([...changed.values()]);
+    }),
+  );
+  const last = batch.at(-1);
+  if (last) await reads.collection(CHECKPOINTS).put({ _id: name, _position: last.position });
+}
+
+const TICK = Symbol("tick");
+const tick = () => new Promise<typeof TICK>((resolve) => setImmediate(() => resolve(TICK)));
+
+/** Catch-up from the stored checkpoint in batches, then live, until the signal aborts. */
+export async function runProjector(options: ProjectorOptions): Promise<void> {
+  const { events, reads, projections, name = "main", batchSize = 1000, signal } = options;
+  const collectionOf = options.collectionOf ?? ((p: Projection) => p.collection);
+  for (const projection of projections) {
+    for (const fields of projection.indexes ?? []) await reads.collection(collectionOf(projection)).ensureIndex(fields);
+  }
+  const after = await readCheckpoint(reads, name);
+  const iterator = events.subscribeToAll(after, signal)[Symbol.asyncIterator]();
+  let pending = iterator.next();
+  for (;;) {
+    const first = await pending;
+    if (first.done) return;
+    const batch = [first.value];
+    // take what is already available without waiting, up to batchSize
+    while (batch.length < batchSize) {
+      pending = iterator.next();
+      const next = await Promise.race([pending, tick()]);
+      if (next === TICK) break;
+      if (next.done) break;
+      batch.push(next.value);
+    }
+    if (batch.length === batchSize) pending = iterator.next();
+    await applyBatch(options, batch);
+    options.onBatch?.(batch.at(-1)!.position, batch.length);
+  }
+}
