@@ -62,7 +62,11 @@ export interface UsageData {
   apiKeyId?: string;
   /** when the usage happened (ISO-8601) */
   timestamp: string;
+  /** where the token counts come from: the provider's report, or the gateway's own count (flagged for reconciliation) */
+  usageSource?: UsageSource;
 }
+
+export type UsageSource = "provider" | "counted";
 
 export type TrackUsage = Command<"trackUsage", UsageData>;
 
@@ -75,6 +79,8 @@ export type ReserveUsage = Command<
     amount: number;
     expiresAt: string;
     apiKeyId?: string;
+    /** the key's total budget (micro-USD): refused when its settled spend + active holds + amount exceed it */
+    keyBudget?: number;
   }
 >;
 

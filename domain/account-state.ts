@@ -33,6 +33,8 @@ export interface AccountState {
   usageIds: Set<string>;
   /** every reservationId ever used, active or not: a reservation id is never reused */
   reservationIds: Set<string>;
+  /** settled usage cost per apiKeyId (micro-USD), for key budgets */
+  keySpend: Map<string, number>;
 }
 
 export const initialAccountState = (userId: string): AccountState => ({
@@ -46,6 +48,7 @@ export const initialAccountState = (userId: string): AccountState => ({
   refundIds: new Set(),
   usageIds: new Set(),
   reservationIds: new Set(),
+  keySpend: new Map(),
 });
 
 export type AccountEventInput = AccountEvent & { metadata?: EventMetadata };
@@ -72,9 +75,12 @@ export function evolveAccount(state: AccountState, event: AccountEventInput): Ac
       state.balance += event.data.amount;
       state.transactionIds.add(event.data.transactionId);
       break;
-    case "ai_usage":
-      state.usageIds.add(event.data.usageId);
+    case "ai_usage": {
+      const { usageId, apiKeyId, cost } = event.data;
+      state.usageIds.add(usageId);
+      if (apiKeyId !== undefined) state.keySpend.set(apiKeyId, (state.keySpend.get(apiKeyId) ?? 0) + cost);
       break;
+    }
     case "usage_reserved": {
       const { reservationId, amount, requestId, expiresAt, apiKeyId } = event.data;
       const hold: Hold = { amount, requestId, expiresAt, expiresAtMs: Date.parse(expiresAt) };
@@ -101,6 +107,13 @@ export function evolveAccount(state: AccountState, event: AccountEventInput): Ac
 /** Holds whose expiry is at or before `nowMs`, in the order they were placed. */
 export function expiredHolds(state: AccountState, nowMs: number): [string, Hold][] {
   return [...state.holds].filter(([, hold]) => !(hold.expiresAtMs > nowMs));
+}
+
+/** settled spend + unexpired holds of one API key at `nowMs` (micro-USD), for key budgets */
+export function keyCommitted(state: AccountState, apiKeyId: string, nowMs: number): number {
+  let committed = state.keySpend.get(apiKeyId) ?? 0;
+  for (const hold of state.holds.values()) if (hold.apiKeyId === apiKeyId && hold.expiresAtMs > nowMs) committed += hold.amount;
+  return committed;
 }
 
 /** balance − unexpired holds, in micro-USD (negative when usage overdrew the account). */

@@ -1,9 +1,11 @@
 import type { ReleaseUsage, ReserveUsage, SettleUsage, UsageData } from "./account-commands.ts";
-import { ifDefined, ledger, requireFunds } from "./account-ledger.ts";
-import { expiredHolds, type AccountState, type Hold } from "./account-state.ts";
-import { conflict, invalid } from "./errors.ts";
+import { ifDefined, ledger, requireFunds, usd } from "./account-ledger.ts";
+import { expiredHolds, keyCommitted, type AccountState, type Hold } from "./account-state.ts";
+import { conflict, invalid, ruleViolated } from "./errors.ts";
 import type { AccountEvent, AiUsage, Prices, TransactionCreated, UsageReleased } from "./events.ts";
 import { isPlainObject, optionalText, requireAmount, requireCount, requireInstant, requireText } from "./validate.ts";
+
+const USAGE_SOURCES: readonly unknown[] = ["provider", "counted"];
 
 /** ai_usage + its transaction_created. Never refused for funds: usage already happened, the balance may go below zero. */
 export function chargeUsage(data: UsageData, state: AccountState, now: string, reservationId?: string): [AiUsage, TransactionCreated] {
@@ -16,6 +18,9 @@ export function chargeUsage(data: UsageData, state: AccountState, now: string, r
   const provider = requireText(data.provider, "provider");
   const model = requireText(data.model, "model");
   requireInstant(data.timestamp, "timestamp");
+  if (data.usageSource !== undefined && !USAGE_SOURCES.includes(data.usageSource)) {
+    throw invalid("COMMAND.INVALID", "usageSource must be provider or counted");
+  }
   const usage: AiUsage = {
     type: "ai_usage",
     data: {
@@ -38,6 +43,7 @@ export function chargeUsage(data: UsageData, state: AccountState, now: string, r
       ...ifDefined("apiKeyId", optionalText(data.apiKeyId, "apiKeyId")),
       ...ifDefined("reservationId", reservationId),
       timestamp: data.timestamp,
+      ...ifDefined("usageSource", data.usageSource),
     },
   };
   const transactionId = requireText(data.transactionId, "transactionId");
@@ -69,6 +75,14 @@ export function reserveUsage({ data, now }: ReserveUsage, state: AccountState): 
   const amount = requireAmount(data.amount, "amount", "positive");
   if (requireInstant(data.expiresAt, "expiresAt") <= nowMs) throw invalid("COMMAND.INVALID", "expiresAt must be after now");
   const apiKeyId = optionalText(data.apiKeyId, "apiKeyId");
+  if (data.keyBudget !== undefined) {
+    const budget = requireAmount(data.keyBudget, "keyBudget", "nonNegative");
+    if (apiKeyId === undefined) throw invalid("COMMAND.INVALID", "keyBudget needs apiKeyId");
+    const committed = keyCommitted(state, apiKeyId, nowMs);
+    if (committed + amount > budget) {
+      throw ruleViolated("API_KEY.BUDGET_EXCEEDED", `reservation of ${usd(amount)} exceeds the budget of key ${apiKeyId}: ${usd(committed)} of ${usd(budget)} spent or held`);
+    }
+  }
   requireFunds(state, now, amount, "reservation");
   return [
     ...expiredHolds(state, nowMs).map(([id, hold]) => released(state, id, hold, "expired")),

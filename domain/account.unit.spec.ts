@@ -1,67 +1,17 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { accountDecider, availableBalance, decideAccount, evolveAccount, initialAccountState, type AccountCommand, type UsageData } from "./account.ts";
+import { accountDecider, availableBalance, decideAccount, evolveAccount, initialAccountState, type AccountCommand } from "./account.ts";
+import { given, LATER, manual, NOW, paid, pay, refund, refunded, reserve, reserved, topUp, txn, USD } from "./account.fixtures.ts";
 import type { FoldableEvent } from "./decider.ts";
 import { DomainError } from "./errors.ts";
 import type { AccountEvent, TransactionCreated } from "./events.ts";
 import { MAX_MONEY } from "./money.ts";
-import { deciderSpec } from "./testing.ts";
-
-const USD = 1_000_000;
-const NOW = "2025-03-01T12:00:00.000Z";
-const LATER = "2025-03-01T12:05:00.000Z";
-const { given } = deciderSpec(accountDecider, "account-u1");
-
-// ── event builders ────────────────────────────────────────────────────────────────────────────────
-const paid = (paymentId: string, amount: number): AccountEvent => ({
-  type: "payment_processed",
-  data: { userId: "u1", paymentId, amount, currency: "USD", method: "card" },
-});
-const txn = (transactionId: string, type: TransactionCreated["data"]["type"], amount: number, balanceAfter: number, metadata: Record<string, string> = {}, timestamp = NOW): TransactionCreated => ({
-  type: "transaction_created",
-  data: { userId: "u1", transactionId, amount, type, balanceAfter, timestamp, metadata },
-});
-const topUp = (paymentId: string, amount: number, balanceAfter = amount) => [paid(paymentId, amount), txn(`txn_${paymentId}`, "payment", amount, balanceAfter, { paymentId })];
-const reserved = (reservationId: string, amount: number, expiresAt = "2025-03-01T12:01:00.000Z"): AccountEvent => ({
-  type: "usage_reserved",
-  data: { userId: "u1", reservationId, requestId: `req_${reservationId}`, amount, expiresAt },
-});
-const released = (reservationId: string, amount: number, reason: "settled" | "failed" | "expired" | "cancelled"): AccountEvent => ({
-  type: "usage_released",
-  data: { userId: "u1", reservationId, requestId: `req_${reservationId}`, amount, reason },
-});
-const prices = { promptPerMillion: 150_000, completionPerMillion: 600_000 };
-const usage = (usageId: string, cost: number, extra: Partial<UsageData> = {}): UsageData => ({
-  userId: "u1", usageId, transactionId: `txn_${usageId}`, requestId: `req_${usageId}`, service: "chat", resource: "completions",
-  provider: "openai", model: "gpt-4o-mini", promptTokens: 1000, completionTokens: 500, cost, prices, timestamp: NOW, ...extra,
-});
-const usageEvent = (data: UsageData, reservationId?: string): AccountEvent => {
-  const { transactionId: _t, ...rest } = data;
-  return { type: "ai_usage", data: { ...rest, tokens: data.promptTokens + data.completionTokens, ...(reservationId ? { reservationId } : {}) } };
-};
-
-// ── command builders ──────────────────────────────────────────────────────────────────────────────
-const pay = (paymentId: string, amount: number, now = NOW): AccountCommand => ({
-  type: "processPayment", now, data: { userId: "u1", paymentId, transactionId: `txn_${paymentId}`, amount, currency: "USD", method: "card" },
-});
-const refund = (paymentId: string, refundId: string, amount?: number): AccountCommand => ({
-  type: "refundPayment", now: NOW, data: { userId: "u1", paymentId, refundId, transactionId: `txn_${refundId}`, ...(amount === undefined ? {} : { amount }) },
-});
-const manual = (transactionId: string, type: "credit" | "debit" | "adjustment", amount: number, now = NOW): AccountCommand => ({
-  type: "createTransaction", now, data: { userId: "u1", transactionId, type, amount },
-});
-const track = (data: UsageData): AccountCommand => ({ type: "trackUsage", now: NOW, data });
-const reserve = (reservationId: string, amount: number, now = NOW, expiresAt = "2025-03-01T12:01:00.000Z"): AccountCommand => ({
-  type: "reserveUsage", now, data: { userId: "u1", reservationId, requestId: `req_${reservationId}`, amount, expiresAt },
-});
-const settle = (reservationId: string, data: UsageData, now = NOW): AccountCommand => ({ type: "settleUsage", now, data: { ...data, reservationId } });
-const release = (reservationId: string, reason: "failed" | "cancelled" | "expired" = "failed"): AccountCommand => ({
-  type: "releaseUsage", now: NOW, data: { userId: "u1", reservationId, reason },
-});
 
 describe("processPayment", () => {
   it("records the payment and credits the balance", () => {
-    given(topUp("p1", 10 * USD)).when(pay("p2", 2_500_000)).then([paid("p2", 2_500_000), txn("txn_p2", "payment", 2_500_000, 12_500_000, { paymentId: "p2" })]);
+    given(topUp("p1", 10 * USD))
+      .when(pay("p2", 2_500_000))
+      .then([paid("p2", 2_500_000), txn("txn_p2", "payment", 2_500_000, 12_500_000, { paymentId: "p2" })]);
   });
   it("refuses a duplicate paymentId", () => {
     given(topUp("p1", USD)).when(pay("p1", USD)).thenThrows("PAYMENT.DUPLICATE", "conflict");
@@ -91,22 +41,24 @@ describe("processPayment", () => {
 describe("refundPayment", () => {
   it("refunds part of a payment", () => {
     given(topUp("p1", 10 * USD)).when(refund("p1", "r1", 4 * USD)).then([
-      { type: "payment_refunded", data: { userId: "u1", paymentId: "p1", refundId: "r1", amount: 4 * USD } },
+      refunded("p1", "r1", 4 * USD),
       txn("txn_r1", "refund", -4 * USD, 6 * USD, { paymentId: "p1", refundId: "r1" }),
     ]);
   });
   it("refunds the rest by default", () => {
-    const partly = [...topUp("p1", 10 * USD), { type: "payment_refunded", data: { userId: "u1", paymentId: "p1", refundId: "r1", amount: 4 * USD } } as AccountEvent, txn("txn_r1", "refund", -4 * USD, 6 * USD)];
+    const partly = [...topUp("p1", 10 * USD), refunded("p1", "r1", 4 * USD), txn("txn_r1", "refund", -4 * USD, 6 * USD)];
     given(partly).when(refund("p1", "r2")).then([
-      { type: "payment_refunded", data: { userId: "u1", paymentId: "p1", refundId: "r2", amount: 6 * USD } },
+      refunded("p1", "r2", 6 * USD),
       txn("txn_r2", "refund", -6 * USD, 0, { paymentId: "p1", refundId: "r2" }),
     ]);
   });
   it("refuses more than was paid and not yet refunded", () => {
-    given([...topUp("p1", 10 * USD), ...topUp("p2", 10 * USD, 20 * USD)]).when(refund("p1", "r1", 10 * USD + 1)).thenThrows("PAYMENT.OVER_REFUND", "rule");
+    given([...topUp("p1", 10 * USD), ...topUp("p2", 10 * USD, 20 * USD)])
+      .when(refund("p1", "r1", 10 * USD + 1))
+      .thenThrows("PAYMENT.OVER_REFUND", "rule");
   });
   it("refuses a second full refund", () => {
-    const full = [...topUp("p1", USD), { type: "payment_refunded", data: { userId: "u1", paymentId: "p1", refundId: "r1", amount: USD } } as AccountEvent, txn("txn_r1", "refund", -USD, 0)];
+    const full = [...topUp("p1", USD), refunded("p1", "r1", USD), txn("txn_r1", "refund", -USD, 0)];
     given(full).when(refund("p1", "r2")).thenThrows("PAYMENT.OVER_REFUND", "rule");
     given(full).when(refund("p1", "r2", 1)).thenThrows("PAYMENT.OVER_REFUND", "rule");
   });
@@ -117,13 +69,15 @@ describe("refundPayment", () => {
     given(topUp("p1", USD)).when(refund("p1", "r1", amount)).thenThrows("MONEY.INVALID", "invalid");
   });
   it("refuses a refund of money already spent", () => {
-    given([...topUp("p1", 10 * USD), txn("t1", "usage", -8 * USD, 2 * USD)]).when(refund("p1", "r1", 3 * USD)).thenThrows("ACCOUNT.INSUFFICIENT_FUNDS", "insufficient_funds");
+    given([...topUp("p1", 10 * USD), txn("t1", "usage", -8 * USD, 2 * USD)])
+      .when(refund("p1", "r1", 3 * USD))
+      .thenThrows("ACCOUNT.INSUFFICIENT_FUNDS", "insufficient_funds");
   });
   it("refuses a refund of money held by the gateway", () => {
     given([...topUp("p1", 10 * USD), reserved("h1", 8 * USD)]).when(refund("p1", "r1")).thenThrows("ACCOUNT.INSUFFICIENT_FUNDS");
   });
   it("refuses a duplicate refundId", () => {
-    const once = [...topUp("p1", 10 * USD), { type: "payment_refunded", data: { userId: "u1", paymentId: "p1", refundId: "r1", amount: USD } } as AccountEvent, txn("txn_r1", "refund", -USD, 9 * USD)];
+    const once = [...topUp("p1", 10 * USD), refunded("p1", "r1", USD), txn("txn_r1", "refund", -USD, 9 * USD)];
     given(once).when(refund("p1", "r1", USD)).thenThrows("REFUND.DUPLICATE", "conflict");
   });
 });
@@ -150,113 +104,27 @@ describe("createTransaction", () => {
     given([...topUp("p1", 5 * USD), reserved("h1", 2 * USD)]).when(manual("t1", "debit", 4 * USD)).thenThrows("ACCOUNT.INSUFFICIENT_FUNDS");
   });
   it("counts an expired hold as available again", () => {
-    given([...topUp("p1", 5 * USD), reserved("h1", 2 * USD)]).when(manual("t1", "debit", 4 * USD, LATER)).then([txn("t1", "debit", -4 * USD, USD, {}, LATER)]);
+    given([...topUp("p1", 5 * USD), reserved("h1", 2 * USD)])
+      .when(manual("t1", "debit", 4 * USD, LATER))
+      .then([txn("t1", "debit", -4 * USD, USD, {}, LATER)]);
   });
   it.each([["credit", -1], ["debit", -1], ["debit", 0], ["adjustment", 0]] as const)("refuses a %s of %d", (type, amount) => {
     given(topUp("p1", 5 * USD)).when(manual("t1", type, amount)).thenThrows("MONEY.INVALID", "invalid");
   });
   it("refuses a duplicate transactionId", () => {
-    given([...topUp("p1", 5 * USD), txn("t1", "credit", USD, 6 * USD)]).when(manual("t1", "credit", USD)).thenThrows("TRANSACTION.DUPLICATE", "conflict");
+    given([...topUp("p1", 5 * USD), txn("t1", "credit", USD, 6 * USD)])
+      .when(manual("t1", "credit", USD))
+      .thenThrows("TRANSACTION.DUPLICATE", "conflict");
   });
   it("keeps the description in the transaction metadata", () => {
     const command = manual("t1", "credit", USD) as Extract<AccountCommand, { type: "createTransaction" }>;
-    given().when({ ...command, data: { ...command.data, description: "goodwill" } }).then([txn("t1", "credit", USD, USD, { description: "goodwill" })]);
+    given()
+      .when({ ...command, data: { ...command.data, description: "goodwill" } })
+      .then([txn("t1", "credit", USD, USD, { description: "goodwill" })]);
   });
   it("computes balanceAfter from the whole history", () => {
     const history = [...topUp("p1", 5 * USD), txn("t1", "debit", -USD, 4 * USD), txn("t2", "usage", -150, 4 * USD - 150), txn("t3", "credit", 2 * USD, 6 * USD - 150)];
     given(history).when(manual("t4", "debit", 150)).then([txn("t4", "debit", -150, 6 * USD - 300)]);
-  });
-});
-
-describe("trackUsage", () => {
-  it("appends ai_usage and its transaction_created", () => {
-    given(topUp("p1", USD)).when(track(usage("us1", 450))).then([
-      usageEvent(usage("us1", 450)),
-      txn("txn_us1", "usage", -450, USD - 450, { usageId: "us1", model: "gpt-4o-mini", provider: "openai" }),
-    ]);
-  });
-  it("is never refused for funds: the balance may go below zero", () => {
-    given(topUp("p1", 100)).when(track(usage("us1", 450))).thenMatches(([, charge]) => {
-      expect((charge as TransactionCreated).data.balanceAfter).toBe(-350);
-    });
-  });
-  it("records a free request with a zero (not negative zero) charge", () => {
-    const [, charge] = given().when(track(usage("us1", 0))).thenMatches(() => {});
-    expect(Object.is((charge as TransactionCreated).data.amount, 0)).toBe(true);
-  });
-  it("refuses a duplicate usageId", () => {
-    given([...topUp("p1", USD), usageEvent(usage("us1", 450)), txn("txn_us1", "usage", -450, USD - 450)]).when(track(usage("us1", 450, { transactionId: "other" }))).thenThrows("USAGE.DUPLICATE", "conflict");
-  });
-  it("refuses negative token counts and costs", () => {
-    given().when(track(usage("us1", 450, { promptTokens: -1 }))).thenThrows("COMMAND.INVALID");
-    given().when(track(usage("us1", -450))).thenThrows("MONEY.INVALID");
-  });
-});
-
-describe("reserveUsage", () => {
-  it("holds an amount within the available balance", () => {
-    given([...topUp("p1", USD), reserved("h1", 600_000)]).when(reserve("h2", 400_000)).then([reserved("h2", 400_000)]);
-  });
-  it("refuses a hold beyond the available balance (402)", () => {
-    given([...topUp("p1", USD), reserved("h1", 600_000)]).when(reserve("h2", 400_001)).thenThrows("ACCOUNT.INSUFFICIENT_FUNDS", "insufficient_funds");
-  });
-  it("refuses a hold on an overdrawn account", () => {
-    given([txn("t1", "usage", -5, -5)]).when(reserve("h1", 1)).thenThrows("ACCOUNT.INSUFFICIENT_FUNDS");
-  });
-  it("releases expired holds first, in the same decision", () => {
-    const expiresAt = "2025-03-01T12:06:00.000Z";
-    given([...topUp("p1", USD), reserved("h1", 600_000), reserved("h2", 300_000, "2025-03-01T12:10:00.000Z")])
-      .when(reserve("h3", 700_000, LATER, expiresAt))
-      .then([released("h1", 600_000, "expired"), reserved("h3", 700_000, expiresAt)]);
-  });
-  it("refuses a reused reservationId, even after its release", () => {
-    given([...topUp("p1", USD), reserved("h1", 10), released("h1", 10, "failed")]).when(reserve("h1", 10)).thenThrows("RESERVATION.DUPLICATE", "conflict");
-  });
-  it("refuses an expiry that is not in the future", () => {
-    given(topUp("p1", USD)).when(reserve("h1", 10, NOW, NOW)).thenThrows("COMMAND.INVALID", "invalid");
-  });
-});
-
-describe("settleUsage", () => {
-  const charged = (cost: number, balanceAfter: number, reservationId = "h1") => [
-    usageEvent(usage("us1", cost), reservationId),
-    txn("txn_us1", "usage", -cost, balanceAfter, { usageId: "us1", model: "gpt-4o-mini", provider: "openai", reservationId }),
-  ];
-  it("charges the usage and releases the hold in one decision", () => {
-    given([...topUp("p1", USD), reserved("h1", 600_000)]).when(settle("h1", usage("us1", 450, { requestId: "req_h1" }))).then([
-      ...charged(450, USD - 450).map((e) => (e.type === "ai_usage" ? { ...e, data: { ...e.data, requestId: "req_h1" } } : e)),
-      released("h1", 600_000, "settled"),
-    ]);
-  });
-  it("charges the cost as given, even beyond the hold and the balance", () => {
-    given([...topUp("p1", 100), reserved("h1", 100)]).when(settle("h1", usage("us1", 450, { requestId: "req_h1" }))).thenMatches((events) => {
-      expect(events.map((e) => e.type)).toEqual(["ai_usage", "transaction_created", "usage_released"]);
-      expect((events[1] as TransactionCreated).data.balanceAfter).toBe(-350);
-    });
-  });
-  it("settles a hold that expired but was not released yet", () => {
-    given([...topUp("p1", USD), reserved("h1", 600_000)]).when(settle("h1", usage("us1", 450, { requestId: "req_h1" }), LATER)).thenMatches((events) => {
-      expect(events.at(-1)).toEqual(released("h1", 600_000, "settled"));
-    });
-  });
-  it("refuses an unknown hold", () => {
-    given(topUp("p1", USD)).when(settle("h1", usage("us1", 450, { requestId: "req_h1" }))).thenThrows("RESERVATION.NOT_ACTIVE", "conflict");
-  });
-  it("refuses a hold already released", () => {
-    given([...topUp("p1", USD), reserved("h1", 10), released("h1", 10, "expired")]).when(settle("h1", usage("us1", 5, { requestId: "req_h1" }))).thenThrows("RESERVATION.NOT_ACTIVE");
-  });
-  it("refuses a usage from another request", () => {
-    given([...topUp("p1", USD), reserved("h1", 10)]).when(settle("h1", usage("us1", 5, { requestId: "req_other" }))).thenThrows("RESERVATION.REQUEST_MISMATCH");
-  });
-});
-
-describe("releaseUsage", () => {
-  it("releases an active hold", () => {
-    given([...topUp("p1", USD), reserved("h1", 10)]).when(release("h1", "cancelled")).then([released("h1", 10, "cancelled")]);
-  });
-  it("refuses an unknown or released hold", () => {
-    given(topUp("p1", USD)).when(release("h1")).thenThrows("RESERVATION.NOT_ACTIVE", "conflict");
-    given([reserved("h1", 10), released("h1", 10, "failed")]).when(release("h1")).thenThrows("RESERVATION.NOT_ACTIVE");
   });
 });
 

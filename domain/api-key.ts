@@ -69,14 +69,25 @@ export function base62(bytes: Uint8Array, length: number): string {
 }
 
 export const initialApiKeyState = (keyId: string): ApiKeyState => ({
-  exists: false, keyId, userId: "", status: "active", name: "", prefix: "", scopes: [],
+  exists: false,
+  keyId,
+  userId: "",
+  status: "active",
+  name: "",
+  prefix: "",
+  scopes: [],
 });
 
 /** Mutates `state` in place and returns it (see Decider.evolve). */
 export function evolveApiKey(state: ApiKeyState, event: ApiKeyEvent): ApiKeyState {
   switch (event.type) {
     case "api_key_created":
-      Object.assign(state, { exists: true, userId: event.data.userId, status: "active", name: event.data.name, prefix: event.data.prefix, scopes: [...event.data.scopes] });
+      state.exists = true;
+      state.status = "active";
+      state.userId = event.data.userId;
+      state.name = event.data.name;
+      state.prefix = event.data.prefix;
+      state.scopes = [...event.data.scopes];
       return state;
     case "api_key_revoked":
       state.status = "revoked";
@@ -106,27 +117,37 @@ export function decideApiKey(command: ApiKeyCommand, state: ApiKeyState): ApiKey
       if (state.exists) throw conflict("API_KEY.EXISTS", `API key ${data.keyId} already exists`);
       const name = requireText(data.name, "name", 100);
       if (!PREFIX.test(data.prefix)) throw invalid("API_KEY.INVALID_FORMAT", "prefix must be 4..32 base62 characters");
-      if (typeof data.secretHash !== "string" || !SHA256_HEX.test(data.secretHash)) throw invalid("COMMAND.INVALID", "secretHash must be sha-256 hex");
+      if (typeof data.secretHash !== "string" || !SHA256_HEX.test(data.secretHash)) {
+        throw invalid("COMMAND.INVALID", "secretHash must be sha-256 hex");
+      }
       if (!Array.isArray(data.scopes) || !data.scopes.every((s) => typeof s === "string" && SCOPE.test(s))) {
         throw invalid("COMMAND.INVALID", "scopes must be lowercase names such as \"keys\" or \"billing:read\"");
       }
       const limits = limitsOf(data.limits);
-      return [{
+      const event: ApiKeyEvent = {
         type: "api_key_created",
         data: {
-          keyId: data.keyId, userId: requireText(data.userId, "userId"), name, prefix: data.prefix, secretHash: data.secretHash,
-          scopes: [...new Set(data.scopes)], ...(limits ? { limits } : {}), createdAt: command.now,
+          keyId: data.keyId,
+          userId: requireText(data.userId, "userId"),
+          name,
+          prefix: data.prefix,
+          secretHash: data.secretHash,
+          scopes: [...new Set(data.scopes)],
+          ...(limits ? { limits } : {}),
+          createdAt: command.now,
         },
-      }];
+      };
+      return [event];
     }
     case "revokeApiKey": {
       if (!state.exists) throw notFound("API_KEY.NOT_FOUND", `API key ${command.data.keyId} not found`);
       if (state.status === "revoked") throw conflict("API_KEY.ALREADY_REVOKED", `API key ${command.data.keyId} is already revoked`);
       const reason = optionalText(command.data.reason, "reason", 500);
-      return [{
+      const event: ApiKeyEvent = {
         type: "api_key_revoked",
         data: { keyId: command.data.keyId, userId: state.userId, ...(reason !== undefined ? { reason } : {}), revokedAt: command.now },
-      }];
+      };
+      return [event];
     }
     default: {
       const unknown: never = command;

@@ -69,6 +69,8 @@ export interface AiUsage {
     apiKeyId?: string;
     reservationId?: string;
     timestamp: string;
+    /** "counted": the provider reported no usage, the gateway counted delivered tokens (README policy) */
+    usageSource?: "provider" | "counted";
   };
 }
 export interface UsageReserved {

@@ -9,7 +9,9 @@ import { registerAuth } from "./auth.ts";
 import { registerIdempotency, type IdempotencyRecord } from "./idempotency.ts";
 import { registerProblemHandlers } from "./problem.ts";
 import { analyticsRoutes } from "./routes/analytics.ts";
+import { auditRoutes } from "./routes/audit.ts";
 import { billingRoutes } from "./routes/billing.ts";
+import { eventRoutes } from "./routes/events.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { systemRoutes } from "./routes/system.ts";
 
@@ -59,5 +61,7 @@ export async function buildApp(platform: Platform, options: { logger?: FastifySe
   await app.register(keyRoutes, { platform });
   await app.register(billingRoutes, { platform });
   await app.register(analyticsRoutes, { platform });
+  await app.register(eventRoutes, { platform });
+  await app.register(auditRoutes, { platform });
   return app;
 }

@@ -11,7 +11,7 @@ import { startRelay } from "./start.ts";
 
 // TODO: switch to infra/config.ts (loadConfig) once the composition root settles.
 const envSchema = z.object({
-  KAFKA_BROKERS: z.string().regex(/^[^\s,]+:\d+(,[^\s,]+:\d+)*$/, "must be host:port[,host:port...]"),
+  KAFKA_BROKERS: z.string({ error: "is required" }).regex(/^[^\s,]+:\d+(,[^\s,]+:\d+)*$/, "must be host:port[,host:port...]"),
   KAFKA_TOPIC: z.string().min(1).default("aggregator.events"),
   KAFKA_CLIENT_ID: z.string().min(1).default("aggregator-relay"),
   DATA_DIR: z.string().min(1).default("./data"),

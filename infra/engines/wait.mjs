@@ -1,5 +1,5 @@
 // Usage: node infra/engines/wait.mjs kafka|mongo <brokers|url> [pid] [timeoutSec=90]
-// Exits 0 once a real client gets an answer (kafkajs listTopics / mongodb ping); 1 on timeout or if <pid> dies.
+// Exits 0 once a real client gets an answer (kafkajs listTopics + group coordinator / mongodb ping); 1 on timeout or if <pid> dies.
 import { Kafka, logLevel } from "kafkajs";
 import { MongoClient } from "mongodb";
 
@@ -13,6 +13,10 @@ const probes = {
     try {
       await admin.connect();
       await admin.listTopics();
+      // Also wait for the group coordinator: on a fresh broker the first FindCoordinator creates __consumer_offsets,
+      // and until its partition is loaded, JoinGroup fails with "The coordinator is loading" and kafkajs consumers crash.
+      const { groups } = await admin.describeGroups(["engines-wait"]);
+      if (groups[0]?.errorCode) throw new Error(`group coordinator not ready (error ${groups[0].errorCode})`);
     } finally {
       await admin.disconnect().catch(() => {});
     }

@@ -60,10 +60,10 @@ export function openEsdbEventStore(connectionString: string, options: EsdbEventS
 export function esdbEventStore(client: EsdbClient, options: EsdbEventStoreOptions = {}): EventStore {
   const closing = new AbortController();
 
-  async function readStream(stream: string, fromRevision = 0): Promise<RecordedEvent[]> {
+  async function readStream(stream: string, fromRevision = 0, maxCount?: number): Promise<RecordedEvent[]> {
     const out: RecordedEvent[] = [];
     try {
-      const read = client.readStream(stream, { fromRevision: BigInt(Math.max(0, fromRevision)), direction: FORWARDS });
+      const read = client.readStream(stream, { fromRevision: BigInt(Math.max(0, fromRevision)), direction: FORWARDS, maxCount });
       for await (const item of items(read)) if (item.event) out.push(toRecorded(item.event));
     } catch (err) {
       if (err instanceof StreamNotFoundError) return []; // raised while iterating, not at the call
@@ -152,7 +152,7 @@ export function esdbEventStore(client: EsdbClient, options: EsdbEventStoreOption
         // A deduplicated retry reports its last event's position, or none when the server could
         // not read it back (IdempotentNotReady, -1): then look that event up in the stream.
         const position =
-          knownPosition(result.position) ?? (await readStream(stream, nextExpectedRevision))[0]?.position;
+          knownPosition(result.position) ?? (await readStream(stream, nextExpectedRevision, 1))[0]?.position;
         if (position === undefined) throw new Error(`append to ${stream}: no position for revision ${nextExpectedRevision}`);
         return { nextExpectedRevision, position };
       } catch (err) {
@@ -170,7 +170,7 @@ export function esdbEventStore(client: EsdbClient, options: EsdbEventStoreOption
       return after > 0 ? scanForwards(fromPortPosition(after), fromPortPosition(after), maxCount) : scanForwards(START, undefined, maxCount);
     },
 
-    readStream,
+    readStream: (stream, fromRevision) => readStream(stream, fromRevision),
     subscribeToAll: subscribe,
 
     async headPosition() {

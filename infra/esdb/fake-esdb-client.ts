@@ -62,8 +62,7 @@ export function createFakeEsdb(): FakeEsdb {
         if (exp > cur) throw conflict();
         if (exp < cur) {
           const stored = log.filter((r) => r.streamId === streamName).slice(exp + 1, exp + 1 + batch.length);
-          const matching = stored.filter((r, i) => r.id === batch[i]!.id).length;
-          if (matching < batch.length || stored.some((r, i) => r.id !== batch[i]!.id)) throw conflict();
+          if (stored.length !== batch.length || stored.some((r, i) => r.id !== batch[i]!.id)) throw conflict();
           const last = stored.at(-1)!;
           return { success: true, nextExpectedRevision: last.revision, position: fake.idempotentWithoutPosition ? undefined : last.position };
         }

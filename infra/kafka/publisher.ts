@@ -86,6 +86,8 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
       const admin = kafka.admin();
       await admin.connect();
       try {
+        // Checked first so an existing topic is not an error in the broker client's log.
+        if ((await admin.listTopics()).includes(topic)) return false;
         return await admin.createTopics({
           waitForLeaders: true,
           topics: [

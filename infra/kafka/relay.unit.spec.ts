@@ -31,10 +31,7 @@ function event(type: string, userId: string, data: Record<string, unknown> = {})
     metadata: {
       eventId: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
       occurredAt: new Date(Date.UTC(2025, 0, 1) + n * 1000).toISOString(),
-      actor: { type: "system", id: "test" },
-      correlationId: `corr-${n}`,
-      causationId: `cause-${n}`,
-      schemaVersion: 1,
+      actor: { type: "system", id: "test" }, correlationId: `corr-${n}`, causationId: `cause-${n}`, schemaVersion: 1,
     },
   } as NewEvent;
 }
@@ -120,11 +117,9 @@ describe("relay (in-memory store, flaky broker)", () => {
     const violations: string[] = [];
     const checkpoints = guardedCheckpoints(readStore.collection("checkpoints"), store, broker.acked, violations);
     const stats = newRelayStats();
-    const start = () => {
-      const controller = new AbortController();
-      const relay = runRelay({ store, checkpoints, producer: broker.publisher, signal: controller.signal, stats, ...fast });
-      return { controller, relay };
-    };
+    const start = (controller = new AbortController()) => ({
+      controller, relay: runRelay({ store, checkpoints, producer: broker.publisher, signal: controller.signal, stats, ...fast }),
+    });
 
     await appendCharges(store, rand, users, 400);
     let running = start();
@@ -170,8 +165,7 @@ describe("relay (in-memory store, flaky broker)", () => {
     const controller = new AbortController();
     const relay: Relay = runRelay({ store: failing, checkpoints, producer: broker.publisher, signal: controller.signal, ...fast });
     const head = await store.headPosition();
-    await waitFor(async () => relay.stats.lastPosition === head);
-    controller.abort();
+    await waitFor(async () => relay.stats.lastPosition === head).finally(() => controller.abort());
     await relay.done;
     expectDeliveredOnceInOrder(await store.readAll({ maxCount: head }), broker.delivered);
     expect(relay.stats.subscriptionErrors).toBe(3);

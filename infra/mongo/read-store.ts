@@ -6,6 +6,8 @@
 //   indexes, so putIfNewer never upserts in bulk: it reads the stored positions, inserts the absent
 //   documents (insertMany, unordered: per-document duplicate-key errors) and replaces the older
 //   ones under a `_position < p` guard; losers of a race are re-examined in the next round;
+// - a $group stage feeds its documents to its first accumulator only (the others read an exhausted
+//   iterator and return 0), so on FerretDB `sum` runs one aggregation per accumulator and joins them;
 // - renameCollection's `dropTarget` is not implemented: drop, then rename (a short gap without the
 //   target collection);
 // - a guarded replace is read-then-write there, not atomic: run one projector per collection.
@@ -18,6 +20,8 @@ import {
 export interface MongoReadStoreOptions {
   /** default `{ w: "majority" }`; FerretDB accepts and ignores it */
   writeConcern?: WriteConcernSettings;
+  /** run each $sum of a `sum` as its own aggregation; default: only on FerretDB */
+  oneAccumulatorPerGroup?: boolean;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -39,7 +43,9 @@ export async function openMongoReadStore(url: string, dbName: string, options: M
   const client = new MongoClient(url, { ignoreUndefined: true, writeConcern: options.writeConcern ?? { w: "majority" } });
   await client.connect();
   const db = client.db(dbName);
-  let dropTargetWorks = true;
+  const isFerretDB = "ferretdbVersion" in (await db.admin().command({ buildInfo: 1 }));
+  let dropTargetWorks = !isFerretDB;
+  const oneAccumulatorPerGroup = options.oneAccumulatorPerGroup ?? isFerretDB;
 
   function collection<D extends Doc>(name: string): Collection<D> {
     const coll = db.collection<Doc>(checkCollectionName(name));
@@ -65,13 +71,13 @@ export async function openMongoReadStore(url: string, dbName: string, options: M
       count: async (filter) => coll.countDocuments(toQuery(filter)),
       async sum(filter, { groupBy, fields }) {
         const match = toQuery(filter);
-        const group: Document = {
-          _id: groupBy.length ? Object.fromEntries(groupBy.map((g) => [checkField(g), `$${g}`])) : null,
-          n: { $sum: 1 },
-          ...Object.fromEntries(fields.map((f, i) => [`s${i}`, { $sum: `$${checkField(f)}` }])),
-        };
+        const _id = groupBy.length ? Object.fromEntries(groupBy.map((g) => [checkField(g), `$${g}`])) : null;
+        const accumulators = [["n", { $sum: 1 }], ...fields.map((f, i) => [`s${i}`, { $sum: `$${checkField(f)}` }])];
+        const groups = oneAccumulatorPerGroup ? accumulators.map((a) => [a]) : [accumulators];
+        const results = await Promise.all(groups.map((accs) =>
+          coll.aggregate([{ $match: match }, { $group: { _id, ...Object.fromEntries(accs) } }]).toArray()));
         const rows = new Map<string, SumRow>();
-        for await (const r of coll.aggregate([{ $match: match }, { $group: group }])) {
+        for (const r of results.flat()) {
           // MongoDB omits a missing group field from the key, FerretDB sets null: both key as null
           const key = Object.fromEntries(groupBy.map((g) => [g, ((r._id as Document | null)?.[g] ?? null) as Scalar]));
           const id = JSON.stringify(groupBy.map((g) => key[g]));
@@ -80,7 +86,7 @@ export async function openMongoReadStore(url: string, dbName: string, options: M
           fields.forEach((f, i) => { row.sums[f] = (row.sums[f] ?? 0) + num(r[`s${i}`]); });
           rows.set(id, row);
         }
-        return sortSumRows([...rows.values()], groupBy);
+        return sortSumRows([...rows.values()].filter((r) => r.count > 0), groupBy);
       },
       async putIfNewer(docs) {
         let pending: Doc[] = newestPerId(docs);
@@ -156,7 +162,7 @@ export async function openMongoReadStore(url: string, dbName: string, options: M
           return;
         } catch (error) {
           if (code(error) !== NOT_IMPLEMENTED) throw error;
-          dropTargetWorks = false; // FerretDB
+          dropTargetWorks = false;
         }
       }
       await db.collection(target).drop();
