@@ -9,7 +9,7 @@ import type { AccountEvent, AiUsage } from "./events.ts";
 
 const EXPIRES = "2025-03-01T12:01:00.000Z";
 const keyHold = (reservationId: string, amount: number, keyBudget?: number, now = NOW): AccountCommand => {
-  const command = reserve(reservationId, amount, now) as Extract<AccountCommand, { type: "reserveUsage" }>;
+  const command = reserve(reservationId, amount, now, now === NOW ? EXPIRES : "2025-03-01T12:10:00.000Z") as Extract<AccountCommand, { type: "reserveUsage" }>;
   return { ...command, data: { ...command.data, apiKeyId: "k1", ...(keyBudget === undefined ? {} : { keyBudget }) } };
 };
 const keyReserved = (reservationId: string, amount: number, apiKeyId = "k1"): AccountEvent => ({

@@ -20,6 +20,8 @@ const schema = z.object({
   OPENAI_BASE_URL: z.url().default("https://api.openai.com/v1"),
   OPENROUTER_API_KEY: z.string().optional(),
   OPENROUTER_BASE_URL: z.url().default("https://openrouter.ai/api/v1"),
+  /** false: this process only reads the checkpoint a separate projector writes (docker-compose) */
+  RUN_PROJECTOR: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

@@ -11,9 +11,7 @@ const ids = (docs: Doc[]) => docs.map((d) => d._id);
 
 export function readStoreContract(name: string, factory: Factory): void {
   describe(`ReadStore contract: ${name}`, () => {
-    let store: ReadStore;
-    let cleanup: () => Promise<void>;
-    let rows: Collection<Row>;
+    let store: ReadStore, cleanup: () => Promise<void>, rows: Collection<Row>;
     beforeEach(async () => {
       ({ store, cleanup } = await factory());
       rows = store.collection<Row>("rows");
@@ -35,17 +33,14 @@ export function readStoreContract(name: string, factory: Factory): void {
         text: "ünïcødé ✓ \"quoted\" 'single'", blank: "",
       });
       await rows.put(doc);
-      expect(await rows.get("rt")).toEqual(doc);
-      expect(await rows.find({ _id: "rt" })).toEqual([doc]);
-      expect(await rows.getMany(["rt"])).toEqual([doc]);
+      const read = [await rows.get("rt"), ...(await rows.find({ _id: "rt" })), ...(await rows.getMany(["rt"]))];
+      expect(read).toEqual([doc, doc, doc]);
     });
 
     it("putIfNewer writes new and newer documents, ignores equal and older ones, counts writes", async () => {
-      expect(await seed()).toBe(5);
-      expect(await seed()).toBe(0); // a replay changes nothing twice
+      expect([await seed(), await seed()]).toEqual([5, 0]); // a replay changes nothing twice
       expect(await rows.putIfNewer([row("a", 1, { n: 99 }), row("b", 1, { n: 99 }), row("c", 7, { n: 7 }), row("z", 1)])).toBe(2);
-      expect((await rows.get("a"))?.n).toBe(10);
-      expect((await rows.get("b"))?.n).toBe(20);
+      expect((await rows.getMany(["a", "b"])).map((d) => d.n)).toEqual([10, 20]);
       expect(await rows.get("c")).toEqual(row("c", 7, { n: 7 }));
       expect(await rows.putIfNewer([])).toBe(0);
     });
@@ -57,10 +52,9 @@ export function readStoreContract(name: string, factory: Factory): void {
 
     it("get and getMany read by id, in the order asked, skipping missing ids", async () => {
       await seed();
-      expect(await rows.get("nope")).toBeNull();
+      expect([await rows.get("nope"), await store.collection("never_written").get("a")]).toEqual([null, null]);
       expect(ids(await rows.getMany(["d", "nope", "a", "d"]))).toEqual(["d", "a"]);
       expect(await rows.getMany([])).toEqual([]);
-      expect(await store.collection("never_written").get("a")).toBeNull();
     });
 
     it("find filters by equality, ranges and in, typed like MongoDB", async () => {
@@ -91,8 +85,7 @@ export function readStoreContract(name: string, factory: Factory): void {
       expect(ids(await rows.find({}, { sort: { day: 1, _id: -1 } }))).toEqual(["a", "c", "b", "d", "e"]);
       expect(ids(await rows.find({}, { sort: { model: -1, n: 1 } }))).toEqual(["a", "b", "d", "c", "e"]);
       expect(ids(await rows.find({ model: "gpt" }, { sort: { n: -1 }, limit: 2 }))).toEqual(["d", "b"]);
-      expect(await rows.find({}, { limit: 0 })).toEqual([]);
-      expect(await rows.find({}, { limit: 3 })).toHaveLength(3);
+      expect([(await rows.find({}, { limit: 0 })).length, (await rows.find({}, { limit: 3 })).length]).toEqual([0, 3]);
     });
 
     it("count counts all or filtered documents", async () => {
@@ -134,21 +127,18 @@ export function readStoreContract(name: string, factory: Factory): void {
       await seed();
       await rows.put(row("e", 1, { n: 1 }));
       expect(await rows.get("e")).toEqual(row("e", 1, { n: 1 }));
-      await rows.delete("e");
-      await rows.delete("never-there");
+      await Promise.all([rows.delete("e"), rows.delete("never-there")]);
       expect(await rows.get("e")).toBeNull();
       expect(await rows.count()).toBe(4);
     });
 
     it("ensureIndex is idempotent; a unique index refuses a second document with the same key", async () => {
       await seed();
-      await rows.ensureIndex(["user", "day"]);
-      await rows.ensureIndex(["user", "day"]);
+      for (let i = 0; i < 2; i++) await rows.ensureIndex(["user", "day"]);
       await rows.ensureIndex(["model"], { unique: false });
       expect(ids(await rows.find({ user: "u2", day: "2026-01-03" }))).toEqual(["d"]);
       const keys = store.collection<Row>("keys");
-      await keys.ensureIndex(["user", "model"], { unique: true });
-      await keys.ensureIndex(["user", "model"], { unique: true });
+      for (let i = 0; i < 2; i++) await keys.ensureIndex(["user", "model"], { unique: true });
       expect(await keys.insertIfAbsent(row("k1", 1, { user: "u1", model: "gpt" }))).toBe(true);
       expect(await keys.insertIfAbsent(row("k2", 2, { user: "u1", model: "gpt" }))).toBe(false);
       expect(await keys.insertIfAbsent(row("k3", 3, { user: "u1", model: "claude" }))).toBe(true);
@@ -164,8 +154,7 @@ export function readStoreContract(name: string, factory: Factory): void {
       await store.collection("never_written").drop();
       expect(await store.listCollections()).not.toContain("rows");
       expect(await rows.count()).toBe(0);
-      expect(await rows.putIfNewer([row("a", 1)])).toBe(1);
-      expect(await rows.count()).toBe(1);
+      expect([await rows.putIfNewer([row("a", 1)]), await rows.count()]).toEqual([1, 1]);
     });
 
     it("renameCollection replaces the target with the source, indexes included", async () => {
@@ -177,7 +166,7 @@ export function readStoreContract(name: string, factory: Factory): void {
       expect(ids(await rows.find({}, { sort: { _id: 1 } }))).toEqual(["x", "y"]);
       expect(await rows.insertIfAbsent(row("z", 9, { user: "u9" }))).toBe(false);
       expect(await store.listCollections()).not.toContain("rows_next");
-      expect(await store.collection("rows_next").count()).toBe(0);
+      expect(await store.collection("rows_next").count()).toBe(0); // gone, not just emptied
       await store.renameCollection("rows", "fresh");
       expect(await store.collection("fresh").count()).toBe(2);
       await expect(store.renameCollection("missing", "rows")).rejects.toThrow();
@@ -194,8 +183,8 @@ export function readStoreContract(name: string, factory: Factory): void {
 
     it("writeBatch, where offered, applies all writes or none", async ({ skip }) => {
       if (!store.writeBatch) return skip();
-      await store.collection("keys").ensureIndex(["user"], { unique: true });
-      await store.collection("keys").put(row("k1", 1, { user: "u1" }));
+      const keys = store.collection("keys");
+      await keys.ensureIndex(["user"], { unique: true }).then(() => keys.put(row("k1", 1, { user: "u1" })));
       expect(await store.writeBatch([
         { collection: "rows", op: "putIfNewer", docs: [row("a", 1), row("b", 1)] },
         { collection: "checkpoints", op: "put", doc: row("projector", 1) },

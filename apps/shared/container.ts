@@ -14,7 +14,7 @@ import { allProjections } from "../../projections/index.ts";
 import type { ReadStore } from "../../projections/read-store.ts";
 import { createCommandHandler, type CommandHandler } from "./handle-command.ts";
 import type { Platform } from "./platform.ts";
-import { startProjector, type ProjectorHandle } from "./projector-handle.ts";
+import { startProjector, watchProjector, type ProjectorHandle } from "./projector-handle.ts";
 
 // The composition root: the one place adapters are chosen and bound (tsyringe, factories on typed
 // tokens, no decorators). Apps resolve a Platform once at the edge and pass plain objects down.
@@ -28,7 +28,7 @@ export const TOKENS = {
 };
 
 export interface PlatformOptions {
-  /** run the projector in this process (npm start, tests); the CLI only reads */
+  /** run the projector in this process (npm start, tests); false: follow the checkpoint of another one */
   projector?: boolean;
   onProjectorError?: (error: unknown) => void;
   now?: () => string;
@@ -67,8 +67,8 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const events = scope.resolve(TOKENS.events);
   const reads = scope.resolve(TOKENS.reads);
   const projector =
-    options.projector === false
-      ? idleProjector()
+    options.projector === false || !config.RUN_PROJECTOR
+      ? watchProjector(events, reads)
       : await startProjector(events, reads, allProjections, options.onProjectorError ?? ((e) => console.error("projector:", e)));
   scope.register(TOKENS.projector, { useValue: projector });
   return {
@@ -87,8 +87,4 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       scope.dispose();
     },
   };
-}
-
-function idleProjector(): ProjectorHandle {
-  return { position: () => 0, waitFor: async () => false, catchUp: async () => false, stop: async () => {} };
 }

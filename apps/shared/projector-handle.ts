@@ -62,3 +62,24 @@ export async function startProjector(events: EventStore, reads: ReadStore, proje
     },
   };
 }
+
+/** For processes that do not project (a separate projector app does): follows its checkpoint. */
+export function watchProjector(events: EventStore, reads: ReadStore, intervalMs = 50): ProjectorHandle {
+  let applied = 0;
+  const refresh = async () => (applied = Math.max(applied, await readCheckpoint(reads, "main")));
+  async function waitFor(position: number, timeoutMs = 2000) {
+    const deadline = Date.now() + timeoutMs;
+    while ((await refresh()) < position) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+    return true;
+  }
+  const timer = setInterval(() => void refresh().catch(() => undefined), 1000).unref();
+  return {
+    position: () => applied,
+    waitFor,
+    catchUp: async (timeoutMs = 1000) => waitFor(await events.headPosition(), timeoutMs),
+    stop: async () => clearInterval(timer),
+  };
+}

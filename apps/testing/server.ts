@@ -37,6 +37,8 @@ export async function startServer(env: Record<string, string>) {
   }
   return {
     url,
+    /** the server process, e.g. to read its /proc/<pid>/status (benchmarks) */
+    pid: child.pid!,
     output: () => output,
     /** SIGTERM and wait: graceful shutdown */
     async stop() {

@@ -1,5 +1,6 @@
 // Usage: node infra/engines/wait.mjs kafka|mongo <brokers|url> [pid] [timeoutSec=90]
-// Exits 0 once a real client gets an answer (kafkajs listTopics + group coordinator / mongodb ping); 1 on timeout or if <pid> dies.
+// Exits 0 once a real client gets an answer (kafkajs admin, group coordinator and
+// idempotent producer / mongodb ping); 1 on timeout or if <pid> dies.
 import { Kafka, logLevel } from "kafkajs";
 import { MongoClient } from "mongodb";
 
@@ -10,14 +11,18 @@ const probes = {
   async kafka() {
     const kafka = new Kafka({ brokers: target.split(","), logLevel: logLevel.NOTHING, connectionTimeout: 2000, retry: { retries: 0 } });
     const admin = kafka.admin();
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     try {
       await admin.connect();
       await admin.listTopics();
-      // Also wait for the group coordinator: on a fresh broker the first FindCoordinator creates __consumer_offsets,
-      // and until its partition is loaded, JoinGroup fails with "The coordinator is loading" and kafkajs consumers crash.
+      // A fresh broker answers "The coordinator is loading" until (1) __consumer_offsets exists and is loaded (the
+      // first FindCoordinator creates it; kafkajs consumers crash on it) and (2) it has a producer id block (the
+      // first InitProducerId of an idempotent producer fetches one). Trigger and wait for both here.
       const { groups } = await admin.describeGroups(["engines-wait"]);
       if (groups[0]?.errorCode) throw new Error(`group coordinator not ready (error ${groups[0].errorCode})`);
+      await producer.connect();
     } finally {
+      await producer.disconnect().catch(() => {});
       await admin.disconnect().catch(() => {});
     }
   },

@@ -1,15 +1,18 @@
 import { GenericContainer, ImageName, Wait, getContainerRuntimeClient } from "testcontainers";
-import { beforeAll, describe } from "vitest";
+import { afterAll, beforeAll, describe } from "vitest";
 import type { EventStore } from "../../domain/event-store.ts";
 import { eventStoreContract } from "../event-store.contract.ts";
 import { openEsdbEventStore } from "./event-store.ts";
 
 // Runs the shared EventStore contract against a real EventStoreDB:
-// - ESDB_URL set (e.g. esdb://localhost:2113?tls=false): that server, shared by every test;
+// - ESDB_URL set (e.g. esdb://localhost:2113?tls=false): that server, which may already hold
+//   events, through ONE client for the whole suite (the contract prefixes its stream names per
+//   test and reads $all only after the head it finds at the start of each test);
 // - else, when a Docker engine answers: a fresh insecure `--mem-db` node PER TEST through
-//   testcontainers (the contract expects an empty store in each test: headPosition() is 0 and
-//   readAll() holds only that test's events). ESDB_IMAGE overrides the image (arm64, KurrentDB);
+//   testcontainers. ESDB_IMAGE overrides the image (arm64, KurrentDB);
 // - else the suite is skipped with one line (this CI machine has neither).
+// Both set `uniqueEventIds: false`: the server does not reject an event id reused at a stream's
+// current revision or in another stream (see the contract).
 
 const IMAGE = process.env.ESDB_IMAGE ?? "eventstore/eventstore:24.10";
 const ESDB_URL = process.env.ESDB_URL;
@@ -51,7 +54,6 @@ async function untilReady(url: string, timeoutMs = 60_000): Promise<void> {
 }
 
 async function startServer(): Promise<Server> {
-  if (ESDB_URL) return { url: ESDB_URL, stop: async () => undefined };
   const container = await new GenericContainer(IMAGE)
     .withEnvironment({
       EVENTSTORE_INSECURE: "true",
@@ -80,21 +82,28 @@ describe.skipIf(!ESDB_URL && !docker)("EventStoreDB adapter", () => {
     if (docker) await (await getContainerRuntimeClient()).image.pull(ImageName.fromString(IMAGE));
   }, 600_000);
 
+  // ESDB_URL: the suite's one client, opened by the first test and disposed after the last.
+  let shared: EventStore | undefined;
+  afterAll(async () => shared?.close());
+
   eventStoreContract(ESDB_URL ? "EventStoreDB (ESDB_URL)" : `EventStoreDB ${IMAGE} (testcontainers)`, async () => {
-    const server = await startServer();
+    const server: Server = ESDB_URL ? { url: ESDB_URL, stop: async () => undefined } : await startServer();
     const opened: EventStore[] = [];
     const open = () => {
       const store = openEsdbEventStore(server.url);
       opened.push(store);
       return store;
     };
+    // a test's close() (the restart test) must not dispose the suite's client
+    const store = ESDB_URL ? { ...(shared ??= openEsdbEventStore(ESDB_URL)), close: async () => undefined } : open();
     return {
-      store: open(),
+      store,
       reopen: async () => open(), // same server, new client: the data is the server's
       cleanup: async () => {
         await Promise.allSettled(opened.map((s) => s.close()));
         await server.stop();
       },
+      uniqueEventIds: false,
     };
   });
 });

@@ -2,7 +2,7 @@
 // Conventions (shared/notes/ENGINES.md §5): key = account id (Kafka orders only within a partition),
 // ce_id = the event id (stable across relay retries, consumers dedupe on it), record timestamp =
 // the event's occurredAt on a CreateTime topic that is never compacted.
-import { Kafka, logLevel, type Message, type Producer } from "kafkajs";
+import { Kafka, Partitioners, logLevel, type Message, type Producer } from "kafkajs";
 import type { RecordedEvent } from "../../domain/events.ts";
 
 /** What the relay needs from a broker; tests substitute an in-memory fake that fails on demand. */
@@ -70,6 +70,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner, // murmur2 on the key, Java-compatible
   });
   let connecting: Promise<void> | undefined;
   const connect = () => {

@@ -1,0 +1,22 @@
+// The HTTP baseline: a bare fastify POST route, run the way `npm start` runs (node --import tsx), with
+// the same JSON body parsing and a 201 JSON reply, but no auth, schema, command or store. Benchmarks
+// divide the platform's req/s by this one's, measured in the same run on the same machine.
+import Fastify from "fastify";
+
+const app = Fastify({ logger: false });
+app.post("/billing/usage/track", async (request, reply) => {
+  const body = request.body as { userId?: unknown };
+  return reply.code(201).send({ ok: true, userId: body.userId ?? null });
+});
+app.get("/ready", async () => ({ ready: true }));
+
+const port = Number(process.env.PORT ?? 0);
+const address = await app.listen({ port, host: "127.0.0.1" });
+console.log(`bare server listening on ${address}`);
+
+const stop = async () => {
+  await app.close();
+  process.exit(0);
+};
+process.on("SIGTERM", () => void stop());
+process.on("SIGINT", () => void stop());

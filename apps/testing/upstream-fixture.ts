@@ -1,0 +1,131 @@
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+// A local OpenAI-compatible upstream standing in for OpenAI and OpenRouter. One server serves every
+// provider under its own prefix: base URL `${url}/${provider}/v1`. Replies are scripted per request
+// (plain, streamed, delays, 4xx/5xx, cut streams, streams without usage) and every request is
+// recorded as received, so tests can assert what reached "the provider": forced include_usage, the
+// upstream key in the Authorization header and nowhere else.
+
+export interface FixtureReply {
+  /** default 200; >= 400 answers `errorBody` (default an OpenAI-style error) */
+  status?: number;
+  errorBody?: unknown;
+  /** the completion; a stream sends one chunk per element (default ["Hello", " from", " fixture"]) */
+  content?: string[];
+  /** reported usage; null = none at all; default prompt 12, completion = number of chunks. Streams
+   * report it only when the request asked for stream_options.include_usage, as OpenAI does. */
+  usage?: { prompt_tokens: number; completion_tokens: number } | null;
+  /** before the response headers */
+  delayMs?: number;
+  /** between stream chunks */
+  chunkDelayMs?: number;
+  /** stream: destroy the connection after this many content chunks (no finish, no usage, no [DONE]) */
+  cutAfterChunks?: number;
+  /** never answer (until the client gives up) */
+  hang?: boolean;
+}
+
+export interface ReceivedRequest {
+  provider: string;
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  rawBody: string;
+  body: Record<string, unknown> | null;
+}
+
+export type Script = (request: ReceivedRequest) => FixtureReply | undefined;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function chunk(id: string, model: string, delta: Record<string, unknown>, finish: string | null = null) {
+  return `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 1, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+}
+
+async function stream(res: ServerResponse, reply: FixtureReply, body: Record<string, unknown>, content: string[]) {
+  const model = String(body.model);
+  const id = "chatcmpl-fixture";
+  const wantsUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  res.write(chunk(id, model, { role: "assistant", content: "" }));
+  for (const [i, text] of content.entries()) {
+    if (reply.cutAfterChunks !== undefined && i >= reply.cutAfterChunks) return void res.socket?.destroy();
+    if (reply.chunkDelayMs) await sleep(reply.chunkDelayMs);
+    if (res.destroyed) return;
+    res.write(chunk(id, model, { content: text }));
+  }
+  if (reply.cutAfterChunks !== undefined && reply.cutAfterChunks >= content.length) return void res.socket?.destroy();
+  res.write(chunk(id, model, {}, "stop"));
+  const usage = reply.usage === undefined ? { prompt_tokens: 12, completion_tokens: content.length } : reply.usage;
+  if (usage && wantsUsage) {
+    const total_tokens = usage.prompt_tokens + usage.completion_tokens;
+    res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 1, model, choices: [], usage: { ...usage, total_tokens } })}\n\n`);
+  }
+  res.end("data: [DONE]\n\n");
+}
+
+function plain(res: ServerResponse, reply: FixtureReply, body: Record<string, unknown>, content: string[]) {
+  const usage = reply.usage === undefined ? { prompt_tokens: 12, completion_tokens: content.length } : reply.usage;
+  const answer = {
+    id: "chatcmpl-fixture",
+    object: "chat.completion",
+    created: 1,
+    model: String(body.model),
+    choices: [{ index: 0, message: { role: "assistant", content: content.join("") }, finish_reason: "stop" }],
+    ...(usage ? { usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } } : {}),
+  };
+  res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer));
+}
+
+export async function startUpstreamFixture(script: Script = () => undefined, options: { port?: number; record?: boolean } = {}) {
+  const received: ReceivedRequest[] = [];
+  let current = script;
+  const server = createServer(async (req, res) => {
+    const parts: Buffer[] = [];
+    for await (const part of req) parts.push(part as Buffer);
+    const rawBody = Buffer.concat(parts).toString("utf8");
+    let body: Record<string, unknown> | null = null;
+    try {
+      body = JSON.parse(rawBody) as Record<string, unknown>;
+    } catch {
+      body = null;
+    }
+    const match = /^\/([a-z0-9-]+)\/v1\/chat\/completions$/.exec(req.url ?? "");
+    const request: ReceivedRequest = { provider: match?.[1] ?? "", method: req.method ?? "", url: req.url ?? "", headers: req.headers, rawBody, body };
+    if (options.record !== false) received.push(request);
+    if (!match || req.method !== "POST" || !body) {
+      return void res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "not found" } }));
+    }
+    const reply = current(request) ?? {};
+    if (reply.hang) return;
+    if (reply.delayMs) await sleep(reply.delayMs);
+    const status = reply.status ?? 200;
+    if (status >= 300) {
+      const error = reply.errorBody ?? { error: { message: `fixture error ${status}`, type: "server_error" } };
+      return void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(error));
+    }
+    const content = reply.content ?? ["Hello", " from", " fixture"];
+    if (body.stream === true) await stream(res, reply, body, content);
+    else plain(res, reply, body, content);
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    received,
+    baseUrl: (provider: string) => `${url}/${provider}/v1`,
+    /** replaces the script for the requests that follow */
+    script(next: Script) {
+      current = next;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export type UpstreamFixture = Awaited<ReturnType<typeof startUpstreamFixture>>;
