@@ -2,6 +2,7 @@ import { apiKeyProjection } from "./api-keys.ts";
 import { balanceProjection } from "./balances.ts";
 import { dashboardProjection } from "./dashboard.ts";
 import { eventStatsProjection, totalsProjection } from "./event-stats.ts";
+import { holdProjection } from "./holds.ts";
 import type { Projection } from "./projection.ts";
 import { transactionProjection } from "./transactions.ts";
 import { usageReportProjection } from "./usage-report.ts";
@@ -14,4 +15,5 @@ export const allProjections: Projection[] = [
   apiKeyProjection,
   eventStatsProjection,
   totalsProjection,
+  holdProjection,
 ] as Projection[];

@@ -4,9 +4,8 @@
 import Fastify from "fastify";
 
 const app = Fastify({ logger: false });
-app.post("/billing/usage/track", async (request, reply) => {
-  const body = request.body as { userId?: unknown };
-  return reply.code(201).send({ ok: true, userId: body.userId ?? null });
+app.post<{ Body: { userId?: string } }>("/billing/usage/track", async (request, reply) => {
+  return reply.code(201).send({ ok: true, userId: request.body.userId ?? null });
 });
 app.get("/ready", async () => ({ ready: true }));
 

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { accountDecider, type AccountCommand } from "../../domain/account.ts";
 import { pricesAt, type Catalog } from "../../domain/catalog.ts";
 import { invalid } from "../../domain/errors.ts";
-import { accountStream, type Prices } from "../../domain/events.ts";
+import { accountStream, type NewEvent, type Prices } from "../../domain/events.ts";
 import { costOf, formatMoney } from "../../domain/money.ts";
 import type { CommandContext } from "./handle-command.ts";
 import type { Platform } from "./platform.ts";
@@ -14,7 +14,15 @@ type AccountData<T extends AccountCommand["type"]> = Extract<AccountCommand, { t
 
 async function run<T extends AccountCommand["type"]>(platform: Platform, ctx: CommandContext, type: T, data: AccountData<T>) {
   const command = { type, data, now: ctx.now } as AccountCommand;
-  return platform.commands.handle(accountStream(data.userId), accountDecider, command, ctx);
+  const r = await platform.commands.handle(accountStream(data.userId), accountDecider, command, ctx);
+  return { ...r, balance: balanceAfter(r.events) };
+}
+
+/** the balance after this command: its last transaction_created says it */
+function balanceAfter(events: NewEvent[]): number {
+  const last = events.findLast((e) => e.type === "transaction_created");
+  if (!last || last.type !== "transaction_created") throw new Error("command appended no transaction");
+  return last.data.balanceAfter;
 }
 
 /** a caller-chosen id, or a new one; with an Idempotency-Key the new one is derived from it */
@@ -24,21 +32,21 @@ export const idFor = (ctx: CommandContext, kind: string, given?: string) =>
 export async function processPayment(p: Platform, ctx: CommandContext, input: Omit<AccountData<"processPayment">, "transactionId" | "paymentId"> & { paymentId?: string }) {
   const paymentId = idFor(ctx, "pay", input.paymentId);
   const r = await run(p, ctx, "processPayment", { ...input, paymentId, transactionId: `txn_${paymentId}` });
-  return { paymentId, transactionId: `txn_${paymentId}`, userId: input.userId, amount: formatMoney(input.amount), balance: formatMoney(r.state.balance), position: r.position };
+  return { paymentId, transactionId: `txn_${paymentId}`, userId: input.userId, amount: formatMoney(input.amount), balance: formatMoney(r.balance), position: r.position };
 }
 
 export async function refundPayment(p: Platform, ctx: CommandContext, input: Omit<AccountData<"refundPayment">, "transactionId" | "refundId"> & { refundId?: string }) {
   const refundId = idFor(ctx, "rfd", input.refundId);
   const r = await run(p, ctx, "refundPayment", { ...input, refundId, transactionId: `txn_${refundId}` });
   const refunded = r.events.find((e) => e.type === "payment_refunded")!.data as { amount: number };
-  return { refundId, transactionId: `txn_${refundId}`, paymentId: input.paymentId, userId: input.userId, amount: formatMoney(refunded.amount), balance: formatMoney(r.state.balance), position: r.position };
+  return { refundId, transactionId: `txn_${refundId}`, paymentId: input.paymentId, userId: input.userId, amount: formatMoney(refunded.amount), balance: formatMoney(r.balance), position: r.position };
 }
 
 export async function createTransaction(p: Platform, ctx: CommandContext, input: Omit<AccountData<"createTransaction">, "transactionId"> & { transactionId?: string }) {
   const transactionId = idFor(ctx, "txn", input.transactionId);
   const r = await run(p, ctx, "createTransaction", { ...input, transactionId });
   const created = r.events.find((e) => e.type === "transaction_created")!.data as { amount: number };
-  return { transactionId, userId: input.userId, type: input.type, amount: formatMoney(created.amount), balance: formatMoney(r.state.balance), position: r.position };
+  return { transactionId, userId: input.userId, type: input.type, amount: formatMoney(created.amount), balance: formatMoney(r.balance), position: r.position };
 }
 
 export interface TrackUsageInput {
@@ -70,5 +78,5 @@ export async function trackUsage(p: Platform, ctx: CommandContext, input: TrackU
   const { cost, prices } = priceUsage(p.catalog, input, timestamp);
   const data = { ...input, usageId, transactionId: `txn_${usageId}`, requestId: input.requestId ?? usageId, cost, prices, timestamp };
   const r = await run(p, ctx, "trackUsage", data);
-  return { usageId, transactionId: data.transactionId, userId: input.userId, cost: formatMoney(cost), balance: formatMoney(r.state.balance), position: r.position };
+  return { usageId, transactionId: data.transactionId, userId: input.userId, cost: formatMoney(cost), balance: formatMoney(r.balance), position: r.position };
 }

@@ -24,11 +24,20 @@ export interface CommandContext {
   now: string;
 }
 
-export interface CommandResult<S> {
+export interface CommandResult {
+  /** this command's events, as appended */
   events: NewEvent[];
-  state: S;
+  /** global position of the append that carried them (>= their own positions) */
   position: number;
-  revision: number;
+}
+
+interface Pending {
+  decider: StreamDecider<unknown, unknown>;
+  command: unknown;
+  ctx: CommandContext;
+  attempts: number;
+  resolve(result: CommandResult): void;
+  reject(error: unknown): void;
 }
 
 interface Cached {
@@ -37,23 +46,27 @@ interface Cached {
 }
 
 const MAX_ATTEMPTS = 5;
+const MAX_BATCH = 256;
 
 /**
- * The command path. Per stream: commands are serialised inside this process, the folded state is cached
- * with its revision (latency does not grow with stream length), and the append is at that exact revision.
- * Another writer moving the stream (another instance) surfaces as ConcurrencyError: the state is reloaded
- * and the command decided again, a bounded number of times, never appended blindly.
+ * The command path. Per stream, inside this process: commands queue up; the stream's folded state is
+ * cached with its revision (latency does not grow with stream length); the commands waiting together
+ * are decided one after the other on that state and their events go out in ONE append at the exact
+ * revision, so a hot account costs one fsync per batch, not per command. A command its decider
+ * refuses is rejected only once the batch it was decided in is durable (the state it saw is then
+ * real). A conflict — another instance moved the stream — drops the cache and decides the whole batch
+ * again, a bounded number of times; nothing is ever appended blindly.
  */
 export function createCommandHandler(store: EventStore, cacheSize = 10_000) {
   const cache = new Map<string, Cached>();
-  const queues = new Map<string, Promise<unknown>>();
+  const queues = new Map<string, Pending[]>();
 
-  async function load<S>(stream: string, decider: StreamDecider<S, unknown>): Promise<Cached & { state: S }> {
+  async function load(stream: string, decider: StreamDecider<unknown, unknown>): Promise<Cached> {
     const hit = cache.get(stream);
     if (hit) {
       cache.delete(stream); // re-insert: Map order doubles as LRU order
       cache.set(stream, hit);
-      return hit as Cached & { state: S };
+      return hit;
     }
     let state = decider.initialState(stream);
     let revision: ExpectedRevision = "no_stream";
@@ -67,53 +80,90 @@ export function createCommandHandler(store: EventStore, cacheSize = 10_000) {
     return loaded;
   }
 
-  async function execute<S, C>(stream: string, decider: StreamDecider<S, C>, command: C, ctx: CommandContext): Promise<CommandResult<S>> {
-    for (let attempt = 1; ; attempt++) {
-      const current = await load(stream, decider as StreamDecider<S, unknown>);
-      const decided = decider.decide(command, current.state);
-      const withMeta: NewEvent[] = decided.map((event, index) => ({
-        ...event,
-        metadata: {
-          eventId: ctx.idempotencyScope ? eventIdFor(ctx.idempotencyScope, stream, index) : randomUUID(),
-          occurredAt: ctx.now,
-          actor: ctx.actor,
-          correlationId: ctx.correlationId,
-          causationId: ctx.causationId ?? ctx.correlationId,
-          ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
-          schemaVersion: 1,
-        },
-      })) as NewEvent[];
-      const events = decider.lastHash ? chain(decider.lastHash(current.state), withMeta) : withMeta;
-      if (events.length === 0) {
-        const revision = current.revision === "no_stream" ? -1 : current.revision;
-        return { events, state: current.state, position: await store.headPosition(), revision };
-      }
-      try {
-        const result = await store.append(stream, events, current.revision);
-        let state = current.state;
-        for (const event of events) state = decider.evolve(state, event);
-        cache.set(stream, { state, revision: result.nextExpectedRevision });
-        return { events, state, position: result.position, revision: result.nextExpectedRevision };
-      } catch (error) {
-        cache.delete(stream);
-        if (!(error instanceof ConcurrencyError) || attempt >= MAX_ATTEMPTS) throw error;
-      }
-    }
+  function withMetadata(stream: string, decided: DomainEvent[], ctx: CommandContext): NewEvent[] {
+    return decided.map((event, index) => ({
+      ...event,
+      metadata: {
+        eventId: ctx.idempotencyScope ? eventIdFor(ctx.idempotencyScope, stream, index) : randomUUID(),
+        occurredAt: ctx.now,
+        actor: ctx.actor,
+        correlationId: ctx.correlationId,
+        causationId: ctx.causationId ?? ctx.correlationId,
+        ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
+        schemaVersion: 1,
+      },
+    })) as NewEvent[];
   }
 
-  /** Runs the command after the ones already queued for the same stream. */
-  function handle<S, C>(stream: string, decider: StreamDecider<S, C>, command: C, ctx: CommandContext): Promise<CommandResult<S>> {
-    const previous = queues.get(stream) ?? Promise.resolve();
-    const run = previous.then(
-      () => execute(stream, decider, command, ctx),
-      () => execute(stream, decider, command, ctx),
-    );
-    const settled = run.catch(() => undefined);
-    queues.set(stream, settled);
-    settled.then(() => {
-      if (queues.get(stream) === settled) queues.delete(stream);
+  /** decides and appends one batch; returns the commands to run again after a conflict */
+  async function runBatch(stream: string, batch: Pending[]): Promise<Pending[]> {
+    const current = await load(stream, batch[0]!.decider);
+    let state = current.state;
+    const outcomes: { pending: Pending; events?: NewEvent[]; error?: unknown }[] = [];
+    const all: NewEvent[] = [];
+    for (const pending of batch) {
+      const { decider } = pending;
+      try {
+        const decided = withMetadata(stream, decider.decide(pending.command, state), pending.ctx);
+        const events = decider.lastHash ? chain(decider.lastHash(state), decided) : decided;
+        for (const event of events) state = decider.evolve(state, event);
+        all.push(...events);
+        outcomes.push({ pending, events });
+      } catch (error) {
+        outcomes.push({ pending, error });
+      }
+    }
+    let position: number;
+    if (all.length === 0) {
+      position = await store.headPosition();
+    } else {
+      try {
+        const result = await store.append(stream, all, current.revision);
+        cache.set(stream, { state, revision: result.nextExpectedRevision });
+        position = result.position;
+      } catch (error) {
+        cache.delete(stream); // the cached state was evolved in place: it is no longer the stream's
+        if (!(error instanceof ConcurrencyError)) {
+          for (const { pending } of outcomes) pending.reject(error);
+          return [];
+        }
+        const again = batch.filter((p) => ++p.attempts < MAX_ATTEMPTS);
+        for (const p of batch) if (p.attempts >= MAX_ATTEMPTS) p.reject(error);
+        return again;
+      }
+    }
+    for (const { pending, events, error } of outcomes) {
+      if (events) pending.resolve({ events, position });
+      else pending.reject(error);
+    }
+    return [];
+  }
+
+  async function drain(stream: string, queue: Pending[]) {
+    while (queue.length > 0) {
+      const batch = queue.splice(0, MAX_BATCH);
+      try {
+        queue.unshift(...(await runBatch(stream, batch)));
+      } catch (error) {
+        // loading the stream failed: nothing was appended
+        cache.delete(stream);
+        for (const p of batch) p.reject(error);
+      }
+    }
+    queues.delete(stream);
+  }
+
+  /** Runs the command with the others waiting on the same stream; resolves once its events are durable. */
+  function handle<S, C>(stream: string, decider: StreamDecider<S, C>, command: C, ctx: CommandContext): Promise<CommandResult> {
+    return new Promise((resolve, reject) => {
+      const pending: Pending = { decider: decider as StreamDecider<unknown, unknown>, command, ctx, attempts: 0, resolve, reject };
+      const queue = queues.get(stream);
+      if (queue) return void queue.push(pending);
+      const fresh = [pending];
+      queues.set(stream, fresh);
+      // start on the next turn so that commands arriving together share the batch
+      setImmediate(() => void drain(stream, fresh));
     });
-    return run;
   }
 
   return { handle, forget: (stream: string) => cache.delete(stream) };

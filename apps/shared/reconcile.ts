@@ -1,5 +1,6 @@
 import type { EventStore } from "../../domain/event-store.ts";
 import { accountStream, type RecordedEvent } from "../../domain/events.ts";
+import { formatMoney } from "../../domain/money.ts";
 import type { BalanceDoc } from "../../projections/balances.ts";
 import { readCheckpoint } from "../../projections/projector.ts";
 import type { ReadStore } from "../../projections/read-store.ts";
@@ -85,5 +86,26 @@ export async function reconcileAll(events: EventStore, reads: ReadStore, options
     headPosition: head,
     lagging: results.filter((r) => r.lagging).length,
     mismatches,
+  };
+}
+
+const fold = (f: { balance: number; held: number; transactions: number }) => ({
+  balance: formatMoney(f.balance),
+  held: formatMoney(f.held),
+  transactions: f.transactions,
+});
+
+/** JSON shape of one account's check: money as decimal strings, problems as they were found */
+export function auditJson(a: AccountAudit) {
+  return {
+    userId: a.userId,
+    ok: a.ok,
+    events: a.events,
+    lastRevision: a.lastRevision,
+    lastHash: a.lastHash,
+    fromEvents: fold(a),
+    readModel: a.readModel && { ...fold(a.readModel), position: a.readModel.position, expectedAtPosition: fold(a.readModel.expected) },
+    lagging: a.lagging,
+    problems: a.problems,
   };
 }

@@ -51,6 +51,7 @@ export function openSqliteReadStore(file: string): ReadStore {
   const statements = new Map<string, Database.Statement>();
   const sql = (text: string) => {
     let stmt = statements.get(text);
+    if (statements.size > 500) statements.clear(); // `in` lists of many lengths make many texts
     if (!stmt) statements.set(text, (stmt = db.prepare(text)));
     return stmt;
   };
@@ -62,6 +63,10 @@ export function openSqliteReadStore(file: string): ReadStore {
     return table(name);
   };
   const schemaChanged = () => { created.clear(); statements.clear(); };
+  /** a rolled-back transaction may have created a table: forget what we knew */
+  const forgetOnError = <T>(fn: () => T): T => {
+    try { return fn(); } catch (error) { schemaChanged(); throw error; }
+  };
   const exists = (name: string) =>
     sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(`rs_${name}`) !== undefined;
   const upsert = (t: string, guarded: boolean) =>
@@ -131,8 +136,9 @@ export function openSqliteReadStore(file: string): ReadStore {
         const order = parseSort(options).map(([f, dir]) => `${column(f)} ${dir === 1 ? "ASC" : "DESC"}`);
         const from = select(filter, params);
         if (!from) return [];
+        if (options?.limit !== undefined) params.push(options.limit);
         const text = `SELECT doc ${from}${order.length ? ` ORDER BY ${order.join(", ")}` : ""}` +
-          `${options?.limit !== undefined ? ` LIMIT ${options.limit}` : ""}`;
+          `${options?.limit !== undefined ? " LIMIT ?" : ""}`;
         return parse<D>(sql(text).all(...params));
       },
       async count(filter) {
@@ -157,7 +163,7 @@ export function openSqliteReadStore(file: string): ReadStore {
           sums: Object.fromEntries(fields.map((f, i) => [f, (r[`s${i}`] as number | null) ?? 0])),
         })), groupBy);
       },
-      putIfNewer: async (docs) => putIfNewer(name, docs),
+      putIfNewer: async (docs) => forgetOnError(() => putIfNewer(name, docs)),
       insertIfAbsent: async (doc) =>
         sql(`INSERT INTO ${ensure(name)} (id, position, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`).run(...row(doc)).changes === 1,
       put: async (doc) => put(name, doc),
@@ -175,7 +181,7 @@ export function openSqliteReadStore(file: string): ReadStore {
 
   return {
     collection,
-    writeBatch: async (writes) => writeBatch(writes),
+    writeBatch: async (writes) => forgetOnError(() => writeBatch(writes)),
     async listCollections() {
       const rows = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rs\\_%' ESCAPE '\\'").all();
       return (rows as Array<{ name: string }>).map((r) => r.name.slice(3)).sort();

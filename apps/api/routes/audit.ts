@@ -1,11 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { formatMoney } from "../../../domain/money.ts";
-import type { AccountAudit } from "../../shared/account-auditor.ts";
 import { auditTrail } from "../../shared/audit.ts";
 import type { Platform } from "../../shared/platform.ts";
-import { reconcileAll, verifyAccount } from "../../shared/reconcile.ts";
+import { auditJson, reconcileAll, verifyAccount } from "../../shared/reconcile.ts";
 import { assertOwner } from "../auth.ts";
 import { HttpProblem } from "../problem.ts";
 import { userIdParams } from "../schemas.ts";
@@ -13,27 +11,6 @@ import { eventsQuery } from "./events.ts";
 
 // Auditors: the account's complete ordered history with ids and hashes, and its verification.
 // Both read the event store (the account stream is the record); only the comparison reads a projection.
-
-const fold = (f: { balance: number; held: number; transactions: number }) => ({
-  balance: formatMoney(f.balance),
-  held: formatMoney(f.held),
-  transactions: f.transactions,
-});
-
-/** JSON shape of one account's check: money as decimal strings, problems as they were found */
-export function auditJson(a: AccountAudit) {
-  return {
-    userId: a.userId,
-    ok: a.ok,
-    events: a.events,
-    lastRevision: a.lastRevision,
-    lastHash: a.lastHash,
-    fromEvents: fold(a),
-    readModel: a.readModel && { ...fold(a.readModel), position: a.readModel.position, expectedAtPosition: fold(a.readModel.expected) },
-    lagging: a.lagging,
-    problems: a.problems,
-  };
-}
 
 export async function auditRoutes(fastify: FastifyInstance, { platform }: { platform: Platform }) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();

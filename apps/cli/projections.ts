@@ -1,0 +1,83 @@
+import { parseArgs } from "node:util";
+import { allProjections } from "../../projections/index.ts";
+import type { Projection } from "../../projections/projection.ts";
+import { readCheckpoint } from "../../projections/projector.ts";
+import { rebuildCollection, rebuildProjections } from "../../projections/rebuild.ts";
+import { CliError, config, eventStore, EXIT, interruptSignal, parseCount, readStore, seconds } from "./io.ts";
+import { createProgress } from "./progress.ts";
+
+const names = () => allProjections.map((p) => p.name).join(", ");
+
+export const PROJECTIONS_HELP = `aggregator projections: read-model maintenance
+
+  projections list                      projections, their collections and document counts
+  projections rebuild NAME... | --all   replay every event into fresh <collection>__rebuild collections while
+                                        the live ones keep serving, then switch (rename). Ctrl-C is safe:
+                                        run it again and it resumes where it stopped.
+    --dry-run                           build, but do not switch (inspect <collection>__rebuild)
+    --page-size N                       events per read (default 2000)
+Projections: ${allProjections.map((p) => p.name).join(", ")}.
+With the embedded SQLite default, stop the server first: a projector writing in another process between
+the switch and the rebuild's final catch-up can skip an event.`;
+
+function select(wanted: string[], all: boolean): Projection[] {
+  if (all && wanted.length > 0) throw new CliError("give projection names or --all, not both");
+  if (all) return allProjections;
+  if (wanted.length === 0) throw new CliError(`name the projections to rebuild (${names()}) or pass --all`);
+  return wanted.map((name) => {
+    const found = allProjections.find((p) => p.name === name || p.collection === name);
+    if (!found) throw new CliError(`unknown projection "${name}"; known: ${names()}`);
+    return found;
+  });
+}
+
+export async function projectionsCommand(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    options: { all: { type: "boolean", default: false }, "dry-run": { type: "boolean", default: false }, "page-size": { type: "string" } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const cfg = config();
+  if (action === "list") {
+    const reads = await readStore(cfg);
+    try {
+      for (const p of allProjections) process.stdout.write(`${p.name.padEnd(14)} ${p.collection.padEnd(14)} ${await reads.collection(p.collection).count()} documents\n`);
+      process.stdout.write(`projected up to position ${await readCheckpoint(reads, "main")}\n`);
+    } finally {
+      await reads.close();
+    }
+    return EXIT.ok;
+  }
+  if (action !== "rebuild") throw new CliError(`unknown projections action "${action ?? ""}"\n\n${PROJECTIONS_HELP}`);
+  const projections = select(positionals, values.all);
+  const events = await eventStore(cfg);
+  const reads = await readStore(cfg);
+  const signal = interruptSignal();
+  const progress = createProgress("rebuild");
+  const started = Date.now();
+  try {
+    const result = await rebuildProjections({
+      events, reads, projections, signal, switchOver: !values["dry-run"], pageSize: parseCount("--page-size", values["page-size"]),
+      onProgress: (p) => progress.update(p.position, p.head),
+    });
+    progress.stop();
+    const took = Date.now() - started;
+    const resumed = Object.entries(result.resumedFrom).filter(([, at]) => at > 0).map(([name, at]) => `${name} from ${at}`);
+    if (resumed.length > 0) process.stderr.write(`resumed: ${resumed.join(", ")}\n`);
+    if (!result.completed) {
+      process.stderr.write(`interrupted at position ${result.position} after ${result.events} events; run the same command again to resume\n`);
+      return EXIT.interrupted;
+    }
+    const rate = took > 0 ? Math.round((result.events * 1000) / took) : result.events;
+    for (const c of result.collections) process.stdout.write(`${c.name}: ${c.documents} documents\n`);
+    const what = values["dry-run"] ? `built ${projections.map(rebuildCollection).join(", ")} (not switched)` : `rebuilt and switched ${projections.map((p) => p.name).join(", ")}`;
+    process.stdout.write(`${what}: ${result.events} events up to position ${result.position} in ${seconds(took)} (${rate} events/s)\n`);
+    return EXIT.ok;
+  } finally {
+    progress.stop();
+    await events.close();
+    await reads.close();
+  }
+}

@@ -1,0 +1,99 @@
+import { parseArgs } from "node:util";
+import type { RecordedEvent } from "../../domain/events.ts";
+import { csvHeader, formatPage, type ReplayFormat } from "../shared/event-format.ts";
+import { isEventType, storeEventPages, type EventFilter } from "../shared/replay.ts";
+import { topicEventPages } from "../shared/topic-replay.ts";
+import { CliError, config, eventStore, EXIT, interruptSignal, openOutput, parseCount, parseInstant, seconds } from "./io.ts";
+import { createProgress } from "./progress.ts";
+
+export const REPLAY_HELP = `aggregator replay: write a slice of the event history as NDJSON or CSV
+
+  --source store|kafka    read the event store (default) or the Kafka topic (KAFKA_BROKERS, KAFKA_TOPIC;
+                          the topic holds ai_usage and transaction_created only; no offsets are committed)
+  --from-beginning        (default) | --from-time T (occurredAt >= T) | --from-position P (position > P)
+  --to-time T             occurredAt < T
+  --types a,b             event types            --user U      events of one user (data.userId)
+  --format ndjson|csv     default ndjson         --out FILE    default stdout
+  --follow                keep tailing new events until Ctrl-C
+  --limit N               stop after N events
+Times are ISO-8601 (or epoch ms). Lines are ordered by global position (store) or per account (topic).
+A progress line with rate and ETA goes to stderr when it is a terminal.`;
+
+export async function replayCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      source: { type: "string", default: "store" },
+      "from-beginning": { type: "boolean" },
+      "from-time": { type: "string" },
+      "from-position": { type: "string" },
+      "to-time": { type: "string" },
+      types: { type: "string" },
+      user: { type: "string" },
+      format: { type: "string", default: "ndjson" },
+      out: { type: "string" },
+      follow: { type: "boolean", default: false },
+      limit: { type: "string" },
+      brokers: { type: "string" },
+      topic: { type: "string" },
+    },
+    strict: true,
+  });
+  const starts = ["from-beginning", "from-time", "from-position"].filter((k) => values[k as keyof typeof values] !== undefined);
+  if (starts.length > 1) throw new CliError(`choose one of --${starts.join(", --")}`);
+  if (values.source !== "store" && values.source !== "kafka") throw new CliError(`--source must be store or kafka, not "${values.source}"`);
+  if (values.format !== "ndjson" && values.format !== "csv") throw new CliError(`--format must be ndjson or csv, not "${values.format}"`);
+  const types = values.types?.split(",").map((t) => t.trim()).filter(Boolean);
+  const unknown = types?.filter((t) => !isEventType(t)) ?? [];
+  if (unknown.length > 0) throw new CliError(`--types: unknown event type ${unknown.join(", ")}`);
+  const filter: EventFilter = {
+    types,
+    userId: values.user,
+    after: parseCount("--from-position", values["from-position"]),
+    from: parseInstant("--from-time", values["from-time"]),
+    to: parseInstant("--to-time", values["to-time"]),
+  };
+  const format = values.format as ReplayFormat;
+  const limit = parseCount("--limit", values.limit) ?? Number.POSITIVE_INFINITY;
+  const cfg = config();
+  const signal = interruptSignal();
+  const progress = createProgress(`replay ${values.source}`);
+  const started = Date.now();
+  let pages: AsyncIterable<RecordedEvent[]>;
+  let close = async () => {};
+  if (values.source === "store") {
+    const store = await eventStore(cfg);
+    close = () => store.close();
+    const after = filter.after ?? 0;
+    pages = storeEventPages(store, filter, {
+      follow: values.follow, signal,
+      onPage: (p) => progress.update(p.position - after, values.follow ? undefined : p.head - after, `${p.matched} matched`),
+    });
+  } else {
+    const brokers = values.brokers ?? cfg.KAFKA_BROKERS;
+    if (!brokers) throw new CliError("--source kafka needs KAFKA_BROKERS (or --brokers host:port)");
+    const topic = values.topic ?? cfg.KAFKA_TOPIC;
+    ({ pages } = await topicEventPages(filter, {
+      brokers: brokers.split(","), topic, follow: values.follow, signal,
+      onBatch: (p) => progress.update(p.read, values.follow ? undefined : p.total, `${p.matched} matched, ${p.duplicates} duplicates`),
+    }));
+  }
+  const out = openOutput(values.out);
+  let written = 0;
+  try {
+    if (format === "csv") await out.write(csvHeader());
+    for await (const page of pages) {
+      const taken = page.length > limit - written ? page.slice(0, limit - written) : page;
+      await out.write(formatPage(taken, format));
+      written += taken.length;
+      if (written >= limit) break;
+    }
+  } finally {
+    progress.stop();
+    await out.close();
+    await close();
+  }
+  const where = values.out ? ` to ${values.out}` : "";
+  process.stderr.write(`replayed ${written} events${where} in ${seconds(Date.now() - started)}${signal.aborted ? " (stopped)" : ""}\n`);
+  return signal.aborted && !values.follow ? EXIT.interrupted : EXIT.ok;
+}

@@ -1,0 +1,75 @@
+import { providersFromConfig, type ChatProvider, type UpstreamTimeouts } from "../../infra/providers/index.ts";
+import type { Platform } from "../shared/platform.ts";
+import { CircuitBreaker, type BreakerOptions } from "./circuit-breaker.ts";
+import { startHoldSweeper } from "./hold-sweeper.ts";
+import { KeyLimiter } from "./limits.ts";
+import { LatencyStats, planRoute, type RouteQuery, type RouterDeps } from "./router.ts";
+
+// The gateway's long-lived parts, one set per API instance: provider pools, circuit breakers,
+// latency stats, per-key rate windows and the expired-hold sweeper. The request flow is in chat.ts.
+
+export interface GatewayOptions {
+  timeouts: UpstreamTimeouts;
+  /** a hold expires this long after the longest a request may run (timeouts.totalMs) */
+  holdMarginMs: number;
+  breaker: BreakerOptions;
+  sweepIntervalMs: number;
+  /** largest non-streamed upstream answer accepted */
+  maxAnswerBytes: number;
+  /** adapters by provider id; default: OpenAI and OpenRouter from the configuration */
+  providers?: Map<string, ChatProvider>;
+  onError?: (error: unknown, what: string) => void;
+}
+
+export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
+  timeouts: { connectMs: 5_000, firstByteMs: 300_000, idleMs: 120_000, totalMs: 600_000 },
+  holdMarginMs: 60_000,
+  breaker: { failureThreshold: 5, cooldownMs: 30_000 },
+  sweepIntervalMs: 30_000,
+  maxAnswerBytes: 32 * 1024 * 1024,
+};
+
+export function createGateway(platform: Platform, overrides: Partial<GatewayOptions> = {}) {
+  const options: GatewayOptions = { ...DEFAULT_GATEWAY_OPTIONS, ...overrides };
+  const providers = options.providers ?? providersFromConfig(platform.config);
+  const breakers = new Map<string, CircuitBreaker>();
+  const breaker = (provider: string) => {
+    let b = breakers.get(provider);
+    if (!b) breakers.set(provider, (b = new CircuitBreaker(options.breaker)));
+    return b;
+  };
+  const latency = new LatencyStats();
+  const limiter = new KeyLimiter();
+  const onError = options.onError ?? ((error: unknown, what: string) => console.error(`gateway ${what}:`, error instanceof Error ? error.message : error));
+  const sweeper = startHoldSweeper(platform, {
+    intervalMs: options.sweepIntervalMs,
+    onError: (error) => onError(error, "hold sweep"),
+  });
+  const pruner = setInterval(() => limiter.prune(), 60_000);
+  pruner.unref();
+  const routerDeps: RouterDeps = {
+    catalog: platform.catalog,
+    isConfigured: (provider) => providers.get(provider)?.configured ?? false,
+    breaker,
+    latency,
+  };
+
+  return {
+    platform,
+    options,
+    providers,
+    breaker,
+    latency,
+    limiter,
+    sweeper,
+    onError,
+    plan: (query: RouteQuery) => planRoute(routerDeps, query),
+    async close() {
+      clearInterval(pruner);
+      await sweeper.stop();
+      for (const provider of providers.values()) provider.close();
+    },
+  };
+}
+
+export type Gateway = ReturnType<typeof createGateway>;

@@ -1,0 +1,43 @@
+import type { UsageReleased } from "../domain/events.ts";
+import type { Doc } from "./read-store.ts";
+import { stamp, type Projection } from "./projection.ts";
+
+/** One gateway hold: open until its usage_released (settled, failed, cancelled or expired). */
+export interface HoldDoc extends Doc {
+  userId: string;
+  reservationId: string;
+  requestId: string;
+  amount: number;
+  expiresAt: string;
+  apiKeyId?: string;
+  status: "open" | UsageReleased["data"]["reason"];
+}
+
+// Feeds the expired-hold sweeper (apps/gateway/hold-sweeper.ts) and the completeness check
+// "every request id ↔ exactly one settlement": an open hold past its expiry is a request that
+// never settled. A release seen before its reservation (not possible in one stream) is ignored.
+export const holdProjection: Projection<HoldDoc> = {
+  name: "holds",
+  collection: "holds",
+  handles: ["usage_reserved", "usage_released"],
+  ids: (event) => {
+    const data = event.data as { userId: string; reservationId: string };
+    return [`${data.userId}|${data.reservationId}`];
+  },
+  evolve(doc, event, id) {
+    switch (event.type) {
+      case "usage_reserved": {
+        const { userId, reservationId, requestId, amount, expiresAt, apiKeyId } = event.data;
+        return { ...stamp(id, event), userId, reservationId, requestId, amount, expiresAt, ...(apiKeyId ? { apiKeyId } : {}), status: "open" };
+      }
+      case "usage_released": {
+        const { userId, reservationId, requestId, amount, reason } = event.data;
+        const base = doc ?? { userId, reservationId, requestId, amount, expiresAt: event.metadata.occurredAt };
+        return { ...base, ...stamp(id, event), status: reason };
+      }
+      default:
+        throw new Error(`unexpected ${event.type}`);
+    }
+  },
+  indexes: [["status", "expiresAt"]],
+};
