@@ -1,7 +1,7 @@
 import type { EventStore } from "../domain/event-store.ts";
 import type { RecordedEvent } from "../domain/events.ts";
 import type { Projection } from "./projection.ts";
-import type { Doc, ReadStore } from "./read-store.ts";
+import type { BatchWrite, Doc, ReadStore } from "./read-store.ts";
 
 export interface ProjectorOptions {
   events: EventStore;
@@ -24,21 +24,23 @@ export async function readCheckpoint(reads: ReadStore, name: string): Promise<nu
 
 /**
  * Applies one batch: each touched document is loaded once, every event newer than the document's
- * `_position` is applied in order, and the results are written with position guards. The checkpoint is
- * written after the documents, never ahead of them; a crash in between replays the batch, and the guards
- * turn the replay into no-ops.
+ * `_position` is applied in order, and the results are written with position guards, then the
+ * checkpoint. Where the store offers `writeBatch` (SQLite) documents and checkpoint commit together;
+ * elsewhere (MongoDB) the checkpoint goes last, never ahead of the documents, and a crash in between
+ * replays the batch, which the guards turn into no-ops.
  */
 export async function applyBatch(options: Omit<ProjectorOptions, "signal">, batch: RecordedEvent[]): Promise<void> {
   const { reads, projections, name = "main" } = options;
   const collectionOf = options.collectionOf ?? ((p: Projection) => p.collection);
+  const writes: BatchWrite[] = [];
   await Promise.all(
     projections.map(async (projection) => {
       const relevant = batch.filter((e) => projection.handles.includes(e.type));
       if (relevant.length === 0) return;
       const touched = relevant.map((event) => ({ event, ids: projection.ids(event) }));
-      const collection = reads.collection(collectionOf(projection));
+      const collection = collectionOf(projection);
       const ids = [...new Set(touched.flatMap((t) => t.ids))];
-      const docs = new Map<string, Doc>((await collection.getMany(ids)).map((d) => [d._id, d]));
+      const docs = new Map<string, Doc>((await reads.collection(collection).getMany(ids)).map((d) => [d._id, d]));
       const changed = new Map<string, Doc>();
       for (const { event, ids } of touched) {
         for (const id of ids) {
@@ -49,11 +51,17 @@ export async function applyBatch(options: Omit<ProjectorOptions, "signal">, batc
           changed.set(id, next);
         }
       }
-      if (changed.size > 0) await collection.putIfNewer([...changed.values()]);
+      if (changed.size > 0) writes.push({ collection, op: "putIfNewer", docs: [...changed.values()] });
     }),
   );
   const last = batch.at(-1);
-  if (last) await reads.collection(CHECKPOINTS).put({ _id: name, _position: last.position });
+  const checkpoint: BatchWrite | null = last ? { collection: CHECKPOINTS, op: "put", doc: { _id: name, _position: last.position } } : null;
+  if (reads.writeBatch) {
+    await reads.writeBatch(checkpoint ? [...writes, checkpoint] : writes);
+    return;
+  }
+  await Promise.all(writes.map((w) => w.op === "putIfNewer" && reads.collection(w.collection).putIfNewer(w.docs)));
+  if (checkpoint?.op === "put") await reads.collection(CHECKPOINTS).put(checkpoint.doc);
 }
 
 const TICK = Symbol("tick");

@@ -74,7 +74,7 @@ export async function rebuildProjections(options: RebuildOptions): Promise<Rebui
     await Promise.all(projections.map(async (p) => {
       const todo = page.filter((e) => e.position > positions.get(p)!);
       if (todo.length === 0) return;
-      await applyBatch({ events, reads, projections: [p], collectionOf: rebuildCollection, name: checkpointOf(p) }, todo);
+      await applyBatch({ reads, projections: [p], collectionOf: rebuildCollection, name: checkpointOf(p) }, todo);
       positions.set(p, todo.at(-1)!.position);
     }));
     position = page.at(-1)!.position;
@@ -94,7 +94,7 @@ export async function rebuildProjections(options: RebuildOptions): Promise<Rebui
   for (let after = position; ;) {
     const page = await events.readAll({ after, maxCount: pageSize });
     if (page.length === 0) break;
-    await applyBatch({ events, reads, projections, name: CATCH_UP }, page);
+    await applyBatch({ reads, projections, name: CATCH_UP }, page);
     after = page.at(-1)!.position;
   }
   await reads.collection("checkpoints").delete(CATCH_UP);

@@ -1,0 +1,150 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { once } from "node:events";
+import { PassThrough } from "node:stream";
+import { z } from "zod";
+import { formatMoney } from "../../../domain/money.ts";
+import { getBalance } from "../../../projections/queries.ts";
+import { chatRequestSchema, isStream, requestedMaxTokens, choicesOf } from "../../gateway/chat-request.ts";
+import { finishPlain, openChat, type ChatCall } from "../../gateway/chat.ts";
+import type { Gateway } from "../../gateway/gateway.ts";
+import { GatewayError, quoteChat } from "../../gateway/quote.ts";
+import { STRATEGIES, type Strategy } from "../../gateway/router.ts";
+import { pipeStream, type StreamSink } from "../../gateway/stream.ts";
+import type { Platform } from "../../shared/platform.ts";
+import { actorOf } from "../auth.ts";
+import { HttpProblem } from "../problem.ts";
+
+// The OpenAI-compatible proxy: API keys only (access "key"), metered against the key's account.
+// Errors are problem+json that also carry OpenAI's `error` object, so official SDKs show the message.
+// Never passed to the client: upstream headers, upstream error bodies, the provider key.
+
+const CHAT_BODY_LIMIT = 16 * 1024 * 1024;
+const strategyHeader = z.object({ "x-aggregator-strategy": z.enum(STRATEGIES).optional() });
+
+export function toProblem(error: unknown, reply: FastifyReply): unknown {
+  if (!(error instanceof GatewayError)) return error;
+  for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+  const type = error.status === 402 ? "insufficient_quota" : error.status === 429 ? "rate_limit_exceeded" : error.status >= 500 ? "upstream_error" : "invalid_request_error";
+  return new HttpProblem(error.status, error.code, error.message, { ...error.extra, error: { message: error.message, type, code: error.code } });
+}
+
+function userOf(request: FastifyRequest) {
+  const p = request.principal;
+  if (p?.kind !== "user") throw new HttpProblem(403, "AUTH.API_KEY_REQUIRED", "this route needs an API key");
+  return p;
+}
+
+function sinkFor(out: PassThrough, reply: FastifyReply, signal: AbortSignal): StreamSink {
+  const isOpen = () => !signal.aborted && !out.destroyed;
+  return {
+    isOpen,
+    async write(bytes) {
+      if (out.write(bytes) || !isOpen()) return;
+      await once(out, "drain", { signal }).catch(() => undefined);
+    },
+    end: (bytes) => (isOpen() ? out.end(bytes) : reply.raw.destroy()),
+  };
+}
+
+export async function proxyRoutes(fastify: FastifyInstance, { platform, gateway }: { platform: Platform; gateway: Gateway }) {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const tags = ["proxy"];
+
+  async function chat(request: FastifyRequest, reply: FastifyReply, body: z.infer<typeof chatRequestSchema>, provider?: string, strategy: Strategy = "priority") {
+    const user = userOf(request);
+    const abort = new AbortController();
+    reply.raw.once("close", () => reply.raw.writableFinished || abort.abort());
+    const actor = actorOf(request);
+    const call: ChatCall = {
+      caller: { userId: user.userId, keyId: user.keyId, limits: user.limits },
+      request: body,
+      strategy,
+      ...(provider ? { provider } : {}),
+      context: () => ({ actor, correlationId: request.id, now: platform.now() }),
+      signal: abort.signal,
+    };
+    let open;
+    try {
+      open = await openChat(gateway, call);
+      reply.header("x-aggregator-provider", open.candidate.provider).header("x-aggregator-request-id", open.hold.requestId);
+      if (!isStream(body)) {
+        const answer = await finishPlain(gateway, open);
+        return reply.header("x-aggregator-cost", formatMoney(answer.cost)).type("application/json").send(answer.body);
+      }
+    } catch (error) {
+      throw toProblem(error, reply);
+    }
+    const out = new PassThrough();
+    out.on("error", () => undefined); // a client that left; the outcome is settled below
+    reply.header("content-type", "text/event-stream; charset=utf-8").header("cache-control", "no-cache").header("x-accel-buffering", "no");
+    reply.send(out);
+    pipeStream(gateway, open, sinkFor(out, reply, abort.signal)).catch((error) => request.log.error({ err: error }, "stream failed"));
+    return reply;
+  }
+
+  const chatSchema = (summary: string) => ({ tags, summary, body: chatRequestSchema, headers: strategyHeader });
+  app.post("/v1/chat/completions", {
+    config: { access: "key" },
+    bodyLimit: CHAT_BODY_LIMIT,
+    schema: chatSchema("OpenAI-compatible chat completion, routed by model (header x-aggregator-strategy: priority, cheapest, fastest)"),
+    handler: (request, reply) => chat(request, reply, request.body, undefined, request.headers["x-aggregator-strategy"]),
+  });
+  for (const provider of ["openai", "openrouter"]) {
+    app.post(`/proxy/${provider}/chat/completions`, {
+      config: { access: "key" },
+      bodyLimit: CHAT_BODY_LIMIT,
+      schema: chatSchema(`Chat completion at ${provider} only (no fallback); model is the catalog id or ${provider}'s own id`),
+      handler: (request, reply) => chat(request, reply, request.body, provider),
+    });
+  }
+
+  app.get("/v1/models", {
+    config: { access: "key" },
+    schema: { tags, summary: "Models in OpenAI's list shape" },
+    handler: async () => {
+      const seen = new Map<string, { id: string; object: "model"; created: number; owned_by: string }>();
+      for (const m of platform.catalog.models) {
+        if (!seen.has(m.id)) seen.set(m.id, { id: m.id, object: "model", created: Math.floor(Date.parse(m.prices[0]!.from) / 1000), owned_by: m.provider });
+      }
+      return { object: "list", data: [...seen.values()] };
+    },
+  });
+
+  app.post("/proxy/validate-request", {
+    config: { access: "key" },
+    bodyLimit: CHAT_BODY_LIMIT,
+    schema: {
+      tags,
+      summary: "Validate a chat request, estimate its cost and check funds; calls no provider",
+      body: chatRequestSchema,
+      querystring: z.strictObject({ provider: z.enum(["openai", "openrouter"]).optional(), strategy: z.enum(STRATEGIES).default("priority") }),
+    },
+    handler: async (request, reply) => {
+      const user = userOf(request);
+      const body = request.body;
+      try {
+        const quote = quoteChat(gateway, body, { strategy: request.query.strategy, at: platform.now(), ...(request.query.provider ? { provider: request.query.provider } : {}) });
+        const [route, ...fallbacks] = quote.plan.candidates;
+        const balance = await getBalance(platform.reads, user.userId);
+        const available = balance ? balance.balance - balance.held : 0;
+        const view = (c: typeof route) => ({ provider: c!.provider, upstreamId: c!.model.upstreamId });
+        return {
+          valid: true,
+          model: quote.plan.model,
+          stream: isStream(body),
+          route: view(route),
+          fallbacks: fallbacks.map(view),
+          estimate: {
+            promptTokens: quote.countedPrompt,
+            maxCompletionTokens: choicesOf(body) * (requestedMaxTokens(body) ?? route!.model.maxOutputTokens),
+            maxCost: formatMoney(quote.holdAmount),
+          },
+          funds: { available: formatMoney(available), required: formatMoney(quote.holdAmount), sufficient: available >= quote.holdAmount },
+        };
+      } catch (error) {
+        throw toProblem(error, reply);
+      }
+    },
+  });
+}

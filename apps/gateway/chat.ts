@@ -1,0 +1,177 @@
+import { randomUUID } from "node:crypto";
+import { DomainError } from "../../domain/errors.ts";
+import type { ApiKeyLimits } from "../../domain/events.ts";
+import { readBody, UpstreamError, type UpstreamResponse } from "../../infra/providers/index.ts";
+import type { CommandContext } from "../shared/handle-command.ts";
+import { isStream, upstreamBody, type ChatRequest } from "./chat-request.ts";
+import type { Gateway } from "./gateway.ts";
+import type { LimitTicket } from "./limits.ts";
+import { plainUsage, type TokenUsage } from "./metering.ts";
+import { GatewayError, quoteChat, type Quote } from "./quote.ts";
+import type { Candidate, Strategy } from "./router.ts";
+import { release, reserve, settle, type Hold } from "./settlement.ts";
+
+// One chat completion: quote → per-key limits → hold (402 when balance − holds cannot cover it) →
+// providers in route order until one answers 2xx → settle. An attempt that fails before anything
+// reached the client is retried on the next candidate and costs nothing; a client error (400, 413,
+// 422) goes back to the client, unretried and uncharged.
+
+export interface ChatCaller {
+  userId: string;
+  keyId: string;
+  limits: ApiKeyLimits;
+}
+
+export interface ChatCall {
+  caller: ChatCaller;
+  request: ChatRequest;
+  provider?: string;
+  strategy: Strategy;
+  /** a fresh command context (actor, correlation, now) for each command of this request */
+  context: () => CommandContext;
+  /** aborted when the client goes away */
+  signal: AbortSignal;
+}
+
+export interface OpenChat {
+  call: ChatCall;
+  quote: Quote;
+  hold: Hold;
+  ticket: LimitTicket;
+  candidate: Candidate;
+  response: UpstreamResponse;
+}
+
+const CLIENT_ERRORS = new Set([400, 413, 422]);
+const SECRETISH = /\b(?:sk|rk|aia|or|key|Bearer)[-_ ][A-Za-z0-9_-]{6,}|[A-Za-z0-9_-]{24,}/g;
+
+/** An upstream 4xx message the client may see: JSON `error.message` only, secrets redacted, truncated. */
+async function upstreamMessage(response: UpstreamResponse): Promise<string> {
+  try {
+    const body = JSON.parse((await readBody(response, 64 * 1024)).toString("utf8")) as { error?: { message?: unknown } };
+    const message = typeof body.error?.message === "string" ? body.error.message : "request rejected";
+    return message.replace(SECRETISH, "[redacted]").slice(0, 300);
+  } catch {
+    return "request rejected";
+  }
+}
+
+async function attempt(gw: Gateway, call: ChatCall, quote: Quote) {
+  const outcomes: { provider: string; outcome: string }[] = [];
+  for (const candidate of quote.plan.candidates) {
+    const breaker = gw.breaker(candidate.provider);
+    const provider = gw.providers.get(candidate.provider)!;
+    if (!breaker.tryAcquire()) {
+      outcomes.push({ provider: candidate.provider, outcome: "circuit_open" });
+      continue;
+    }
+    let response: UpstreamResponse;
+    try {
+      const body = upstreamBody(call.request, candidate.model.upstreamId);
+      response = await provider.chatCompletions({ body, stream: isStream(call.request), timeouts: gw.options.timeouts, signal: call.signal });
+    } catch (error) {
+      if (call.signal.aborted) {
+        breaker.release();
+        throw new GatewayError(499, "CLIENT.CLOSED", "the client closed the request");
+      }
+      breaker.failure();
+      outcomes.push({ provider: candidate.provider, outcome: error instanceof UpstreamError ? error.kind : "error" });
+      continue;
+    }
+    gw.latency.record(candidate.provider, candidate.model.id, response.firstByteMs);
+    if (response.status >= 200 && response.status < 300) {
+      breaker.success();
+      return { candidate, response };
+    }
+    if (CLIENT_ERRORS.has(response.status)) {
+      breaker.success();
+      const message = await upstreamMessage(response);
+      throw new GatewayError(response.status, "UPSTREAM.REJECTED", `${candidate.provider} rejected the request: ${message}`);
+    }
+    response.abort();
+    breaker.failure();
+    outcomes.push({ provider: candidate.provider, outcome: `http_${response.status}` });
+  }
+  throw new GatewayError(502, "UPSTREAM.FAILED", `no provider could serve ${quote.plan.model}`, {}, { attempts: outcomes });
+}
+
+function refusal(error: unknown, gw: Gateway, caller: ChatCaller): unknown {
+  if (!(error instanceof DomainError)) return error;
+  if (error.kind === "insufficient_funds") return new GatewayError(402, error.code, error.message, { "x-should-retry": "false" });
+  if (error.code === "API_KEY.BUDGET_EXCEEDED") {
+    // in-flight holds of this key may still be released; otherwise only a new budget helps
+    const pending = gw.limiter.inFlight(caller.keyId) > 0;
+    return new GatewayError(429, error.code, error.message, pending ? { "retry-after": "1" } : { "retry-after": "3600", "x-should-retry": "false" });
+  }
+  return error;
+}
+
+export async function openChat(gw: Gateway, call: ChatCall): Promise<OpenChat> {
+  const { caller } = call;
+  const first = call.context();
+  const quote = quoteChat(gw, call.request, { strategy: call.strategy, at: first.now, ...(call.provider ? { provider: call.provider } : {}) });
+  const admission = gw.limiter.admit(caller.keyId, caller.limits, quote.tokenEstimate);
+  if (!admission.ok) throw new GatewayError(429, admission.code, admission.detail, { "retry-after": String(admission.retryAfterSeconds) });
+  const { ticket } = admission;
+  const id = randomUUID().replace(/-/g, "");
+  const expiresAt = new Date(Date.parse(first.now) + gw.options.timeouts.totalMs + gw.options.holdMarginMs).toISOString();
+  const hold: Hold = {
+    userId: caller.userId,
+    apiKeyId: caller.keyId,
+    requestId: `req_${id}`,
+    reservationId: `rsv_${id}`,
+    usageId: `use_${id}`,
+    amount: quote.holdAmount,
+    expiresAt,
+    startedAt: first.now,
+  };
+  try {
+    await reserve(gw.platform, first, hold, caller.limits.budget);
+  } catch (error) {
+    ticket.finish(0);
+    throw refusal(error, gw, caller);
+  }
+  try {
+    const { candidate, response } = await attempt(gw, call, quote);
+    return { call, quote, hold, ticket, candidate, response };
+  } catch (error) {
+    await abandon(gw, { call, hold, ticket }, call.signal.aborted ? "cancelled" : "failed");
+    throw error;
+  }
+}
+
+/** No charge: the hold is released and the request's tokens leave the rate window. */
+export async function abandon(gw: Gateway, open: Pick<OpenChat, "call" | "hold" | "ticket">, reason: "failed" | "cancelled") {
+  open.ticket.finish(0);
+  await release(gw.platform, open.call.context(), open.hold, reason).catch((error) => gw.onError(error, "release"));
+}
+
+/** Settles what the request is billed for; the tokens go into the key's rate window. */
+export async function charge(gw: Gateway, open: OpenChat, usage: TokenUsage) {
+  open.ticket.finish(usage.promptTokens + usage.completionTokens);
+  return settle(gw.platform, open.call.context(), open.hold, {
+    provider: open.candidate.provider,
+    model: open.candidate.model.id,
+    promptTokens: usage.promptTokens,
+    completionTokens: usage.completionTokens,
+    prices: open.candidate.prices,
+    source: usage.source,
+  });
+}
+
+/** A non-streamed answer: read it whole, settle (durable), then the caller sends it. */
+export async function finishPlain(gw: Gateway, open: OpenChat) {
+  let body: Buffer;
+  let answer: unknown;
+  try {
+    body = await readBody(open.response, gw.options.maxAnswerBytes);
+    answer = JSON.parse(body.toString("utf8"));
+  } catch {
+    if (!open.call.signal.aborted) gw.breaker(open.candidate.provider).failure();
+    await abandon(gw, open, open.call.signal.aborted ? "cancelled" : "failed");
+    throw new GatewayError(502, "UPSTREAM.BAD_ANSWER", `${open.candidate.provider} sent an incomplete or invalid answer`);
+  }
+  const usage = plainUsage(answer, open.quote.countedPrompt);
+  const settled = await charge(gw, open, usage);
+  return { body, usage, cost: settled.cost };
+}
