@@ -16,6 +16,16 @@ export interface ReadAllOptions {
   maxCount?: number;
 }
 
+/** An event of $all with `data` and `metadata` as the JSON text the store holds (see readAllJson). */
+export interface StoredEventJson {
+  position: number;
+  streamName: string;
+  revision: number;
+  type: string;
+  data: string;
+  metadata: string;
+}
+
 /**
  * The event store port. Adapters: SQLite (embedded default), EventStoreDB (production),
  * in-memory (unit tests only). All pass infra/event-store.contract.ts.
@@ -32,6 +42,11 @@ export interface EventStore {
   readStream(stream: string, fromRevision?: number): Promise<RecordedEvent[]>;
   /** one page of $all in position order */
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /**
+   * Optional, same page as readAll but unparsed: adapters that store JSON text (SQLite) offer it so a
+   * replay can write NDJSON without parsing and re-serialising every event. Text is returned verbatim.
+   */
+  readAllJson?(options?: ReadAllOptions): Promise<StoredEventJson[]>;
   /** catch-up from `after` (exclusive), then live, until the signal aborts */
   subscribeToAll(after: number, signal: AbortSignal): AsyncIterable<RecordedEvent>;
   /** position of the last event in $all (0 when empty) */

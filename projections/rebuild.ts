@@ -37,7 +37,8 @@ export interface RebuildOptions {
   pageSize?: number;
   /** build but leave the live collections alone (inspect `<collection>__rebuild`) */
   switchOver?: boolean;
-  onProgress?: (progress: RebuildProgress) => void;
+  /** awaited: a slow callback paces the rebuild */
+  onProgress?: (progress: RebuildProgress) => void | Promise<void>;
 }
 
 export interface RebuildResult {
@@ -74,12 +75,13 @@ export async function rebuildProjections(options: RebuildOptions): Promise<Rebui
     await Promise.all(projections.map(async (p) => {
       const todo = page.filter((e) => e.position > positions.get(p)!);
       if (todo.length === 0) return;
-      await applyBatch({ reads, projections: [p], collectionOf: rebuildCollection, name: checkpointOf(p) }, todo);
+      const into = { events, reads, projections: [p], collectionOf: rebuildCollection, name: checkpointOf(p) };
+      await applyBatch(into, todo);
       positions.set(p, todo.at(-1)!.position);
     }));
     position = page.at(-1)!.position;
     read += page.length;
-    options.onProgress?.({ position, head: Math.max(head, position), events: read });
+    await options.onProgress?.({ position, head: Math.max(head, position), events: read });
   }
   if (!switchOver) return { completed: true, events: read, resumedFrom, position, collections: await counts(reads, projections, rebuildCollection) };
 
@@ -94,7 +96,8 @@ export async function rebuildProjections(options: RebuildOptions): Promise<Rebui
   for (let after = position; ;) {
     const page = await events.readAll({ after, maxCount: pageSize });
     if (page.length === 0) break;
-    await applyBatch({ reads, projections, name: CATCH_UP }, page);
+    const live = { events, reads, projections, name: CATCH_UP };
+    await applyBatch(live, page);
     after = page.at(-1)!.position;
   }
   await reads.collection("checkpoints").delete(CATCH_UP);

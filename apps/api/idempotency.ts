@@ -72,7 +72,8 @@ export function registerIdempotency(app: FastifyInstance, records: Collection<Id
     const claim = request.idempotency;
     if (!claim) return payload;
     request.idempotency = null;
-    if (reply.statusCode >= 500) {
+    // a 5xx releases the key; so does a streamed body (an SSE completion), which cannot be replayed
+    if (reply.statusCode >= 500 || (typeof payload !== "string" && !Buffer.isBuffer(payload))) {
       await records.delete(claim.id);
       return payload;
     }

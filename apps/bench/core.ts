@@ -23,7 +23,7 @@ import { openSqliteReadStore } from "../../infra/sqlite/read-store.ts";
 import { createCommandHandler, type CommandHandler } from "../shared/handle-command.ts";
 import { projectToHead } from "../testing/read-models.ts";
 import { freePort, startServer } from "../testing/server.ts";
-import { fmt, memoryOf, printMachine, printTable, sampleRss } from "./machine.ts";
+import { cpuSecondsOf, fmt, memoryOf, printMachine, printTable, sampleRss, systemBusySeconds } from "./machine.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -32,7 +32,13 @@ const CONNECTIONS = 64;
 const ADMIN_TOKEN = "bench-admin-token-0123456789abcdef";
 const ACTOR = { type: "admin" as const, id: "bench" };
 const START = Date.parse("2026-01-01T00:00:00Z");
-const temp = (name: string) => mkdtempSync(join(tmpdir(), `aggregator-bench-${name}-`));
+const temps = new Set<string>();
+const temp = (name: string) => {
+  const dir = mkdtempSync(join(tmpdir(), `aggregator-bench-${name}-`));
+  temps.add(dir);
+  return dir;
+};
+const removeTemps = () => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
 const ms = (n: number) => `${n.toFixed(2)} ms`;
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const targets: { metric: string; measured: string; target: string; reached: string }[] = [];
@@ -58,7 +64,8 @@ function usageBody(userId: (i: number) => string) {
   };
 }
 
-async function load(url: string, userId: (i: number) => string, headers: Record<string, string> = {}) {
+/** autocannon against `url`; also the CPU the server (`pid`) and this process (autocannon) used meanwhile */
+async function load(url: string, pid: number, userId: (i: number) => string, headers: Record<string, string> = {}) {
   const options = (duration: number) => ({
     url: `${url}/billing/usage/track`,
     connections: CONNECTIONS,
@@ -67,8 +74,19 @@ async function load(url: string, userId: (i: number) => string, headers: Record<
     requests: [{ method: "POST", setupRequest: usageBody(userId) }],
   });
   await autocannon(options(WARMUP_SECONDS));
+  const cpu0 = [cpuSecondsOf(pid), cpuSecondsOf(), systemBusySeconds()];
+  const t0 = performance.now();
   const r = await autocannon(options(SECONDS));
-  return { reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, total: r.requests.total };
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu1 = [cpuSecondsOf(pid), cpuSecondsOf(), systemBusySeconds()];
+  const cores = (i: number) => (cpu0[i] == null || cpu1[i] == null ? null : (cpu1[i]! - cpu0[i]!) / elapsed);
+  const [serverCores, clientCores, busyCores] = [cores(0), cores(1), cores(2)];
+  return {
+    reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts,
+    serverCores, clientCores,
+    /** CPU other processes on the machine took meanwhile: the benchmark was not alone */
+    otherCores: serverCores === null || clientCores === null || busyCores === null ? null : Math.max(0, busyCores - serverCores - clientCores),
+  };
 }
 
 async function startBare() {
@@ -83,19 +101,15 @@ async function startBare() {
     if (i > 300) throw new Error("bare server not ready after 30 s");
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { url, stop: async () => { if (child.exitCode === null) { child.kill("SIGTERM"); await once(child, "exit"); } } };
+  return { url, pid: child.pid!, stop: async () => { if (child.exitCode === null) { child.kill("SIGTERM"); await once(child, "exit"); } } };
 }
 
-async function httpBench() {
-  const bare = await startBare();
-  let baseline;
-  try {
-    baseline = await load(bare.url, (i) => `bench-${i % 64}`);
-  } finally {
-    await bare.stop();
-  }
+type Load = Awaited<ReturnType<typeof load>>;
+
+/** `npm start` on a fresh DATA_DIR, 65 funded accounts, then the given load phases; memory over all of them. */
+async function aggregator(env: Record<string, string>, phases: Record<string, (i: number) => string>) {
   const dir = temp("http");
-  const server = await startServer({ DATA_DIR: dir, ADMIN_TOKEN });
+  const server = await startServer({ DATA_DIR: dir, ADMIN_TOKEN, ...env });
   const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
   try {
     for (const userId of [...Array.from({ length: 64 }, (_, i) => `bench-${i}`), "hot"]) {
@@ -104,27 +118,58 @@ async function httpBench() {
       });
       if (res.status !== 201) throw new Error(`seeding ${userId}: ${res.status} ${await res.text()}`);
     }
+    const idleMb = memoryOf(server.pid).rssMb;
     const rss = sampleRss(server.pid);
-    const spread = await load(server.url, (i) => `bench-${i % 64}`, auth);
-    const hot = await load(server.url, () => "hot", auth);
-    const sampledPeak = rss.stop();
-    const { peakMb, rssMb } = memoryOf(server.pid);
-    const row = (name: string, r: typeof baseline) => ({
-      case: name, "req/s": fmt(r.reqPerSec), "p50": ms(r.p50), "p99": ms(r.p99), "non-2xx": r.non2xx, "errors": r.errors,
-      "ratio vs bare": name.startsWith("bare") ? "1.00" : fmt(r.reqPerSec / baseline.reqPerSec, 2),
-    });
-    console.log(`\n1. Durable trackUsage over HTTP: autocannon ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s per case, same process layout`);
-    printTable([row("bare fastify POST (baseline)", baseline), row("npm start: 64 accounts", spread), row("npm start: 1 hot account", hot)]);
-    console.log(`\n2. Memory of the npm start process (pid ${server.pid}) during both load phases`);
-    printTable([{ measure: "VmHWM (peak RSS, kernel)", MB: fmt(peakMb, 1) }, { measure: "VmRSS max of 250 ms samples", MB: fmt(sampledPeak, 1) }, { measure: "VmRSS at the end", MB: fmt(rssMb, 1) }]);
-    const ratio = spread.reqPerSec / baseline.reqPerSec;
-    targets.push({ metric: "HTTP trackUsage, 64 accounts ÷ bare", measured: fmt(ratio, 2), target: "≥ 0.30", reached: verdict(ratio >= 0.3 && spread.non2xx === 0) });
-    targets.push({ metric: "HTTP trackUsage, 1 hot account ÷ bare", measured: fmt(hot.reqPerSec / baseline.reqPerSec, 2), target: "(no target)", reached: "-" });
-    targets.push({ metric: "peak RSS of npm start under load", measured: `${fmt(peakMb, 1)} MB`, target: "≤ 250 MB", reached: verdict(peakMb !== null && peakMb <= 250) });
+    const results: Record<string, Load> = {};
+    for (const [name, userId] of Object.entries(phases)) results[name] = await load(server.url, server.pid, userId, auth);
+    return { pid: server.pid, results, idleMb, sampledMb: rss.stop(), ...memoryOf(server.pid) };
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+async function httpBench() {
+  // the baseline is measured before and after the platform (other load on the machine drifts); ratios use the mean
+  const bare = await startBare();
+  const spreadUsers = (i: number) => `bench-${i % 64}`;
+  let before: Load, after: Load, main: Awaited<ReturnType<typeof aggregator>>, split: typeof main;
+  try {
+    before = await load(bare.url, bare.pid, spreadUsers);
+    main = await aggregator({}, { spread: spreadUsers, hot: () => "hot" });
+    // diagnostic, not a target: the same load with the projector out of the API process (RUN_PROJECTOR=false)
+    split = await aggregator({ RUN_PROJECTOR: "false" }, { spread: spreadUsers });
+    after = await load(bare.url, bare.pid, spreadUsers);
+  } finally {
+    await bare.stop();
+  }
+  const baseline = { reqPerSec: (before.reqPerSec + after.reqPerSec) / 2 };
+  const { spread, hot } = main.results as { spread: Load; hot: Load };
+  const row = (name: string, r: Load) => ({
+    case: name, "req/s": fmt(r.reqPerSec), "p50": ms(r.p50), "p99": ms(r.p99), "non-2xx": r.non2xx, "errors": r.errors,
+    "server CPU": `${fmt(r.serverCores, 2)} cores`, "autocannon CPU": `${fmt(r.clientCores, 2)} cores`,
+    "other processes CPU": `${fmt(r.otherCores, 2)} cores`,
+    "req per server CPU-s": fmt(r.serverCores ? r.reqPerSec / r.serverCores : null),
+    "ratio vs bare (mean)": fmt(r.reqPerSec / baseline.reqPerSec, 2),
+  });
+  console.log(`\n1. Durable trackUsage over HTTP: autocannon ${CONNECTIONS} connections in the bench process, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s per case; CPU = cores used during the measured ${SECONDS} s`);
+  printTable([
+    row("bare fastify POST, before (baseline)", before),
+    row("bare fastify POST, after (baseline)", after),
+    row("npm start: 64 accounts", spread),
+    row("npm start: 1 hot account", hot),
+    row("diagnostic: 64 accounts, RUN_PROJECTOR=false", split.results.spread!),
+  ]);
+  console.log(`\n2. Memory of the npm start process during the load phases above (VmHWM = kernel's peak RSS)`);
+  const mem = (name: string, m: typeof main) => ({
+    process: name, "RSS before load": `${fmt(m.idleMb, 1)} MB`, "max 250 ms sample": `${fmt(m.sampledMb, 1)} MB`,
+    "VmHWM (peak)": `${fmt(m.peakMb, 1)} MB`, "RSS at the end": `${fmt(m.rssMb, 1)} MB`,
+  });
+  printTable([mem("npm start (64 accounts + hot account)", main), mem("diagnostic: RUN_PROJECTOR=false", split)]);
+  const ratio = spread.reqPerSec / baseline.reqPerSec;
+  targets.push({ metric: "HTTP trackUsage, 64 accounts ÷ bare", measured: fmt(ratio, 2), target: "≥ 0.30", reached: verdict(ratio >= 0.3 && spread.non2xx === 0) });
+  targets.push({ metric: "HTTP trackUsage, 1 hot account ÷ bare", measured: fmt(hot.reqPerSec / baseline.reqPerSec, 2), target: "(none)", reached: "-" });
+  targets.push({ metric: "peak RSS of npm start under load", measured: `${fmt(main.peakMb, 1)} MB`, target: "≤ 250 MB", reached: verdict(main.peakMb !== null && main.peakMb <= 250) });
 }
 
 // ---------- shared by 3 and 4: decided, chained events appended at exact revisions ----------
@@ -256,6 +301,15 @@ async function generate(file: string) {
 async function child(kind: string, eventsFile: string, target: string) {
   const events = openSqliteEventStore(eventsFile);
   let count = 0;
+  const cpu0 = process.cpuUsage();
+  // the longest gap between two firings of a 10 ms timer: a phase that never yields to the event loop shows as one long stall
+  let last = performance.now();
+  let maxStallMs = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    maxStallMs = Math.max(maxStallMs, now - last);
+    last = now;
+  }, 10);
   const t0 = performance.now();
   if (kind === "project") {
     const reads = openSqliteReadStore(target);
@@ -281,8 +335,11 @@ async function child(kind: string, eventsFile: string, target: string) {
     await raw.close();
   }
   const seconds = (performance.now() - t0) / 1000;
+  await new Promise((r) => setTimeout(r, 20)); // the timer sees the end of a final stall
+  clearInterval(timer);
   await events.close();
-  console.log(JSON.stringify({ count, seconds, peakMb: memoryOf().peakMb }));
+  const cpu = process.cpuUsage(cpu0);
+  console.log(JSON.stringify({ count, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakMb: memoryOf().peakMb, maxStallMs }));
 }
 
 async function runChild(kind: string, eventsFile: string, target: string) {
@@ -291,7 +348,7 @@ async function runChild(kind: string, eventsFile: string, target: string) {
   proc.stdout!.on("data", (d) => (out += d));
   const [code] = await once(proc, "exit");
   if (code !== 0) throw new Error(`${kind} child exited ${code}`);
-  return JSON.parse(out.trim().split("\n").at(-1)!) as { count: number; seconds: number; peakMb: number | null };
+  return JSON.parse(out.trim().split("\n").at(-1)!) as { count: number; seconds: number; cpuSeconds: number; peakMb: number | null; maxStallMs: number };
 }
 
 async function projectionBench() {
@@ -306,8 +363,8 @@ async function projectionBench() {
     const rate = (r: typeof raw) => r.count / r.seconds;
     console.log(`\n4. Catch-up of ${head.toLocaleString("en-US")} events (2,000 accounts, built in ${built.toFixed(1)} s) from a SQLite event store, each phase in its own process`);
     printTable([
-      { phase: "raw: readAll pages → INSERT (id, JSON), 1,000 rows/txn (baseline)", events: raw.count, seconds: raw.seconds.toFixed(2), "events/s": fmt(rate(raw)), "peak RSS": `${fmt(raw.peakMb, 1)} MB`, ratio: "1.00" },
-      { phase: "runProjector from zero to head, all projections → SQLite read store", events: projected.count, seconds: projected.seconds.toFixed(2), "events/s": fmt(rate(projected)), "peak RSS": `${fmt(projected.peakMb, 1)} MB`, ratio: fmt(rate(projected) / rate(raw), 2) },
+      { phase: "raw: readAll pages → INSERT (id, JSON), 1,000 rows/txn (baseline)", events: raw.count, seconds: raw.seconds.toFixed(2), "CPU s (process)": raw.cpuSeconds.toFixed(2), "events/s": fmt(rate(raw)), "peak RSS": `${fmt(raw.peakMb, 1)} MB`, "longest event-loop stall": ms(raw.maxStallMs), ratio: "1.00" },
+      { phase: "runProjector from zero to head, all projections → SQLite read store", events: projected.count, seconds: projected.seconds.toFixed(2), "CPU s (process)": projected.cpuSeconds.toFixed(2), "events/s": fmt(rate(projected)), "peak RSS": `${fmt(projected.peakMb, 1)} MB`, "longest event-loop stall": ms(projected.maxStallMs), ratio: fmt(rate(projected) / rate(raw), 2) },
     ]);
     const ratio = rate(projected) / rate(raw);
     targets.push({ metric: "projection catch-up events/s ÷ raw inserts", measured: fmt(ratio, 2), target: "≥ 0.3", reached: verdict(ratio >= 0.3) });
@@ -322,6 +379,8 @@ const args = process.argv.slice(2);
 if (args[0] === "--child") {
   await child(args[1]!, args[2]!, args[3]!);
 } else {
+  // stopped from outside (run.ts timeout, Ctrl-C): the servers get the same signal; remove the files
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => (removeTemps(), process.exit(130)));
   const all = { http: httpBench, latency: latencyBench, projection: projectionBench };
   const chosen = args.length > 0 ? args : Object.keys(all);
   const unknown = chosen.filter((name) => !(name in all));

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 
 // Shared by every bench script: the machine the figures were taken on, a plain-text table, and memory
 // readings from /proc (Linux; elsewhere the readings are null and the tables say "n/a").
@@ -29,16 +29,18 @@ export function printMachine(title: string): Machine {
   const m = machine();
   console.log(`\n== ${title}`);
   console.log(`machine: ${m.cores} cores (${m.model}), ${m.memoryGb} GB RAM, Node ${m.node}, ${m.platform}, ${m.date}`);
+  console.log(`load average: ${loadavg().map((l) => l.toFixed(2)).join(" ")} (1/5/15 min; above the core count, other processes compete for CPU)`);
   return m;
 }
 
-/** A markdown table, columns padded to their widest cell: the first left-aligned, the others right. */
+/** A markdown table, columns padded to their widest cell; columns of figures (a number, maybe a unit) right-aligned. */
 export function printTable(rows: Record<string, string | number>[]): void {
   if (rows.length === 0) return;
   const headers = Object.keys(rows[0]!);
   const cells = rows.map((r) => headers.map((h) => String(r[h] ?? "")));
   const width = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const numeric = headers.map((_, i) => i > 0);
+  const figure = /^(-?[\d,.]+( ?[^\s\d]+)?|n\/a|-)$/;
+  const numeric = headers.map((_, i) => cells.every((c) => figure.test(c[i]!)));
   const line = (values: string[]) =>
     `| ${values.map((v, i) => (numeric[i] ? v.padStart(width[i]!) : v.padEnd(width[i]!))).join(" | ")} |`;
   console.log(line(headers));
@@ -57,6 +59,28 @@ export function memoryOf(pid: number | "self" = "self"): { rssMb: number | null;
     return { rssMb: kb("VmRSS"), peakMb: kb("VmHWM") };
   } catch {
     return { rssMb: null, peakMb: null };
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; null where unreadable. */
+export function cpuSecondsOf(pid: number | "self" = "self"): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // the name in (...) may hold spaces
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds all cores have spent busy so far (everything but idle and iowait), from /proc/stat. */
+export function systemBusySeconds(): number | null {
+  try {
+    const [, ...ticks] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = ticks;
+    return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100;
+  } catch {
+    return null;
   }
 }
 

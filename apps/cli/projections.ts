@@ -41,6 +41,7 @@ export async function projectionsCommand(args: string[]): Promise<number> {
   });
   const cfg = config();
   if (action === "list") {
+    await (await eventStore(cfg)).close(); // refuses a DATA_DIR without a store before creating read.db there
     const reads = await readStore(cfg);
     try {
       for (const p of allProjections) process.stdout.write(`${p.name.padEnd(14)} ${p.collection.padEnd(14)} ${await reads.collection(p.collection).count()} documents\n`);

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import type { RecordedEvent } from "../../domain/events.ts";
-import { csvHeader, formatPage, type ReplayFormat } from "../shared/event-format.ts";
+import { csvHeader, formatPage, type ReplayFormat, type ReplayPage } from "../shared/event-format.ts";
+import { storeNdjsonChunks, type ReplayChunk } from "../shared/ndjson-replay.ts";
 import { isEventType, storeEventPages, type EventFilter } from "../shared/replay.ts";
 import { topicEventPages } from "../shared/topic-replay.ts";
 import { CliError, config, eventStore, EXIT, interruptSignal, openOutput, parseCount, parseInstant, seconds } from "./io.ts";
@@ -18,6 +19,18 @@ export const REPLAY_HELP = `aggregator replay: write a slice of the event histor
   --limit N               stop after N events
 Times are ISO-8601 (or epoch ms). Lines are ordered by global position (store) or per account (topic).
 A progress line with rate and ETA goes to stderr when it is a terminal.`;
+
+/** formatted chunks of parsed pages, cut at `limit` */
+async function* chunksOf(pages: AsyncIterable<RecordedEvent[] | ReplayPage>, format: ReplayFormat, limit: number): AsyncGenerator<ReplayChunk> {
+  let left = limit;
+  for await (const page of pages) {
+    const events = Array.isArray(page) ? page : page.events;
+    const taken = events.length > left ? events.slice(0, left) : page;
+    const count = Array.isArray(taken) ? taken.length : events.length;
+    yield { count, text: formatPage(taken, format) };
+    if ((left -= count) <= 0) return;
+  }
+}
 
 export async function replayCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -59,34 +72,34 @@ export async function replayCommand(args: string[]): Promise<number> {
   const signal = interruptSignal();
   const progress = createProgress(`replay ${values.source}`);
   const started = Date.now();
-  let pages: AsyncIterable<RecordedEvent[]>;
+  let chunks: AsyncIterable<ReplayChunk>;
   let close = async () => {};
   if (values.source === "store") {
     const store = await eventStore(cfg);
     close = () => store.close();
     const after = filter.after ?? 0;
-    pages = storeEventPages(store, filter, {
+    const options = {
       follow: values.follow, signal,
-      onPage: (p) => progress.update(p.position - after, values.follow ? undefined : p.head - after, `${p.matched} matched`),
-    });
+      onPage: (p: { position: number; head: number; matched: number }) => progress.update(p.position - after, values.follow ? undefined : p.head - after, `${p.matched} matched`),
+    };
+    chunks = format === "ndjson" ? storeNdjsonChunks(store, filter, { ...options, limit }) : chunksOf(storeEventPages(store, filter, options), format, limit);
   } else {
     const brokers = values.brokers ?? cfg.KAFKA_BROKERS;
     if (!brokers) throw new CliError("--source kafka needs KAFKA_BROKERS (or --brokers host:port)");
     const topic = values.topic ?? cfg.KAFKA_TOPIC;
-    ({ pages } = await topicEventPages(filter, {
+    const { pages } = await topicEventPages(filter, {
       brokers: brokers.split(","), topic, follow: values.follow, signal,
       onBatch: (p) => progress.update(p.read, values.follow ? undefined : p.total, `${p.matched} matched, ${p.duplicates} duplicates`),
-    }));
+    });
+    chunks = chunksOf(pages, format, limit);
   }
   const out = openOutput(values.out);
   let written = 0;
   try {
     if (format === "csv") await out.write(csvHeader());
-    for await (const page of pages) {
-      const taken = page.length > limit - written ? page.slice(0, limit - written) : page;
-      await out.write(formatPage(taken, format));
-      written += taken.length;
-      if (written >= limit) break;
+    for await (const chunk of chunks) {
+      await out.write(chunk.text);
+      written += chunk.count;
     }
   } finally {
     progress.stop();

@@ -30,6 +30,13 @@ export class GatewayError extends Error {
   }
 }
 
+/** 503 with Retry-After = the soonest an open circuit lets a probe through (30 s when none will) */
+export function unavailable(plan: RoutePlan): GatewayError {
+  const waits = plan.skipped.flatMap((s) => (s.retryAfterMs === undefined ? [] : [s.retryAfterMs]));
+  const retryAfter = waits.length ? Math.max(1, Math.ceil(Math.min(...waits) / 1000)) : 30;
+  return new GatewayError(503, "PROVIDER.UNAVAILABLE", `no provider can serve ${plan.model} now`, { "retry-after": String(retryAfter) }, { skipped: plan.skipped });
+}
+
 export interface Quote {
   plan: RoutePlan;
   prompt: PromptSize;
@@ -64,11 +71,7 @@ export function quoteChat(gw: Gateway, request: ChatRequest, query: QuoteQuery):
     if (requested > limit) throw new GatewayError(400, "REQUEST.MAX_TOKENS", `max_tokens ${requested} exceeds the limit of ${limit} for model ${plan.model}`);
     plan.candidates = plan.candidates.filter((c) => requested <= c.model.maxOutputTokens);
   }
-  if (plan.candidates.length === 0) {
-    const waits = plan.skipped.flatMap((s) => (s.retryAfterMs === undefined ? [] : [s.retryAfterMs]));
-    const retryAfter = waits.length ? Math.max(1, Math.ceil(Math.min(...waits) / 1000)) : 30;
-    throw new GatewayError(503, "PROVIDER.UNAVAILABLE", `no provider can serve ${plan.model} now`, { "retry-after": String(retryAfter) }, { skipped: plan.skipped });
-  }
+  if (plan.candidates.length === 0) throw unavailable(plan);
   const holdAmount = Math.max(1, ...plan.candidates.map((c) => holdCost(c.model, c.prices)));
   const tokenEstimate = countedPromptTokens(prompt) + Math.max(...plan.candidates.map((c) => completion(c.model)));
   return { plan, prompt, countedPrompt: countedPromptTokens(prompt), holdAmount, tokenEstimate };

@@ -1,5 +1,6 @@
 import type { RecordedEvent } from "../../domain/events.ts";
 import { eventHash, GENESIS_HASH } from "../../domain/hash-chain.ts";
+import { formatMoney } from "../../domain/money.ts";
 import type { BalanceDoc } from "../../projections/balances.ts";
 
 // The per-account check, fed one event at a time in revision order. Unlike domain verifyChain it does
@@ -36,6 +37,9 @@ export interface AccountAudit extends Fold {
   lagging: boolean;
   problems: AuditProblem[];
 }
+
+/** tolerant of a tampered, non-numeric amount: the report must still come out */
+const usd = (micro: unknown) => (Number.isSafeInteger(micro) ? `${formatMoney(micro as number)} USD` : String(micro));
 
 const BALANCE_EVENTS = new Set(["transaction_created", "usage_reserved", "usage_released"]);
 
@@ -77,7 +81,7 @@ export function accountAuditor(userId: string, doc: BalanceDoc | null, projected
         fold.transactions++;
         // report where the gap between balanceAfter and the running sum changes, not every event after it
         const gap = event.data.balanceAfter - fold.balance;
-        if (gap !== drift) problem(event, "LEDGER.BALANCE_AFTER_MISMATCH", `balanceAfter ${event.data.balanceAfter} but the sum of amounts is ${fold.balance}`);
+        if (gap !== drift) problem(event, "LEDGER.BALANCE_AFTER_MISMATCH", `balanceAfter ${usd(event.data.balanceAfter)} but the sum of amounts is ${usd(fold.balance)}`);
         drift = gap;
         break;
       }
@@ -104,8 +108,8 @@ export function accountAuditor(userId: string, doc: BalanceDoc | null, projected
     if (doc) {
       readModel = { balance: doc.balance, held: doc.held, transactions: doc.transactions, position: doc._position, expected };
       if (events === 0) readProblem("READ_MODEL.ORPHAN", "a balance document exists for an account without events");
-      if (doc.balance !== expected.balance) readProblem("READ_MODEL.BALANCE_MISMATCH", `read model balance ${doc.balance}, events give ${expected.balance} at position ${doc._position}`);
-      if (doc.held !== expected.held) readProblem("READ_MODEL.HELD_MISMATCH", `read model held ${doc.held}, events give ${expected.held} at position ${doc._position}`);
+      if (doc.balance !== expected.balance) readProblem("READ_MODEL.BALANCE_MISMATCH", `read model balance ${usd(doc.balance)}, events give ${usd(expected.balance)} at position ${doc._position}`);
+      if (doc.held !== expected.held) readProblem("READ_MODEL.HELD_MISMATCH", `read model held ${usd(doc.held)}, events give ${usd(expected.held)} at position ${doc._position}`);
       if (doc.transactions !== expected.transactions) readProblem("READ_MODEL.TRANSACTIONS_MISMATCH", `read model counts ${doc.transactions} transactions, events ${expected.transactions}`);
     } else if (firstBalanceEvent > 0 && firstBalanceEvent <= projected) {
       readProblem("READ_MODEL.MISSING", `the account has balance events projected by position ${projected} but no balance document`);

@@ -1,33 +1,34 @@
 import type { RecordedEvent } from "../../domain/events.ts";
 
 // The line formats of a replay (GET /events, `aggregator replay`, `aggregator audit export`).
-// NDJSON lines carry everything a client needs to resume (`position`) and to re-verify the hash chain
+// An NDJSON line is the recorded event as JSON, in the same shape and key order as the record value the
+// relay publishes to the topic (infra/kafka/publisher.ts), so one parser reads the HTTP replay, the CLI
+// and the topic. It carries what a client needs to resume (`position`) and to re-verify the hash chain
 // (`data` and `metadata` exactly as stored: money stays integer micro-USD, as it was hashed).
 
 export type ReplayFormat = "ndjson" | "csv";
 
 export interface EventLine {
-  position: number;
-  stream: string;
-  revision: number;
   type: string;
   data: unknown;
   metadata: RecordedEvent["metadata"];
+  streamName: string;
+  revision: number;
+  position: number;
 }
 
-export const toEventLine = (e: RecordedEvent): EventLine => ({
-  position: e.position,
-  stream: e.streamName,
-  revision: e.revision,
-  type: e.type,
-  data: e.data,
-  metadata: e.metadata,
-});
+export const toEventLine = ({ type, data, metadata, streamName, revision, position }: RecordedEvent): EventLine =>
+  ({ type, data, metadata, streamName, revision, position });
 
-export const fromEventLine = (line: EventLine): RecordedEvent =>
-  ({ type: line.type, data: line.data, metadata: line.metadata, streamName: line.stream, revision: line.revision, position: line.position }) as RecordedEvent;
+export const fromEventLine = (line: EventLine): RecordedEvent => toEventLine(line as RecordedEvent) as RecordedEvent;
 
 export const ndjsonLine = (e: RecordedEvent) => `${JSON.stringify(toEventLine(e))}\n`;
+
+/** A page of a replay; `ndjson` when the source already holds the lines' text (the topic's values). */
+export interface ReplayPage {
+  events: RecordedEvent[];
+  ndjson?: string;
+}
 
 export const CSV_COLUMNS = [
   "position", "stream", "revision", "eventId", "type", "occurredAt", "userId", "actorType", "actorId",
@@ -52,7 +53,12 @@ export function csvLine(e: RecordedEvent): string {
 }
 
 /** formats one page into one chunk: fewer, larger writes */
-export function formatPage(events: readonly RecordedEvent[], format: ReplayFormat): string {
+export function formatPage(page: readonly RecordedEvent[] | ReplayPage, format: ReplayFormat): string {
+  if (!Array.isArray(page)) {
+    const { events, ndjson } = page as ReplayPage;
+    return format === "ndjson" && ndjson !== undefined ? ndjson : formatPage(events, format);
+  }
+  const events = page as readonly RecordedEvent[];
   const line = format === "csv" ? csvLine : ndjsonLine;
   let chunk = "";
   for (const e of events) chunk += line(e);

@@ -24,6 +24,8 @@ export interface FixtureReply {
   cutAfterChunks?: number;
   /** never answer (until the client gives up) */
   hang?: boolean;
+  /** answer only once this settles (lets a test hold requests in flight, without timing) */
+  gate?: Promise<unknown>;
 }
 
 export interface ReceivedRequest {
@@ -33,6 +35,8 @@ export interface ReceivedRequest {
   headers: IncomingHttpHeaders;
   rawBody: string;
   body: Record<string, unknown> | null;
+  /** set when the connection closed before the answer was complete (client abort, or a scripted cut) */
+  aborted?: boolean;
 }
 
 export type Script = (request: ReceivedRequest) => FixtureReply | undefined;
@@ -47,20 +51,23 @@ async function stream(res: ServerResponse, reply: FixtureReply, body: Record<str
   const model = String(body.model);
   const id = "chatcmpl-fixture";
   const wantsUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+  // each write resolves once flushed to the socket, so a scripted cut happens after the bytes left
+  const send = (text: string) => new Promise<void>((resolve) => (res.destroyed ? resolve() : res.write(text, () => resolve())));
+  const cut = () => void res.socket?.destroy();
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-  res.write(chunk(id, model, { role: "assistant", content: "" }));
+  await send(chunk(id, model, { role: "assistant", content: "" }));
   for (const [i, text] of content.entries()) {
-    if (reply.cutAfterChunks !== undefined && i >= reply.cutAfterChunks) return void res.socket?.destroy();
+    if (reply.cutAfterChunks !== undefined && i >= reply.cutAfterChunks) return cut();
     if (reply.chunkDelayMs) await sleep(reply.chunkDelayMs);
     if (res.destroyed) return;
-    res.write(chunk(id, model, { content: text }));
+    await send(chunk(id, model, { content: text }));
   }
-  if (reply.cutAfterChunks !== undefined && reply.cutAfterChunks >= content.length) return void res.socket?.destroy();
-  res.write(chunk(id, model, {}, "stop"));
+  if (reply.cutAfterChunks !== undefined && reply.cutAfterChunks >= content.length) return cut();
+  await send(chunk(id, model, {}, "stop"));
   const usage = reply.usage === undefined ? { prompt_tokens: 12, completion_tokens: content.length } : reply.usage;
   if (usage && wantsUsage) {
     const total_tokens = usage.prompt_tokens + usage.completion_tokens;
-    res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 1, model, choices: [], usage: { ...usage, total_tokens } })}\n\n`);
+    await send(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 1, model, choices: [], usage: { ...usage, total_tokens } })}\n\n`);
   }
   res.end("data: [DONE]\n\n");
 }
@@ -94,11 +101,15 @@ export async function startUpstreamFixture(script: Script = () => undefined, opt
     const match = /^\/([a-z0-9-]+)\/v1\/chat\/completions$/.exec(req.url ?? "");
     const request: ReceivedRequest = { provider: match?.[1] ?? "", method: req.method ?? "", url: req.url ?? "", headers: req.headers, rawBody, body };
     if (options.record !== false) received.push(request);
+    res.on("close", () => {
+      if (!res.writableFinished) request.aborted = true;
+    });
     if (!match || req.method !== "POST" || !body) {
       return void res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "not found" } }));
     }
     const reply = current(request) ?? {};
     if (reply.hang) return;
+    if (reply.gate) await reply.gate;
     if (reply.delayMs) await sleep(reply.delayMs);
     const status = reply.status ?? 200;
     if (status >= 300) {

@@ -11,7 +11,7 @@ const probes = {
   async kafka() {
     const kafka = new Kafka({ brokers: target.split(","), logLevel: logLevel.NOTHING, connectionTimeout: 2000, retry: { retries: 0 } });
     const admin = kafka.admin();
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 3 } });
     try {
       await admin.connect();
       await admin.listTopics();

@@ -3,7 +3,7 @@
 // resolved (never auto-commit: it commits the penultimate poll). `readTopic` is a one-off read that
 // leaves no committed offsets behind (analysts' replay builds on it).
 import { randomUUID } from "node:crypto";
-import { Kafka, logLevel, type IHeaders, type KafkaMessage } from "kafkajs";
+import { Kafka, logLevel, type Consumer, type IHeaders, type KafkaMessage } from "kafkajs";
 import type { RecordedEvent } from "../../domain/events.ts";
 
 export interface TopicRecord {
@@ -60,18 +60,29 @@ export function decodeRecord(partition: number, message: KafkaMessage): TopicRec
 const client = (brokers: string[], clientId: string) =>
   new Kafka({ clientId, brokers, logLevel: logLevel.WARN });
 
-/** Runs until the signal aborts; rejects if the consumer crashes for good. */
-export async function consumeEvents(options: ConsumeOptions): Promise<void> {
-  const { topic, signal, seen } = options;
-  const kafka = client(options.brokers, options.clientId ?? "aggregator-consumer");
-  const consumer = kafka.consumer({ groupId: options.groupId ?? `aggregator-${randomUUID()}` });
-  const processed = new Set<string>();
+/** rejects when kafkajs gives up on a consumer (a crash it will not restart from) */
+function crashOf(consumer: Consumer): Promise<never> {
   const crashed = new Promise<never>((_, reject) => {
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) reject(payload.error);
     });
   });
   crashed.catch(() => undefined);
+  return crashed;
+}
+
+const abortOf = (signal: AbortSignal) =>
+  new Promise<void>((resolve) =>
+    signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true }),
+  );
+
+/** Runs until the signal aborts; rejects if the consumer crashes for good. */
+export async function consumeEvents(options: ConsumeOptions): Promise<void> {
+  const { topic, signal, seen } = options;
+  const kafka = client(options.brokers, options.clientId ?? "aggregator-consumer");
+  const consumer = kafka.consumer({ groupId: options.groupId ?? `aggregator-${randomUUID()}` });
+  const processed = new Set<string>();
+  const crashed = crashOf(consumer);
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [topic], fromBeginning: options.fromBeginning });
@@ -88,10 +99,7 @@ export async function consumeEvents(options: ConsumeOptions): Promise<void> {
         await consumer.commitOffsets([{ topic, partition, offset: next }]);
       },
     });
-    const aborted = new Promise<void>((resolve) =>
-      signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true }),
-    );
-    await Promise.race([aborted, crashed]);
+    await Promise.race([abortOf(signal), crashed]);
   } finally {
     await consumer.disconnect();
   }
@@ -117,39 +125,42 @@ export async function readTopic(options: ReadTopicOptions): Promise<TopicRecord[
     const ends = await admin.fetchTopicOffsets(topic);
     const starts = fromTime === undefined ? ends.map((p) => ({ partition: p.partition, offset: p.low }))
       : await admin.fetchTopicOffsetsByTimestamp(topic, fromTime);
-    const todo = new Map<number, { from: string; end: bigint }>();
+    /** partition -> next offset to read and the end (exclusive) */
+    const todo = new Map<number, { next: bigint; end: bigint }>();
     for (const { partition, high } of ends) {
-      const from = starts.find((s) => s.partition === partition)?.offset ?? high;
-      if (BigInt(from) < BigInt(high)) todo.set(partition, { from, end: BigInt(high) });
+      const next = BigInt(starts.find((s) => s.partition === partition)?.offset ?? high);
+      if (next < BigInt(high)) todo.set(partition, { next, end: BigInt(high) });
     }
-    const ranges = new Map(todo);
     if (todo.size === 0 || limit <= 0) return [];
 
     const records: TopicRecord[] = [];
     const consumer = kafka.consumer({ groupId });
+    const crashed = crashOf(consumer);
+    const controller = new AbortController();
+    // Seek on every join: kafkajs restarts a consumer after a retriable crash (e.g. the coordinator
+    // is still loading) and forgets earlier seeks; `next` makes a restart resume, not repeat.
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      for (const [partition, { next }] of todo) consumer.seek({ topic, partition, offset: next.toString() });
+    });
     await consumer.connect();
     try {
       await consumer.subscribe({ topics: [topic] });
-      let finish: () => void = () => undefined;
-      const finished = new Promise<void>((resolve) => (finish = resolve));
       await consumer.run({
         autoCommit: false,
         eachMessage: async ({ partition, message }) => {
-          const range = ranges.get(partition);
+          const range = todo.get(partition);
           const offset = BigInt(message.offset);
-          if (!range || offset < BigInt(range.from) || offset >= range.end || records.length >= limit) return;
+          if (!range || offset < range.next || records.length >= limit) return;
           records.push(decodeRecord(partition, message));
-          if (offset + 1n >= range.end) todo.delete(partition);
-          if (todo.size === 0 || records.length >= limit) finish();
+          range.next = offset + 1n;
+          if (range.next >= range.end) todo.delete(partition);
+          if (todo.size === 0 || records.length >= limit) controller.abort();
         },
       });
-      for (const [partition, { from }] of ranges) consumer.seek({ topic, partition, offset: from });
       const timeoutMs = options.timeoutMs ?? 30_000;
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`readTopic ${topic}: timed out after ${timeoutMs} ms`)), timeoutMs);
-      });
-      await Promise.race([finished, timedOut]).finally(() => clearTimeout(timer));
+      const timer = setTimeout(() => controller.abort(new Error(`readTopic ${topic}: timed out after ${timeoutMs} ms`)), timeoutMs);
+      await Promise.race([abortOf(controller.signal), crashed]).finally(() => clearTimeout(timer));
+      if (todo.size > 0 && records.length < limit) throw controller.signal.reason;
     } finally {
       await consumer.disconnect();
     }

@@ -44,7 +44,7 @@ export interface RelayOptions {
 
 export interface Relay {
   readonly stats: RelayStats;
-  /** resolves once the signal aborted and the in-flight batch settled */
+  /** resolves after the signal aborted; never rejects. An unacknowledged send is re-sent next start. */
   readonly done: Promise<void>;
 }
 
@@ -102,8 +102,17 @@ export function runRelay(options: RelayOptions): Relay {
   }
 
   async function loop(): Promise<void> {
-    const stored = await checkpoints.get(checkpointId);
-    stats.lastPosition = stored?._position ?? 0;
+    for (let attempt = 0; !signal.aborted; attempt++) {
+      try {
+        stats.lastPosition = (await checkpoints.get(checkpointId))?._position ?? 0;
+        break;
+      } catch (err) {
+        const delay = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
+        log?.warn({ err, delay }, "relay: cannot read the checkpoint, retrying");
+        await pause(delay, signal);
+      }
+    }
+    if (signal.aborted) return;
     log?.info({ topic: producer.topic, from: stats.lastPosition }, "relay: started");
     let chain = Promise.resolve();
     for (let attempt = 0; !signal.aborted; attempt++) {

@@ -5,7 +5,14 @@
 // when it started; with `follow` it runs until the signal aborts.
 import { randomUUID } from "node:crypto";
 import { Kafka, logLevel } from "kafkajs";
-import { decodeRecord, type TopicRecord } from "./consumer.ts";
+import type { RecordedEvent } from "../../domain/events.ts";
+
+/** One record, decoded lean: only the value (no headers: ce_id equals metadata.eventId). */
+export interface TopicEvent {
+  event: RecordedEvent;
+  /** the record value as text: the event's JSON exactly as the relay published it */
+  json: string;
+}
 
 export interface TopicStreamOptions {
   brokers: string[];
@@ -22,7 +29,7 @@ export interface TopicStreamOptions {
 export interface TopicStream {
   /** records between the start offsets and the end offsets when it opened (the progress total) */
   readonly total: number;
-  readonly batches: AsyncIterable<TopicRecord[]>;
+  readonly batches: AsyncIterable<TopicEvent[]>;
 }
 
 export async function openTopicStream(options: TopicStreamOptions): Promise<TopicStream> {
@@ -50,11 +57,11 @@ export async function openTopicStream(options: TopicStreamOptions): Promise<Topi
 async function* batches(
   kafka: Kafka, admin: ReturnType<Kafka["admin"]>, topic: string, ranges: Map<number, { from: bigint; end: bigint }>,
   follow: boolean, highWaterMark: number, signal?: AbortSignal,
-): AsyncGenerator<TopicRecord[]> {
+): AsyncGenerator<TopicEvent[]> {
   const pending = new Set([...ranges].filter(([, r]) => r.from < r.end).map(([p]) => p));
   const groupId = `aggregator-replay-${randomUUID()}`;
   const consumer = kafka.consumer({ groupId });
-  const queue: TopicRecord[][] = [];
+  const queue: TopicEvent[][] = [];
   let finished = !follow && pending.size === 0;
   let failure: unknown;
   let wake = () => {};
@@ -66,6 +73,13 @@ async function* batches(
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) (failure = payload.error), finish();
     });
+    // Seek on every join, not once after run(): on a fresh broker the first join can fail while the
+    // group coordinator loads (the consumer restarts), and a restart re-joins with no committed
+    // offsets. Each join resumes every partition after the last record handed out.
+    const next = new Map([...ranges].map(([p, r]) => [p, r.from]));
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      for (const [partition, offset] of next) consumer.seek({ topic, partition, offset: offset.toString() });
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic] });
     await consumer.run({
@@ -73,10 +87,15 @@ async function* batches(
       eachBatch: async ({ batch, heartbeat }) => {
         const range = ranges.get(batch.partition);
         if (!range || finished) return;
-        const records = batch.messages
-          .filter((m) => BigInt(m.offset) >= range.from && (follow || BigInt(m.offset) < range.end))
-          .map((m) => decodeRecord(batch.partition, m));
+        const records: TopicEvent[] = [];
+        for (const m of batch.messages) {
+          const offset = BigInt(m.offset);
+          if (offset < range.from || (!follow && offset >= range.end) || !m.value) continue;
+          const json = m.value.toString("utf8");
+          records.push({ event: JSON.parse(json) as RecordedEvent, json });
+        }
         if (records.length > 0) queue.push(records), wake();
+        next.set(batch.partition, BigInt(batch.lastOffset()) + 1n);
         if (!follow && BigInt(batch.lastOffset()) + 1n >= range.end && pending.delete(batch.partition) && pending.size === 0) finish();
         while (queue.length >= highWaterMark && !finished) {
           await new Promise<void>((resolve) => { room = resolve; setTimeout(resolve, 1000); });
@@ -84,7 +103,6 @@ async function* batches(
         }
       },
     });
-    for (const [partition, { from }] of ranges) consumer.seek({ topic, partition, offset: from.toString() });
     for (;;) {
       while (queue.length === 0 && !finished) await new Promise<void>((resolve) => (wake = resolve));
       if (signal?.aborted) break;
@@ -101,5 +119,23 @@ async function* batches(
     await consumer.disconnect().catch(() => undefined);
     await admin.deleteGroups([groupId]).catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** Offsets any consumer group has committed on `topic` (diagnostics: a replay must leave none). */
+export async function committedOffsets(brokers: string[], topic: string): Promise<{ groupId: string; partition: number; offset: string }[]> {
+  const admin = new Kafka({ clientId: "aggregator-diagnostics", brokers, logLevel: logLevel.WARN }).admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.listGroups();
+    const found = [];
+    for (const { groupId } of groups) {
+      for (const t of await admin.fetchOffsets({ groupId, topics: [topic] })) {
+        for (const p of t.partitions) if (Number(p.offset) >= 0) found.push({ groupId, partition: p.partition, offset: p.offset });
+      }
+    }
+    return found;
+  } finally {
+    await admin.disconnect();
   }
 }

@@ -169,6 +169,9 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
     async readAll({ after = 0, maxCount = DEFAULT_PAGE }: ReadAllOptions = {}) {
       return page.all(after, maxCount).map(toRecorded);
     },
+    async readAllJson({ after = 0, maxCount = DEFAULT_PAGE }: ReadAllOptions = {}) {
+      return page.all(after, maxCount).map((r) => ({ position: r.position, streamName: r.stream, revision: r.revision, type: r.type, data: r.data, metadata: r.metadata }));
+    },
     // Pages are read with .all(), never .iterate(): an open iterator would block this connection's writes.
     async *subscribeToAll(after, signal) {
       let last = after;

@@ -2,9 +2,9 @@ import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { formatPage } from "../../shared/event-format.ts";
+import { storeNdjsonChunks } from "../../shared/ndjson-replay.ts";
 import type { Platform } from "../../shared/platform.ts";
-import { EVENT_TYPES, storeEventPages } from "../../shared/replay.ts";
+import { EVENT_TYPES } from "../../shared/replay.ts";
 import { HttpProblem } from "../problem.ts";
 import { id, isoTime } from "../schemas.ts";
 
@@ -26,7 +26,7 @@ export const eventsQuery = z.strictObject({
   from: isoTime.optional().describe("occurredAt >= from"),
   to: isoTime.optional().describe("occurredAt < to"),
   limit: z.coerce.number().int().min(1).optional().describe("stop after this many events"),
-  pageSize: z.coerce.number().int().min(1).max(10_000).default(2000),
+  pageSize: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 
 export async function eventRoutes(fastify: FastifyInstance, { platform }: { platform: Platform }) {
@@ -35,7 +35,7 @@ export async function eventRoutes(fastify: FastifyInstance, { platform }: { plat
   app.get("/events", {
     schema: {
       tags: ["events"],
-      summary: "Replay events as NDJSON (one {position, stream, revision, type, data, metadata} per line)",
+      summary: "Replay events as NDJSON: one recorded event per line, {type, data, metadata, streamName, revision, position}, the same shape as the topic's record values",
       querystring: eventsQuery,
       produces: ["application/x-ndjson"],
     },
@@ -47,15 +47,9 @@ export async function eventRoutes(fastify: FastifyInstance, { platform }: { plat
       const stop = new AbortController();
       reply.raw.on("close", () => stop.abort()); // finished or client gone: stop reading the store
       const head = await platform.events.headPosition();
-      const pages = storeEventPages(platform.events, filter, { pageSize, until: head, signal: stop.signal });
+      const chunks = storeNdjsonChunks(platform.events, filter, { pageSize, until: head, limit, signal: stop.signal });
       async function* body() {
-        let left = limit ?? Number.POSITIVE_INFINITY;
-        for await (const page of pages) {
-          const taken = page.length > left ? page.slice(0, left) : page;
-          left -= taken.length;
-          yield formatPage(taken, "ndjson");
-          if (left <= 0) return;
-        }
+        for await (const chunk of chunks) yield chunk.text;
       }
       return reply
         .type("application/x-ndjson")
