@@ -3,8 +3,6 @@
 import { buildApp } from "./api/app.ts";
 import { ConfigError, loadConfig } from "../infra/config.ts";
 import { adminTokenFor, createPlatform } from "./shared/container.ts";
-import { createKafkaPublisher } from "../infra/kafka/publisher.ts";
-import { startRelay } from "./relay/start.ts";
 
 async function main() {
   const config = loadConfig();
@@ -14,9 +12,9 @@ async function main() {
   });
   const relayStop = new AbortController();
   const publisher = config.KAFKA_BROKERS
-    ? createKafkaPublisher({ brokers: config.KAFKA_BROKERS.split(","), topic: config.KAFKA_TOPIC, clientId: "ai-aggregator" })
+    ? (await import("../infra/kafka/publisher.ts")).createKafkaPublisher({ brokers: config.KAFKA_BROKERS.split(","), topic: config.KAFKA_TOPIC, clientId: "ai-aggregator" })
     : null;
-  const relay = publisher ? await startRelay({ store: platform.events, readStore: platform.reads, publisher, signal: relayStop.signal, log: app.log }) : null;
+  const relay = publisher ? await (await import("./relay/start.ts")).startRelay({ store: platform.events, readStore: platform.reads, publisher, signal: relayStop.signal, log: app.log }) : null;
   await app.listen({ port: config.PORT, host: config.HOST });
   const admin = adminTokenFor(config);
   app.log.info(

@@ -66,6 +66,11 @@ export async function applyBatch(options: Omit<ProjectorOptions, "signal">, batc
 
 const TICK = Symbol("tick");
 const tick = () => new Promise<typeof TICK>((resolve) => setImmediate(() => resolve(TICK)));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Live, a batch smaller than this waits briefly for more: fewer, larger writes at a few ms of lag. */
+const SMALL_BATCH = 64;
+const LINGER_MS = 5;
 
 /** Catch-up from the stored checkpoint in batches, then live, until the signal aborts. */
 export async function runProjector(options: ProjectorOptions): Promise<void> {
@@ -81,16 +86,20 @@ export async function runProjector(options: ProjectorOptions): Promise<void> {
     const first = await pending;
     if (first.done) return;
     const batch = [first.value];
-    // take what is already available without waiting, up to batchSize
+    // take what is already available without waiting, up to batchSize: one tick per batch, so the
+    // first moment the subscription would wait ends the batch
+    const ready = tick();
     while (batch.length < batchSize) {
       pending = iterator.next();
-      const next = await Promise.race([pending, tick()]);
-      if (next === TICK) break;
-      if (next.done) break;
+      const next = await Promise.race([pending, ready]);
+      if (next === TICK || next.done) break;
       batch.push(next.value);
     }
     if (batch.length === batchSize) pending = iterator.next();
     await applyBatch(options, batch);
     options.onBatch?.(batch.at(-1)!.position, batch.length);
+    // let the rest of the process (HTTP, the relay) run between batches of a long catch-up
+    if (batch.length < SMALL_BATCH && !signal.aborted) await sleep(LINGER_MS);
+    else await tick();
   }
 }

@@ -39,7 +39,7 @@ export function printTable(rows: Record<string, string | number>[]): void {
   const headers = Object.keys(rows[0]!);
   const cells = rows.map((r) => headers.map((h) => String(r[h] ?? "")));
   const width = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const figure = /^(-?[\d,.]+( ?[^\s\d]+)?|n\/a|-)$/;
+  const figure = /^(-?[\d,.]+( ?[^\s\d]+)?|n\/a|-|)$/;
   const numeric = headers.map((_, i) => cells.every((c) => figure.test(c[i]!)));
   const line = (values: string[]) =>
     `| ${values.map((v, i) => (numeric[i] ? v.padStart(width[i]!) : v.padEnd(width[i]!))).join(" | ")} |`;

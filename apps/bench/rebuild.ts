@@ -5,7 +5,7 @@
 //   node --import tsx apps/bench/rebuild.ts          BENCH_REBUILD_EVENTS (default 200000)
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -66,7 +66,6 @@ async function main() {
     console.log(`store: ${fmt(EVENTS)} synthetic account events (${ACCOUNTS} accounts: top-ups, reservations, usage, charges, releases)`);
     const read = await inChild("read", dir);
     const live = await inChild("projector", dir); // leaves the live read models in read.db
-    copyFileSync(join(dir, "read.db"), join(dir, "read-live.db"));
     const rebuilt = await inChild("rebuild", dir); // next to the live collections, then switched
     const rate = (m: Measured) => m.events / m.seconds;
     const row = (what: string, m: Measured) => ({

@@ -56,8 +56,9 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-// Exit only after stdout drained: process.exit() right after a large write to a pipe can cut it short.
+// Exit explicitly (loaders and client libraries may hold the event loop a while), but only once stdout
+// has flushed: process.exit() right after a large write to a pipe could cut it short.
 const code = await main(process.argv.slice(2));
 process.exitCode = code;
-const forceExit = setTimeout(() => process.exit(code), 2000);
-forceExit.unref();
+process.stdout.write("", () => process.exit(code));
+setTimeout(() => process.exit(code), 5000).unref();

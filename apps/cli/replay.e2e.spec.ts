@@ -81,6 +81,7 @@ describe.skipIf(!url)("aggregator replay (Kafka e2e)", () => {
     expect(fromTopic.code, fromTopic.stderr).toBe(0);
     expect(perStream(lines(fromTopic.stdout))).toEqual(perStream(lines(fromStore.stdout)));
     expect(lines(fromTopic.stdout)).toEqual(lines(fromStore.stdout)); // one account: one partition, same order
+    expect(fromTopic.stdout).toBe(fromStore.stdout); // byte for byte: the topic's values are the store's lines
     const csv = await Promise.all(["store", "kafka"].map((source) => runCli(["replay", "--source", source, ...args, "--format", "csv"], env)));
     expect(csv[1]!.stdout).toBe(csv[0]!.stdout);
     expect(csv[0]!.stdout.split("\r\n")[0]).toMatch(/^position,stream,revision,eventId,type,occurredAt/);

@@ -46,20 +46,21 @@ describe("projections: rebuild and crash equality (SQLite)", () => {
     const env = { ...process.env, DATA_DIR: dataDir, ADMIN_TOKEN: "crash-test-admin-token-0123" };
     let kills = 0;
     const checkpointsAtKill: number[] = [];
-    for (let round = 0; round < 3; round++) {
+    const watcher = openSqliteReadStore(join(dataDir, "read.db"));
+    for (const fraction of [0.05, 0.35, 0.7]) {
       const child = spawn(process.execPath, ["--import", "tsx", "apps/projector/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] });
       const exited = once(child, "exit");
-      // kill it at a different moment each round, while it is working through the backlog
-      await new Promise((r) => setTimeout(r, 1200 + round * 400));
+      // kill it once it has worked through part of the backlog: while it is inside a batch
+      const target = Math.floor(head * fraction);
+      while (child.exitCode === null && (await readCheckpoint(watcher, "main")) < target) await new Promise((r) => setTimeout(r, 2));
       if (child.exitCode === null) {
         child.kill("SIGKILL");
         kills++;
       }
       await exited;
-      const reads = openSqliteReadStore(join(dataDir, "read.db"));
-      checkpointsAtKill.push(await readCheckpoint(reads, "main"));
-      await reads.close();
+      checkpointsAtKill.push(await readCheckpoint(watcher, "main"));
     }
+    await watcher.close();
     expect(kills).toBeGreaterThan(0);
     // at least one kill landed while the backlog was being worked through
     expect(checkpointsAtKill.some((c) => c < head), String(checkpointsAtKill)).toBe(true);

@@ -6,8 +6,6 @@ import { container, type DependencyContainer, type InjectionToken } from "tsyrin
 import type { EventStore } from "../../domain/event-store.ts";
 import type { Config } from "../../infra/config.ts";
 import { loadCatalog } from "../../infra/catalog/load.ts";
-import { openEsdbEventStore } from "../../infra/esdb/event-store.ts";
-import { openMongoReadStore } from "../../infra/mongo/read-store.ts";
 import { openSqliteEventStore } from "../../infra/sqlite/event-store.ts";
 import { openSqliteReadStore } from "../../infra/sqlite/read-store.ts";
 import { allProjections } from "../../projections/index.ts";
@@ -35,12 +33,13 @@ export interface PlatformOptions {
 }
 
 export async function openEventStore(config: Config): Promise<EventStore> {
-  if (config.EVENT_STORE === "esdb") return openEsdbEventStore(config.ESDB_URL!);
+  // vendor SDKs load only when configured: the embedded default does not pay their memory
+  if (config.EVENT_STORE === "esdb") return (await import("../../infra/esdb/event-store.ts")).openEsdbEventStore(config.ESDB_URL!);
   return openSqliteEventStore(join(dataDir(config), "events.db"));
 }
 
 export async function openReadStore(config: Config): Promise<ReadStore> {
-  if (config.READ_STORE === "mongo") return openMongoReadStore(config.MONGO_URL!, config.MONGO_DB);
+  if (config.READ_STORE === "mongo") return (await import("../../infra/mongo/read-store.ts")).openMongoReadStore(config.MONGO_URL!, config.MONGO_DB);
   return openSqliteReadStore(join(dataDir(config), "read.db"));
 }
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { accountStream, type RecordedEvent } from "../../domain/events.ts";
 import { createMemoryEventStore } from "../../infra/memory/event-store.ts";
 import { syntheticAccount } from "../testing/synthetic.ts";
-import { csvLine, formatPage } from "./event-format.ts";
+import { csvLine, formatPage, ndjsonLine } from "./event-format.ts";
+import { storeNdjsonChunks } from "./ndjson-replay.ts";
 import { eventMatcher, storeEvents } from "./replay.ts";
 
 const START = Date.UTC(2026, 0, 1);
@@ -58,5 +59,19 @@ describe("storeEvents", () => {
     await store.append(accountStream("u2"), more, "no_stream");
     await following;
     expect(seen).toEqual([29, 30, 31, 32, 33, 34, 35]);
+  });
+});
+
+describe("storeNdjsonChunks", () => {
+  it("without readAllJson (memory, EventStoreDB) formats parsed pages, honouring filters and limit", async () => {
+    const store = createMemoryEventStore();
+    await store.append(accountStream("u1"), syntheticAccount("u1", 30, START), "no_stream");
+    const all = await store.readAll({ maxCount: 100 });
+    let text = "";
+    let count = 0;
+    for await (const c of storeNdjsonChunks(store, { types: ["ai_usage", "transaction_created"], after: 3 }, { pageSize: 7, limit: 9 })) (text += c.text), (count += c.count);
+    const expected = all.filter((e) => e.position > 3 && ["ai_usage", "transaction_created"].includes(e.type)).slice(0, 9);
+    expect(count).toBe(9);
+    expect(text).toBe(expected.map(ndjsonLine).join(""));
   });
 });

@@ -72,7 +72,8 @@ async function answers(brokers: string[]): Promise<void> {
     await admin.connect();
     await admin.listTopics();
     const { groups } = await admin.describeGroups(["kafka-process-wait"]);
-    if (groups[0]?.errorCode) throw new Error(`group coordinator not ready (error ${groups[0].errorCode})`);
+    const errorCode = (groups[0] as { errorCode?: number } | undefined)?.errorCode; // untyped in kafkajs
+    if (errorCode) throw new Error(`group coordinator not ready (error ${errorCode})`);
     await producer.connect();
   } finally {
     await producer.disconnect().catch(() => undefined);

@@ -57,6 +57,7 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
   db.pragma("busy_timeout = 5000");
+  db.pragma("temp_store = MEMORY"); // savepoint journals of group commits stay off the disk
   db.exec(SCHEMA);
 
   const currentRevision = db.prepare<[string], number>("SELECT revision FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1").pluck();

@@ -47,6 +47,7 @@ export function openSqliteReadStore(file: string): ReadStore {
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.pragma("busy_timeout = 5000");
+  db.pragma("temp_store = MEMORY"); // savepoint journals of group commits stay off the disk
   const created = new Set<string>();
   const statements = new Map<string, Database.Statement>();
   const sql = (text: string) => {
