@@ -28,6 +28,11 @@ async function main() {
     if (stopping) return;
     stopping = true;
     app.log.info(`${signal}: shutting down`);
+    // a client that keeps an idle socket open must not hold the shutdown forever
+    setTimeout(() => {
+      app.log.warn("shutdown grace period over: closing remaining connections");
+      app.server.closeAllConnections();
+    }, 10_000).unref();
     await app.close(); // stop taking requests, finish the ones in flight
     relayStop.abort();
     await relay?.done;

@@ -156,5 +156,10 @@ describe("gateway money and limits", () => {
     expect(((await stranger.chat.completions.create(ask).catch((e: unknown) => e)) as APIError).status).toBe(401);
     const admin = new OpenAI({ apiKey: h.t.platform.adminToken, baseURL: `${h.url}/v1`, maxRetries: 0 });
     expect(((await admin.chat.completions.create(ask).catch((e: unknown) => e)) as APIError).status).toBe(403);
+    const created = await h.t.app.inject({ method: "POST", url: "/auth/api-keys", headers: h.t.admin, payload: { userId: "reader", name: "ro", scopes: ["billing:read"] } });
+    const readOnly = h.client(created.json().key as string);
+    const refused = (await readOnly.chat.completions.create(ask).catch((e: unknown) => e)) as APIError;
+    expect(refused.status).toBe(403);
+    expect(refused.error).toMatchObject({ code: "AUTH.SCOPE_MISSING" });
   });
 });

@@ -4,7 +4,9 @@
 //    through `npm start` (auth, per-key limits, hold, upstream call, settlement: two durable appends).
 // 2. STREAMS (100) concurrent streams, each started when the previous one ended: time to first token,
 //    directly, then through the gateway (which holds [DONE] until the settlement is durable).
-// Three processes on 127.0.0.1: the fixture, the server, this driver. Latency is taken here with
+// 3. diagnostic (where /dev/shm exists): the same through a second `npm start` whose DATA_DIR is on tmpfs,
+//    so fsync is nearly free: the gap between the two gateway rows is the price of durable appends here.
+// Processes on 127.0.0.1 only: the fixture, the servers, this driver. Latency is taken here with
 // performance.now(): autocannon's histogram has 1 ms resolution, too coarse for a 2 ms target.
 import { spawn } from "node:child_process";
 import { once } from "node:events";

@@ -17,6 +17,7 @@ export const REPLAY_HELP = `aggregator replay: write a slice of the event histor
   --format ndjson|csv     default ndjson         --out FILE    default stdout
   --follow                keep tailing new events until Ctrl-C
   --limit N               stop after N events
+  --brokers H:P --topic T override KAFKA_BROKERS / KAFKA_TOPIC for --source kafka
 Times are ISO-8601 (or epoch ms). Lines are ordered by global position (store) or per account (topic).
 A progress line with rate and ETA goes to stderr when it is a terminal.`;
 

@@ -27,6 +27,8 @@ export async function dropMongoDatabase(url: string, dbName: string): Promise<vo
 export interface RawMongo {
   /** one unordered bulkWrite of `replaceOne` upserts by `_id` */
   replaceMany(collection: string, docs: Document[]): Promise<void>;
+  /** one unordered bulkWrite: `insertOne` of new documents, `replaceOne` (no upsert) of existing ones */
+  insertOrReplace(collection: string, inserts: Document[], replaces: Document[]): Promise<void>;
   count(collection: string): Promise<number>;
   close(): Promise<void>;
 }
@@ -42,6 +44,13 @@ export async function openRawMongo(url: string, dbName: string): Promise<RawMong
         docs.map((d) => ({ replaceOne: { filter: { _id: d._id }, replacement: d, upsert: true } })),
         { ordered: false },
       );
+    },
+    async insertOrReplace(collection, inserts, replaces) {
+      if (inserts.length + replaces.length === 0) return;
+      await db.collection(collection).bulkWrite([
+        ...inserts.map((d) => ({ insertOne: { document: d } })),
+        ...replaces.map((d) => ({ replaceOne: { filter: { _id: d._id }, replacement: d } })),
+      ], { ordered: false });
     },
     count: (collection) => db.collection(collection).countDocuments(),
     close: () => client.close(),

@@ -60,6 +60,7 @@ export function createHttpProvider(options: HttpProviderOptions): ChatProvider {
       });
       const clear = () => {
         clearTimeout(phase);
+        phase = undefined; // never refresh() a cleared timer: that would re-arm it
         clearTimeout(total);
         signal?.removeEventListener("abort", onAbort);
       };
@@ -74,8 +75,11 @@ export function createHttpProvider(options: HttpProviderOptions): ChatProvider {
           reject(error);
         }
       };
+      let armed = "";
       const arm = (ms: number, what: string) => {
+        if (phase && armed === what) return void phase.refresh(); // per body chunk: no new timer
         clearTimeout(phase);
+        armed = what;
         phase = setTimeout(() => fail(new UpstreamError("timeout", `${id}: ${what} timed out after ${ms} ms`)), ms);
       };
       const total = setTimeout(() => fail(new UpstreamError("timeout", `${id}: no complete answer within ${timeouts.totalMs} ms`)), timeouts.totalMs);

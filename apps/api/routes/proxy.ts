@@ -22,16 +22,29 @@ import { HttpProblem } from "../problem.ts";
 const CHAT_BODY_LIMIT = 16 * 1024 * 1024;
 const strategyHeader = z.object({ "x-aggregator-strategy": z.enum(STRATEGIES).optional() });
 
+/** A GatewayError as problem+json, its headers (Retry-After…) set on the reply. */
 export function toProblem(error: unknown, reply: FastifyReply): unknown {
   if (!(error instanceof GatewayError)) return error;
   for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
-  const type = error.status === 402 ? "insufficient_quota" : error.status === 429 ? "rate_limit_exceeded" : error.status >= 500 ? "upstream_error" : "invalid_request_error";
-  return new HttpProblem(error.status, error.code, error.message, { ...error.extra, error: { message: error.message, type, code: error.code } });
+  return new HttpProblem(error.status, error.code, error.message, error.extra);
 }
 
+const openAiType = (status: number) =>
+  status === 401 ? "authentication_error" : status === 402 ? "insufficient_quota" : status === 429 ? "rate_limit_exceeded" : status >= 500 ? "server_error" : "invalid_request_error";
+
+/** onSend: every problem+json of these routes (auth and validation ones too) also carries OpenAI's error object */
+async function withOpenAiError(_request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+  if (typeof payload !== "string" || !String(reply.getHeader("content-type")).startsWith("application/problem+json")) return payload;
+  const problem = JSON.parse(payload) as { status: number; detail: string; code: string; error?: unknown };
+  if (problem.error !== undefined) return payload;
+  return JSON.stringify({ ...problem, error: { message: problem.detail, type: openAiType(problem.status), code: problem.code } });
+}
+
+/** the calling key, which must carry the `chat` scope */
 function userOf(request: FastifyRequest) {
   const p = request.principal;
   if (p?.kind !== "user") throw new HttpProblem(403, "AUTH.API_KEY_REQUIRED", "this route needs an API key");
+  if (!p.scopes.includes("chat")) throw new HttpProblem(403, "AUTH.SCOPE_MISSING", "this API key lacks the 'chat' scope");
   return p;
 }
 
@@ -50,6 +63,7 @@ function sinkFor(out: PassThrough, reply: FastifyReply, signal: AbortSignal): St
 export async function proxyRoutes(fastify: FastifyInstance, { platform, gateway }: { platform: Platform; gateway: Gateway }) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const tags = ["proxy"];
+  app.addHook("onSend", withOpenAiError);
 
   async function chat(request: FastifyRequest, reply: FastifyReply, body: z.infer<typeof chatRequestSchema>, provider?: string, strategy: Strategy = "priority") {
     const user = userOf(request);
@@ -79,7 +93,10 @@ export async function proxyRoutes(fastify: FastifyInstance, { platform, gateway 
     out.on("error", () => undefined); // a client that left; the outcome is settled below
     reply.header("content-type", "text/event-stream; charset=utf-8").header("cache-control", "no-cache").header("x-accel-buffering", "no");
     reply.send(out);
-    pipeStream(gateway, open, sinkFor(out, reply, abort.signal)).catch((error) => request.log.error({ err: error }, "stream failed"));
+    pipeStream(gateway, open, sinkFor(out, reply, abort.signal)).catch((error) => {
+      request.log.error({ err: error }, "stream failed");
+      out.destroy();
+    });
     return reply;
   }
 
