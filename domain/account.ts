@@ -4,7 +4,7 @@ import { evolveAccount, initialAccountState, type AccountEventInput, type Accoun
 import { chargeUsage, releaseUsage, reserveUsage, settleUsage } from "./account-usage.ts";
 import { streamId, type Decider, type FoldableEvent } from "./decider.ts";
 import { conflict, invalid, notFound, ruleViolated } from "./errors.ts";
-import type { AccountEvent, DomainEvent } from "./events.ts";
+import { ACCOUNT_EVENT_TYPES, type AccountEvent, type DomainEvent } from "./events.ts";
 import { optionalText, requireAmount, requireInstant, requireText } from "./validate.ts";
 
 // The account decider: one stream `account-{userId}` per user. Every balance change is exactly one
@@ -105,17 +105,10 @@ export function decideAccount(command: AccountCommand, state: AccountState): Acc
   }
 }
 
-const ACCOUNT_EVENT_TYPES: ReadonlySet<string> = new Set<AccountEvent["type"]>([
-  "payment_processed",
-  "payment_refunded",
-  "transaction_created",
-  "ai_usage",
-  "usage_reserved",
-  "usage_released",
-]);
+const ACCOUNT_TYPES: ReadonlySet<string> = new Set(ACCOUNT_EVENT_TYPES);
 
 export const isAccountEvent = <E extends DomainEvent>(event: E): event is Extract<E, AccountEvent> =>
-  ACCOUNT_EVENT_TYPES.has(event.type);
+  ACCOUNT_TYPES.has(event.type);
 
 /** Shaped for the command handler: initialState takes the stream name `account-{userId}`; evolve mutates in place. */
 export const accountDecider: Decider<AccountCommand, FoldableEvent, AccountState> & {

@@ -144,4 +144,14 @@ export const accountStream = (userId: string) => `account-${userId}`;
 export const apiKeyStream = (keyId: string) => `apikey-${keyId}`;
 export const analyticsStream = (userId?: string) => `analytics-${userId ?? "anonymous"}`;
 
+export const ACCOUNT_EVENT_TYPES: readonly AccountEvent["type"][] = [
+  "payment_processed",
+  "payment_refunded",
+  "transaction_created",
+  "ai_usage",
+  "usage_reserved",
+  "usage_released",
+];
+export const EVENT_TYPES: readonly EventType[] = [...ACCOUNT_EVENT_TYPES, "api_key_created", "api_key_revoked", "analytics_event_tracked"];
+
 export const RELAYED_EVENT_TYPES: readonly EventType[] = ["ai_usage", "transaction_created"];

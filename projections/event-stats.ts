@@ -1,4 +1,4 @@
-import type { EventType } from "../domain/events.ts";
+import { EVENT_TYPES, type EventType } from "../domain/events.ts";
 import type { Doc } from "./read-store.ts";
 import { hourOf, stamp, type Projection } from "./projection.ts";
 
@@ -12,17 +12,7 @@ export interface EventStatDoc extends Doc {
 export const eventStatsProjection: Projection<EventStatDoc> = {
   name: "event-stats",
   collection: "event_stats",
-  handles: [
-    "payment_processed",
-    "payment_refunded",
-    "transaction_created",
-    "ai_usage",
-    "usage_reserved",
-    "usage_released",
-    "api_key_created",
-    "api_key_revoked",
-    "analytics_event_tracked",
-  ],
+  handles: EVENT_TYPES,
   ids: (event) => [`${event.type}|${hourOf(event.metadata.occurredAt)}`],
   evolve: (doc, event, id) => ({
     ...stamp(id, event),
