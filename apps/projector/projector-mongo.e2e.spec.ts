@@ -27,17 +27,22 @@ const ROOT = join(import.meta.dirname, "../..");
 const RUN = randomUUID().slice(0, 8);
 const CRASHED = `projector_crash_${RUN}`;
 const FRESH = `projector_fresh_${RUN}`;
-const dir = mkdtempSync(join(tmpdir(), "aggregator-projector-mongo-"));
+let dir = "";
 const KILLS = 3;
 const COLLECTIONS = [...new Set(allProjections.map((p) => p.collection))];
 
 describe.skipIf(!url)("projector on MongoDB (FerretDB): SIGKILL mid-batch and restart", () => {
   afterAll(async () => {
+    if (!dir) return; // the test did not run
+    // after a failure the last SIGKILLed projector's command may still run on the server, and FerretDB 1.24
+    // (SQLite) crashes (SIGBUS) when a database is dropped under a running command: let it finish first
+    await sleep(2000);
     for (const db of [CRASHED, FRESH]) await dropMongoDatabase(url!, db).catch((e: unknown) => console.error(`could not drop ${db}:`, e));
     rmSync(dir, { recursive: true, force: true });
   });
 
   it("checkpoint never ahead of the data; in the end equal to a rebuild from zero", { timeout: 300_000 }, async () => {
+    dir = mkdtempSync(join(tmpdir(), "aggregator-projector-mongo-"));
     const events = openSqliteEventStore(join(dir, "events.db"));
     const head = await appendWorkload(events, { users: 20, commands: 2500 });
     const reads = await openMongoReadStore(url!, CRASHED); // the test's own view of the projector's database

@@ -22,7 +22,7 @@ import { startRelay } from "./start.ts";
 
 // Gate: the private broker runs from the jars engines:up provides, so it runs wherever Kafka does.
 const shared = engineUrl("kafka", "KAFKA_BROKERS");
-const dir = mkdtempSync(join(tmpdir(), "relay-restart-"));
+let dir: string | undefined;
 const USERS = 12;
 const TOPIC = "aggregator.events";
 const quiet = { info: () => undefined, warn: () => undefined };
@@ -57,9 +57,10 @@ function writeContinuously(store: ReturnType<typeof openSqliteEventStore>) {
 }
 
 describe.skipIf(!shared)("relay: killed mid-stream, Kafka restarted under it (private broker)", () => {
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
 
   it("every event at least once, in order per account; exactly once after dedupe on ce_id", { timeout: 240_000 }, async () => {
+    dir = mkdtempSync(join(tmpdir(), "relay-restart-"));
     const kafkaOptions = { port: await freePort(), controllerPort: await freePort(), dir: join(dir, "kafka") };
     let kafka: KafkaProcess = await startKafka(kafkaOptions);
     const store = openSqliteEventStore(join(dir, "events.db"));

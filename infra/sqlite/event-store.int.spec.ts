@@ -70,7 +70,8 @@ describe("sqlite event store", () => {
       store.append("a", [testEvent()], 0), // sees the first append of the same batch
     ]);
     expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled"]);
-    expect((settled[1] as PromiseRejectedResult).reason).toBeInstanceOf(ConcurrencyError);
+    expect((settled[1] as PromiseRejectedResult).reason).toBeInstanceOf(ConcurrencyError); // rebuilt from the writer's reply
+    expect((settled[1] as PromiseRejectedResult).reason).toMatchObject({ stream: "a", expected: "no_stream", actual: 0 });
     expect(store.stats.commits).toBe(1);
     expect((await store.readAll()).map((e) => `${e.streamName}@${e.revision}`)).toEqual(["a@0", "b@0", "a@1"]);
   });
@@ -84,6 +85,35 @@ describe("sqlite event store", () => {
     const reopened = open();
     expect((await reopened.readStream("p")).map((e) => e.revision)).toEqual([0, 1, 2]);
     await expect(store.append("p", [testEvent()], 2)).rejects.toThrow(/closed/);
+  });
+
+  it("commits on a writer thread: the event loop runs while a commit waits, and what queues meanwhile goes as the next batch", async () => {
+    const store = open();
+    await store.append("w", [testEvent()], "no_stream"); // the writer is up
+    store.db.exec("BEGIN IMMEDIATE"); // this thread's connection holds the write lock: the writer's commit waits
+    const first = store.append("w", [testEvent()], 0);
+    const settled = vi.fn();
+    void first.then(settled, settled);
+    await new Promise((r) => setTimeout(r, 50)); // timers fire: nothing blocks this thread
+    const second = store.append("w", [testEvent()], 1);
+    await new Promise((r) => setImmediate(r));
+    const third = store.append("v", [testEvent()], "no_stream");
+    expect(await store.readStream("w")).toHaveLength(1); // reads go on meanwhile
+    expect(settled).not.toHaveBeenCalled();
+    store.db.exec("COMMIT");
+    expect((await Promise.all([first, second, third])).map((r) => r.nextExpectedRevision)).toEqual([1, 2, 0]);
+    expect(store.stats).toEqual({ commits: 3, appends: 4 }); // [w@0], [w@1], then [w@2, v@0] together
+  });
+
+  it("close() is idempotent and refuses :memory: (the writer needs a file it can open too)", async () => {
+    const store = open();
+    const queued = store.append("c", [testEvent()], "no_stream");
+    const closing = store.close();
+    expect(store.close()).toBe(closing);
+    await closing;
+    await store.close();
+    expect(await queued).toMatchObject({ nextExpectedRevision: 0 });
+    expect(() => openSqliteEventStore(":memory:")).toThrow(/file/);
   });
 
   it("a subscription sees events another connection (process) writes to the same file", async () => {

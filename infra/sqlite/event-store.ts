@@ -1,13 +1,17 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { ConcurrencyError } from "../../domain/event-store.ts";
 import type { AppendResult, EventStore, ExpectedRevision, ReadAllOptions } from "../../domain/event-store.ts";
 import type { NewEvent, RecordedEvent } from "../../domain/events.ts";
 
 // Guarantees: an append resolves only after its transaction committed with synchronous = FULL
-// (WAL fsynced). Group commit: appends issued in one event-loop turn share ONE immediate
-// transaction; each is checked inside it on its own savepoint, so a conflict rejects alone.
+// (WAL fsynced). Writes run in a worker thread (event-writer.worker.mjs) on its own connection, so
+// commits and fsyncs never block this event loop; reads run here on a second connection (WAL readers
+// see every committed transaction). Group commit: appends issued while no batch is being written go
+// to the worker as ONE message and commit in one immediate transaction, each checked on its own
+// savepoint, so a conflict rejects alone. One batch is in flight at a time; the next accumulates.
 // Several processes may open the same file: writes serialize on SQLite's lock (busy_timeout),
 // subscriptions notice foreign writes by polling.
 
@@ -27,23 +31,22 @@ const COLUMNS = "position, stream, revision, type, data, metadata";
 const DEFAULT_PAGE = 1000;
 const SUBSCRIPTION_PAGE = 500;
 const POLL_MS = 200;
+const WRITER = new URL("./event-writer.worker.mjs", import.meta.url);
 
 export interface SqliteEventStore extends EventStore {
   readonly file: string;
-  /** raw connection for benchmarks and diagnostics; not part of the port */
+  /** the main thread's (read) connection, for benchmarks and diagnostics; not part of the port */
   readonly db: Database.Database;
   /** committed group-commit transactions and the appends they carried */
   readonly stats: { readonly commits: number; readonly appends: number };
 }
 
 interface Row { position: number; stream: string; revision: number; type: string; data: string; metadata: string }
-interface Pending {
-  stream: string;
-  expected: ExpectedRevision;
-  rows: { eventId: string; type: string; data: string; metadata: string }[];
-  resolve: (r: AppendResult) => void;
-  reject: (e: unknown) => void;
-}
+/** one append as posted to the writer */
+interface Append { stream: string; expected: ExpectedRevision; rows: { eventId: string; type: string; data: string; metadata: string }[] }
+interface Pending extends Append { resolve: (r: AppendResult) => void; reject: (e: unknown) => void }
+type Outcome = { ok: AppendResult } | { conflict: { stream: string; expected: ExpectedRevision; actual: ExpectedRevision } };
+type Reply = { outcomes: Outcome[] } | { error: { message: string; code?: string } };
 
 const toRecorded = (r: Row): RecordedEvent =>
   ({
@@ -52,84 +55,79 @@ const toRecorded = (r: Row): RecordedEvent =>
   }) as RecordedEvent;
 
 export function openSqliteEventStore(file: string): SqliteEventStore {
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+  if (file === ":memory:") throw new Error("the SQLite event store needs a file: its writer thread opens a connection of its own");
+  mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
-  db.pragma("busy_timeout = 5000");
-  db.pragma("temp_store = MEMORY"); // savepoint journals of group commits stay off the disk
-  db.exec(SCHEMA);
+  for (const pragma of ["journal_mode = WAL", "synchronous = FULL", "busy_timeout = 5000", "temp_store = MEMORY"]) db.pragma(pragma);
+  db.exec(SCHEMA); // before the writer starts: it relies on the schema and on WAL
 
-  const currentRevision = db.prepare<[string], number>("SELECT revision FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1").pluck();
-  const storedAfter = db.prepare<[string, number, number], { event_id: string; revision: number; position: number }>(
-    "SELECT event_id, revision, position FROM events WHERE stream = ? AND revision > ? ORDER BY revision LIMIT ?");
-  const insert = db.prepare("INSERT INTO events (stream, revision, event_id, type, data, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
   const byStream = db.prepare<[string, number], Row>(`SELECT ${COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision`);
   const page = db.prepare<[number, number], Row>(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`);
   const head = db.prepare<[], number | null>("SELECT MAX(position) FROM events").pluck();
 
-  const insertRows = db.transaction((p: Pending, from: number, at: string): AppendResult => {
-    let position = 0;
-    p.rows.forEach((r, i) => {
-      position = Number(insert.run(p.stream, from + i, r.eventId, r.type, r.data, r.metadata, at).lastInsertRowid);
-    });
-    return { nextExpectedRevision: from + p.rows.length - 1, position };
-  });
-
-  function appendOne(p: Pending, at: string): AppendResult | Error {
-    const current = currentRevision.get(p.stream) ?? -1;
-    const actual: ExpectedRevision = current < 0 ? "no_stream" : current;
-    const exp = p.expected === "no_stream" ? -1 : p.expected;
-    if (exp !== current) {
-      // Idempotent retry (EventStoreDB semantics): the ids stored right after `expected` are ours.
-      const stored = Number.isInteger(exp) && exp >= -1 ? storedAfter.all(p.stream, exp, p.rows.length) : [];
-      const last = stored.at(-1);
-      if (last && stored.length === p.rows.length && stored.every((s, i) => s.event_id === p.rows[i]!.eventId)) {
-        return { nextExpectedRevision: last.revision, position: last.position };
-      }
-      return new ConcurrencyError(p.stream, p.expected, actual);
-    }
-    try {
-      return insertRows(p, current + 1, at); // nested transaction = savepoint: a failure undoes only this append
-    } catch (err) {
-      // event ids are unique store-wide: reusing one (in another place) is a conflict, not a write
-      if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") return new ConcurrencyError(p.stream, p.expected, actual);
-      throw err;
-    }
-  }
-
-  const commitBatch = db.transaction((batch: Pending[]) => {
-    const at = new Date().toISOString();
-    return batch.map((p) => appendOne(p, at));
-  });
-
   let queue: Pending[] = [];
+  let inFlight: Pending[] | undefined;
   let scheduled = false;
   let closed = false;
+  let closingDone: Promise<void> | undefined;
+  let writer: Worker | undefined; // started by the first append: read-only users never pay for it
   const closing = new AbortController();
   const waiters = new Set<() => void>();
+  const idle = new Set<() => void>();
   const stats = { commits: 0, appends: 0 };
+
+  function startWriter(): Worker {
+    // execArgv []: a worker would inherit tsx's --import, which costs ~100 ms and does nothing there
+    const w = new Worker(WRITER, { workerData: { file }, execArgv: [] });
+    let failure: unknown;
+    w.on("message", (reply: Reply) => settle(reply));
+    w.on("error", (err) => (failure = err));
+    w.on("exit", (code) => { // expected only after close(); a crash fails the batch in flight, the next append restarts it
+      if (writer === w) writer = undefined;
+      if (inFlight) settle({ failure: failure ?? new Error(`event store writer exited with code ${code}`) });
+    });
+    return w;
+  }
 
   function flush(): void {
     scheduled = false;
-    const batch = queue;
+    if (inFlight || queue.length === 0) return; // the reply to the batch in flight schedules the next
+    inFlight = queue;
     queue = [];
-    if (batch.length === 0) return;
-    let outcomes: (AppendResult | Error)[];
-    try {
-      outcomes = commitBatch.immediate(batch); // IMMEDIATE: take the write lock up front, no upgrade deadlock
-    } catch (err) {
-      for (const p of batch) p.reject(err); // nothing committed
-      return;
+    writer ??= startWriter();
+    writer.ref(); // an append in flight keeps the process alive, as the old setImmediate did
+    writer.postMessage({ type: "commit", batch: inFlight.map(({ stream, expected, rows }): Append => ({ stream, expected, rows })) });
+  }
+
+  function settle(reply: Reply | { failure: unknown }): void {
+    const batch = inFlight ?? [];
+    inFlight = undefined;
+    if ("outcomes" in reply) {
+      stats.commits++;
+      stats.appends += batch.length;
+      batch.forEach((p, i) => {
+        const o = reply.outcomes[i]!;
+        if ("ok" in o) p.resolve(o.ok);
+        else p.reject(new ConcurrencyError(o.conflict.stream, o.conflict.expected, o.conflict.actual));
+      });
+      for (const wake of [...waiters]) wake();
+    } else { // nothing committed
+      const err = "failure" in reply ? reply.failure : Object.assign(new Error(reply.error.message), reply.error.code ? { code: reply.error.code } : {});
+      for (const p of batch) p.reject(err);
     }
-    stats.commits++;
-    stats.appends += batch.length;
-    batch.forEach((p, i) => {
-      const o = outcomes[i]!;
-      if (o instanceof Error) p.reject(o);
-      else p.resolve(o);
-    });
-    for (const wake of [...waiters]) wake();
+    // What queued during the commit goes at the end of THIS turn, not now: the continuations of the
+    // appends just settled often append again (a request's second event) and join the same batch.
+    if (queue.length > 0) schedule();
+    else {
+      writer?.unref();
+      for (const done of [...idle]) done();
+    }
+  }
+
+  function schedule(): void {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(flush);
   }
 
   function waitForAppend(signal: AbortSignal): Promise<void> {
@@ -148,6 +146,20 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
     });
   }
 
+  async function shutDown(): Promise<void> {
+    flush(); // appends already accepted still commit
+    if (inFlight || queue.length > 0) await new Promise<void>((resolve) => idle.add(function done() { idle.delete(done); resolve(); }));
+    closing.abort();
+    const w = writer;
+    if (w) {
+      const exited = new Promise((resolve) => w.once("exit", resolve));
+      w.ref(); // an idle writer is unref'd: without this, close() could leave the process nothing to wait on
+      w.postMessage({ type: "close" }); // the writer closes its connection, then its thread ends
+      await exited;
+    }
+    db.close();
+  }
+
   return {
     file,
     get db() { return db; },
@@ -158,10 +170,7 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
       return new Promise<AppendResult>((resolve, reject) => {
         const rows = events.map((e) => ({ eventId: e.metadata.eventId, type: e.type, data: JSON.stringify(e.data), metadata: JSON.stringify(e.metadata) }));
         queue.push({ stream, expected, rows, resolve, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
+        if (!inFlight) schedule(); // else the reply to the batch in flight schedules it
       });
     },
     async readStream(stream, fromRevision = 0) {
@@ -173,7 +182,7 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
     async readAllJson({ after = 0, maxCount = DEFAULT_PAGE }: ReadAllOptions = {}) {
       return page.all(after, maxCount).map((r) => ({ position: r.position, streamName: r.stream, revision: r.revision, type: r.type, data: r.data, metadata: r.metadata }));
     },
-    // Pages are read with .all(), never .iterate(): an open iterator would block this connection's writes.
+    // Pages are read with .all(), never .iterate(): an open iterator would pin a read snapshot.
     async *subscribeToAll(after, signal) {
       let last = after;
       while (!signal.aborted && !closed) {
@@ -189,12 +198,9 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
     async headPosition() {
       return head.get() ?? 0;
     },
-    async close() {
-      if (closed) return;
-      flush(); // appends already accepted still commit
-      closed = true;
-      closing.abort();
-      db.close();
+    close() {
+      closed = true; // from now on appends are refused; those accepted before still commit
+      return (closingDone ??= shutDown());
     },
   };
 }
