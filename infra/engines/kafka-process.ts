@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -34,27 +35,12 @@ export interface KafkaProcess {
   kill(): Promise<void>;
 }
 
-const serverProperties = ({ port, controllerPort, dir }: KafkaProcessOptions) => `process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}
-controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
-advertised.listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=${join(dir, "data")}
-num.partitions=1
-num.network.threads=2
-num.io.threads=2
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=false
-`;
+const TEMPLATE = fileURLToPath(new URL("./kafka/server.properties", import.meta.url));
+const serverProperties = ({ port, controllerPort, dir }: KafkaProcessOptions) =>
+  readFileSync(TEMPLATE, "utf8")
+    .replaceAll("@PORT@", String(port))
+    .replaceAll("@CONTROLLER_PORT@", String(controllerPort))
+    .replaceAll("@LOG_DIR@", join(dir, "data"));
 
 const tail = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").split("\n").slice(-60).join("\n") : "");
 const exited = (child: ChildProcess) => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, "exit").then(() => undefined));
