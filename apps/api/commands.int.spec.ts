@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accountStream } from "../../domain/events.ts";
 import { testApp, type TestApp } from "../testing/platform.ts";
+import { IDEMPOTENCY_RETENTION_MS, type IdempotencyRecord } from "./idempotency.ts";
 
 describe("commands over HTTP", () => {
   let t: TestApp;
@@ -65,6 +66,20 @@ describe("commands over HTTP", () => {
     expect(bodies.size).toBe(1);
     const events = await t.platform.events.readStream(accountStream("idem2"));
     expect(events.filter((e) => e.type === "ai_usage")).toHaveLength(1);
+  });
+
+  it("Idempotency-Key: after the 24 h retention the same key is a new request with new ids", async () => {
+    const key = { "idempotency-key": "pay-retention-0001" };
+    const first = await post("/billing/payment/process", { userId: "ret", amount: "1" }, key);
+    expect(first.statusCode).toBe(201);
+    const records = t.platform.reads.collection<IdempotencyRecord>("idempotency");
+    const [record] = await records.find({ state: "done" }, { sort: { claimedAt: -1 }, limit: 1 });
+    await records.put({ ...record!, claimedAt: record!.claimedAt - IDEMPOTENCY_RETENTION_MS - 1 });
+    const again = await post("/billing/payment/process", { userId: "ret", amount: "1" }, key);
+    expect(again.statusCode).toBe(201);
+    expect(again.headers["idempotent-replayed"]).toBeUndefined();
+    expect(again.json().paymentId).not.toBe(first.json().paymentId);
+    expect(again.json().balance).toBe("2");
   });
 
   it("validation failure does not claim the key: the corrected request with the same key runs", async () => {

@@ -7,14 +7,21 @@ import { HttpProblem } from "./problem.ts";
 // Idempotency-Key on POST commands (IETF draft + Stripe semantics):
 // - same key and body: the stored status and body are replayed byte for byte, nothing is appended;
 // - same key, other body or route: 422; same key while the first is in flight: 409;
-// - input rejected by validation never claims the key; a 5xx releases it so the client may retry.
+// - input rejected by validation never claims the key; a 5xx releases it so the client may retry;
+// - keys are kept 24 hours (IDEMPOTENCY_RETENTION_MS): after that the same key is a new request.
 // The key also makes event ids deterministic (apps/shared/handle-command.ts), so a retry that slips
 // past this record is still stopped at the stream.
 
 export interface IdempotencyRecord extends Doc {
   fingerprint: string;
-  state: "in_flight" | "done";
+  /** derives the command's ids: new for every execution that is not a retry of the same one */
+  scope: string;
+  /** released: the first attempt ended in a 5xx; a retry runs again with the same scope (same ids) */
+  state: "in_flight" | "done" | "released";
+  /** when the key was first used: retention counts from here */
   claimedAt: number;
+  /** when the current attempt started: an in-flight attempt older than STALE_MS is taken over */
+  lockedAt: number;
   status?: number;
   contentType?: string;
   body?: string;
@@ -22,6 +29,8 @@ export interface IdempotencyRecord extends Doc {
 
 /** an in-flight claim older than this is taken over (its process died) */
 const STALE_MS = 30_000;
+/** published retention: a key older than this is a new request (README) */
+export const IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000;
 const KEY = /^[\x21-\x7e]{8,255}$/;
 
 declare module "fastify" {
@@ -50,40 +59,52 @@ export function registerIdempotency(app: FastifyInstance, records: Collection<Id
     const owner = p?.kind === "user" ? `user:${p.userId}` : "admin";
     const id = sha(`${owner}\n${key}`);
     const fingerprint = sha(`${request.method} ${request.routeOptions.url}\n${canonicalJson(request.body ?? null)}\n${JSON.stringify(request.params)}`);
-    const claim: IdempotencyRecord = { _id: id, _position: 0, fingerprint, state: "in_flight", claimedAt: Date.now() };
+    const now = Date.now();
+    let claim: IdempotencyRecord = { _id: id, _position: 0, fingerprint, scope: sha(`${id}\n${now}`), state: "in_flight", claimedAt: now, lockedAt: now };
     if (!(await records.insertIfAbsent(claim))) {
       const existing = await records.get(id);
-      if (existing && existing.fingerprint !== fingerprint) {
+      if (existing && now - existing.claimedAt > IDEMPOTENCY_RETENTION_MS) {
+        await records.put(claim); // expired: a new request, with new ids
+      } else if (existing && existing.fingerprint !== fingerprint) {
         throw new HttpProblem(422, "IDEMPOTENCY.KEY_REUSED", "this Idempotency-Key was used with another request body or route");
-      }
-      if (existing?.state === "done") {
+      } else if (existing?.state === "done") {
         reply.header("idempotent-replayed", "true");
         return reply.code(existing.status!).type(existing.contentType!).send(existing.body);
-      }
-      if (existing && Date.now() - existing.claimedAt < STALE_MS) {
+      } else if (existing?.state === "in_flight" && now - existing.lockedAt < STALE_MS) {
         throw new HttpProblem(409, "IDEMPOTENCY.IN_FLIGHT", "a request with this Idempotency-Key is still in flight; retry later");
+      } else {
+        // released after a 5xx, or its process died mid-request: run again with the same scope, so the
+        // same ids are decided and a first attempt that did commit is caught as a duplicate
+        claim = { ...claim, scope: existing?.scope ?? claim.scope, claimedAt: existing?.claimedAt ?? now };
+        await records.put(claim);
       }
-      await records.put(claim);
     }
-    request.idempotency = { id, scope: id, key };
+    request.idempotency = { id, scope: claim.scope, key };
   });
 
   app.addHook("onSend", async (request, reply, payload) => {
     const claim = request.idempotency;
     if (!claim) return payload;
     request.idempotency = null;
-    // a 5xx releases the key; so does a streamed body (an SSE completion), which cannot be replayed
-    if (reply.statusCode >= 500 || (typeof payload !== "string" && !Buffer.isBuffer(payload))) {
+    // a 5xx releases the key for a retry with the same ids; a streamed body (an SSE completion) cannot be
+    // replayed, so it frees the key altogether
+    const record = await records.get(claim.id);
+    if (reply.statusCode >= 500 && record) {
+      await records.put({ ...record, state: "released" });
+      return payload;
+    }
+    if (typeof payload !== "string" && !Buffer.isBuffer(payload)) {
       await records.delete(claim.id);
       return payload;
     }
-    const record = await records.get(claim.id);
     await records.put({
       _id: claim.id,
       _position: 0,
       fingerprint: record?.fingerprint ?? "",
+      scope: claim.scope,
       state: "done",
       claimedAt: record?.claimedAt ?? Date.now(),
+      lockedAt: record?.lockedAt ?? Date.now(),
       status: reply.statusCode,
       contentType: String(reply.getHeader("content-type") ?? "application/json"),
       body: typeof payload === "string" ? payload : String(payload),
