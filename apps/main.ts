@@ -2,7 +2,7 @@
 // configured engines (embedded SQLite files under DATA_DIR by default).
 import { buildApp } from "./api/app.ts";
 import { ConfigError, loadConfig } from "../infra/config.ts";
-import { adminTokenFor, createPlatform } from "./shared/container.ts";
+import { createPlatform } from "./shared/container.ts";
 
 async function main() {
   const config = loadConfig();
@@ -16,12 +16,8 @@ async function main() {
     : null;
   const relay = publisher ? await (await import("./relay/start.ts")).startRelay({ store: platform.events, readStore: platform.reads, publisher, signal: relayStop.signal, log: app.log }) : null;
   await app.listen({ port: config.PORT, host: config.HOST });
-  const admin = adminTokenFor(config);
-  app.log.info(
-    admin.file ? `admin token: in ${admin.file}` : "admin token: from ADMIN_TOKEN",
-  );
   console.log(`AI Aggregator listening on http://${config.HOST}:${config.PORT} (docs: /docs, OpenAPI: /openapi.json)`);
-  console.log(admin.file ? `admin token is in ${admin.file}` : "admin token is the ADMIN_TOKEN you set");
+  console.log(platform.adminTokenFile ? `admin token is in ${platform.adminTokenFile}` : "admin token is the ADMIN_TOKEN you set");
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -1,17 +1,9 @@
-import type { UsageReleased } from "../domain/events.ts";
+import type { UsageReleased, UsageReserved } from "../domain/events.ts";
 import type { Doc } from "./read-store.ts";
 import { stamp, type Projection } from "./projection.ts";
 
 /** One gateway hold: open until its usage_released (settled, failed, cancelled or expired). */
-export interface HoldDoc extends Doc {
-  userId: string;
-  reservationId: string;
-  requestId: string;
-  amount: number;
-  expiresAt: string;
-  apiKeyId?: string;
-  status: "open" | UsageReleased["data"]["reason"];
-}
+export type HoldDoc = Doc & UsageReserved["data"] & { status: "open" | UsageReleased["data"]["reason"] };
 
 // Feeds the expired-hold sweeper (apps/gateway/hold-sweeper.ts) and the completeness check
 // "every request id ↔ exactly one settlement": an open hold past its expiry is a request that

@@ -17,8 +17,10 @@ export interface ProjectorOptions {
 }
 
 const CHECKPOINTS = "checkpoints";
+/** the checkpoint id of the live projector (rebuilds use their own) */
+export const LIVE_PROJECTOR = "main";
 
-export async function readCheckpoint(reads: ReadStore, name: string): Promise<number> {
+export async function readCheckpoint(reads: ReadStore, name: string = LIVE_PROJECTOR): Promise<number> {
   return (await reads.collection(CHECKPOINTS).get(name))?._position ?? 0;
 }
 
@@ -30,7 +32,7 @@ export async function readCheckpoint(reads: ReadStore, name: string): Promise<nu
  * replays the batch, which the guards turn into no-ops.
  */
 export async function applyBatch(options: Omit<ProjectorOptions, "signal">, batch: RecordedEvent[]): Promise<void> {
-  const { reads, projections, name = "main" } = options;
+  const { reads, projections, name = LIVE_PROJECTOR } = options;
   const collectionOf = options.collectionOf ?? ((p: Projection) => p.collection);
   const writes: BatchWrite[] = [];
   await Promise.all(
@@ -74,7 +76,7 @@ const LINGER_MS = 5;
 
 /** Catch-up from the stored checkpoint in batches, then live, until the signal aborts. */
 export async function runProjector(options: ProjectorOptions): Promise<void> {
-  const { events, reads, projections, name = "main", batchSize = 1000, signal } = options;
+  const { events, reads, projections, name = LIVE_PROJECTOR, batchSize = 1000, signal } = options;
   const collectionOf = options.collectionOf ?? ((p: Projection) => p.collection);
   for (const projection of projections) {
     for (const fields of projection.indexes ?? []) await reads.collection(collectionOf(projection)).ensureIndex(fields);

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { hashApiKey, parseApiKey } from "../../domain/api-key.ts";
+import { apiKeyMatches, parseApiKey } from "../../domain/api-key.ts";
 import type { ApiKeyLimits } from "../../domain/events.ts";
 import type { ApiKeyDoc } from "../../projections/api-keys.ts";
 import { HttpProblem } from "./problem.ts";
@@ -59,8 +59,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps) {
     const parsed = parseApiKey(token);
     if (!parsed) throw new HttpProblem(401, "AUTH.INVALID_TOKEN", "the token is not a valid admin token or API key");
     const doc = await lookup(parsed.prefix, true);
-    const presented = Buffer.from(hashApiKey(token), "hex");
-    if (!doc || !sameDigest(presented, Buffer.from(doc.secretHash, "hex"))) {
+    if (!doc || !apiKeyMatches(token, doc.secretHash)) {
       throw new HttpProblem(401, "AUTH.INVALID_TOKEN", "the token is not a valid admin token or API key");
     }
     if (doc.status !== "active") throw new HttpProblem(401, "AUTH.KEY_REVOKED", "this API key has been revoked");
@@ -78,8 +77,6 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps) {
     request.principal = principal;
     request.log = request.log.child({ actor: principal.kind === "admin" ? "admin" : principal.keyId });
   });
-
-  return { forget: (prefix: string) => cache.delete(prefix) };
 }
 
 /** Owner rule: an API key reaches only its own user's resources; another user's id answers 404. */

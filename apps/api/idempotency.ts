@@ -41,10 +41,6 @@ declare module "fastify" {
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
-export function idempotencyScopeOf(request: FastifyRequest) {
-  return request.idempotency?.scope;
-}
-
 export function registerIdempotency(app: FastifyInstance, records: Collection<IdempotencyRecord>) {
   app.decorateRequest("idempotency", null);
 

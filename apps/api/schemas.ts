@@ -23,7 +23,3 @@ export const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:@-]+$/, "lette
 export const userIdParams = z.strictObject({ userId: id });
 export const isoTime = z.iso.datetime({ offset: true });
 export const minPosition = z.coerce.number().int().min(0).optional().describe("wait until the read models have applied this global position");
-
-export const problem = z
-  .object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string(), code: z.string() })
-  .describe("RFC 9457 problem details");

@@ -45,7 +45,7 @@ export async function projectionsCommand(args: string[]): Promise<number> {
     const reads = await readStore(cfg);
     try {
       for (const p of allProjections) process.stdout.write(`${p.name.padEnd(14)} ${p.collection.padEnd(14)} ${await reads.collection(p.collection).count()} documents\n`);
-      process.stdout.write(`projected up to position ${await readCheckpoint(reads, "main")}\n`);
+      process.stdout.write(`projected up to position ${await readCheckpoint(reads)}\n`);
     } finally {
       await reads.close();
     }

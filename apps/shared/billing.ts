@@ -26,7 +26,7 @@ function balanceAfter(events: NewEvent[]): number {
 }
 
 /** a caller-chosen id, or a new one; with an Idempotency-Key the new one is derived from it */
-export const idFor = (ctx: CommandContext, kind: string, given?: string) =>
+const idFor = (ctx: CommandContext, kind: string, given?: string) =>
   given ?? (ctx.idempotencyScope ? `${kind}_${ctx.idempotencyScope.slice(0, 24)}` : `${kind}_${randomUUID().replace(/-/g, "").slice(0, 24)}`);
 
 export async function processPayment(p: Platform, ctx: CommandContext, input: Omit<AccountData<"processPayment">, "transactionId" | "paymentId"> & { paymentId?: string }) {
@@ -49,23 +49,13 @@ export async function createTransaction(p: Platform, ctx: CommandContext, input:
   return { transactionId, userId: input.userId, type: input.type, amount: formatMoney(created.amount), balance: formatMoney(r.balance), position: r.position };
 }
 
-export interface TrackUsageInput {
-  userId: string;
-  usageId?: string;
-  requestId?: string;
-  service: string;
-  resource: string;
-  provider: string;
-  model: string;
-  promptTokens: number;
-  completionTokens: number;
-  cost?: number;
-  apiKeyId?: string;
-  timestamp?: string;
-}
+type UsageOptional = "usageId" | "requestId" | "cost" | "apiKeyId" | "timestamp";
+/** the trackUsage command's data; ids, cost and time may be left to the platform */
+export type TrackUsageInput = Omit<AccountData<"trackUsage">, UsageOptional | "transactionId" | "prices"> &
+  Partial<Pick<AccountData<"trackUsage">, UsageOptional>>;
 
 /** the catalog price for a usage at its time, or the explicit cost with the catalog prices when known */
-export function priceUsage(catalog: Catalog, input: TrackUsageInput, at: string): { cost: number; prices: Prices } {
+function priceUsage(catalog: Catalog, input: TrackUsageInput, at: string): { cost: number; prices: Prices } {
   const prices = pricesAt(catalog, input.model, at, input.provider) ?? pricesAt(catalog, input.model, at);
   if (input.cost !== undefined) return { cost: input.cost, prices: prices ?? { promptPerMillion: 0, completionPerMillion: 0, catalogVersion: "explicit" } };
   if (!prices) throw invalid("USAGE.UNPRICED", `model ${input.model} has no catalog price at ${at}; send cost explicitly`);

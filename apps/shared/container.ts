@@ -50,11 +50,11 @@ function dataDir(config: Config) {
 }
 
 /** ADMIN_TOKEN, or one generated once into DATA_DIR/admin-token (0600). */
-export function adminTokenFor(config: Config): { token: string; file?: string } {
-  if (config.ADMIN_TOKEN) return { token: config.ADMIN_TOKEN };
+function adminTokenOf(config: Config): { adminToken: string; adminTokenFile?: string } {
+  if (config.ADMIN_TOKEN) return { adminToken: config.ADMIN_TOKEN };
   const file = join(dataDir(config), "admin-token");
   if (!existsSync(file)) writeFileSync(file, `adm_${randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });
-  return { token: readFileSync(file, "utf8").trim(), file };
+  return { adminToken: readFileSync(file, "utf8").trim(), adminTokenFile: file };
 }
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform & { close(): Promise<void> }> {
@@ -76,7 +76,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     reads,
     commands: scope.resolve(TOKENS.commands),
     projector: scope.resolve(TOKENS.projector),
-    adminToken: adminTokenFor(config).token,
+    ...adminTokenOf(config),
     catalog: loadCatalog(),
     now: options.now ?? (() => new Date().toISOString()),
     async close() {

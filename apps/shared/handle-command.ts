@@ -173,7 +173,7 @@ export function createCommandHandler(store: EventStore, cacheSize = 10_000) {
     });
   }
 
-  return { handle, forget: (stream: string) => cache.delete(stream) };
+  return { handle };
 }
 
 export type CommandHandler = ReturnType<typeof createCommandHandler>;

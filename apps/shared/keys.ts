@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { apiKeyDecider, formatApiKey, hashApiKey, type ApiKeyCommand } from "../../domain/api-key.ts";
+import { apiKeyDecider, base62, formatApiKey, hashApiKey, type ApiKeyCommand } from "../../domain/api-key.ts";
 import { conflict, notFound } from "../../domain/errors.ts";
 import { apiKeyStream, type ApiKeyLimits } from "../../domain/events.ts";
 import { apiKeys, listApiKeys } from "../../projections/queries.ts";
@@ -7,8 +7,6 @@ import type { ApiKeyDoc } from "../../projections/api-keys.ts";
 import type { CommandContext } from "./handle-command.ts";
 import type { Platform } from "./platform.ts";
 
-const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-const randomBase62 = (length: number) => [...randomBytes(length)].map((b) => BASE62[b % 62]).join("");
 
 // Key names are unique among a user's active keys. The check reads the keys projection once it has
 // caught up, under a per-user queue in this process; two API instances racing on one name could both
@@ -48,8 +46,8 @@ export function createApiKey(p: Platform, ctx: CommandContext, input: CreateKeyI
     if (existing.some((k) => k.status === "active" && k.name === input.name)) {
       throw conflict("API_KEY.NAME_TAKEN", `an active key named ${JSON.stringify(input.name)} exists for user ${input.userId}`);
     }
-    const prefix = randomBase62(12);
-    const key = formatApiKey(prefix, randomBase62(40));
+    const prefix = base62(randomBytes(16), 12);
+    const key = formatApiKey(prefix, base62(randomBytes(32), 40));
     const keyId = `key_${prefix}`;
     const command: ApiKeyCommand = {
       type: "createApiKey",

@@ -13,6 +13,8 @@ export interface Platform {
   commands: CommandHandler;
   projector: ProjectorHandle;
   adminToken: string;
+  /** where a generated admin token was written (unset when ADMIN_TOKEN is given) */
+  adminTokenFile?: string;
   catalog: Catalog;
   /** ISO-8601 UTC; tests may fix it */
   now(): string;

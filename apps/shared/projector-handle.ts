@@ -15,7 +15,7 @@ export interface ProjectorHandle {
 
 /** Runs the projector in this process and lets queries wait for a position (`minPosition`). */
 export async function startProjector(events: EventStore, reads: ReadStore, projections: Projection[], onError: (e: unknown) => void): Promise<ProjectorHandle> {
-  let applied = await readCheckpoint(reads, "main");
+  let applied = await readCheckpoint(reads);
   const waiters = new Set<{ position: number; resolve: (ok: boolean) => void }>();
   const controller = new AbortController();
 
@@ -66,7 +66,7 @@ export async function startProjector(events: EventStore, reads: ReadStore, proje
 /** For processes that do not project (a separate projector app does): follows its checkpoint. */
 export function watchProjector(events: EventStore, reads: ReadStore, intervalMs = 50): ProjectorHandle {
   let applied = 0;
-  const refresh = async () => (applied = Math.max(applied, await readCheckpoint(reads, "main")));
+  const refresh = async () => (applied = Math.max(applied, await readCheckpoint(reads)));
   async function waitFor(position: number, timeoutMs = 2000) {
     const deadline = Date.now() + timeoutMs;
     while ((await refresh()) < position) {

@@ -2,7 +2,7 @@ import type { EventStore } from "../../domain/event-store.ts";
 import { accountStream, type RecordedEvent } from "../../domain/events.ts";
 import { formatMoney } from "../../domain/money.ts";
 import type { BalanceDoc } from "../../projections/balances.ts";
-import { readCheckpoint } from "../../projections/projector.ts";
+import { LIVE_PROJECTOR, readCheckpoint } from "../../projections/projector.ts";
 import type { ReadStore } from "../../projections/read-store.ts";
 import { accountAuditor, type AccountAudit } from "./account-auditor.ts";
 
@@ -14,13 +14,11 @@ import { accountAuditor, type AccountAudit } from "./account-auditor.ts";
 // `_position`, so events appended while the check runs (or not yet projected) are lag, not a mismatch.
 
 const ACCOUNT_PREFIX = accountStream("");
-/** the live projector's checkpoint id (apps/shared/projector-handle.ts) */
-const PROJECTOR = "main";
 const balances = (reads: ReadStore) => reads.collection<BalanceDoc>("balances");
 
 /** One account; null when the account has neither events nor a balance document. */
 export async function verifyAccount(events: EventStore, reads: ReadStore, userId: string): Promise<AccountAudit | null> {
-  const projected = await readCheckpoint(reads, PROJECTOR);
+  const projected = await readCheckpoint(reads, LIVE_PROJECTOR);
   const doc = await balances(reads).get(userId);
   const stream = await events.readStream(accountStream(userId));
   if (stream.length === 0 && !doc) return null;
@@ -53,7 +51,7 @@ export interface ReconcileOptions {
  */
 export async function reconcileAll(events: EventStore, reads: ReadStore, options: ReconcileOptions = {}): Promise<Reconciliation> {
   const { pageSize = 5000, signal } = options;
-  const projected = await readCheckpoint(reads, PROJECTOR);
+  const projected = await readCheckpoint(reads, LIVE_PROJECTOR);
   const docs = new Map((await balances(reads).find({})).map((d) => [d._id, d]));
   const head = await events.headPosition();
   const auditors = new Map<string, ReturnType<typeof accountAuditor>>();

@@ -16,6 +16,6 @@ export async function dumpReadModels(reads: ReadStore) {
 export async function projectToHead(events: EventStore, reads: ReadStore, batchSize = 1000) {
   const head = await events.headPosition();
   const controller = new AbortController();
-  if (head <= (await readCheckpoint(reads, "main"))) return;
+  if (head <= (await readCheckpoint(reads))) return;
   await runProjector({ events, reads, projections: allProjections, signal: controller.signal, batchSize, onBatch: (position) => position >= head && controller.abort() });
 }

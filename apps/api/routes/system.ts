@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { readCheckpoint } from "../../../projections/projector.ts";
 import type { Platform } from "../../shared/platform.ts";
 
 export async function systemRoutes(app: FastifyInstance, { platform }: { platform: Platform }) {
@@ -9,7 +10,7 @@ export async function systemRoutes(app: FastifyInstance, { platform }: { platfor
   app.get("/ready", { config: { access: "public" }, schema: { tags, summary: "Readiness: stores answer; projection lag" } }, async (_request, reply) => {
     try {
       const head = await platform.events.headPosition();
-      await platform.reads.collection("checkpoints").get("main");
+      await readCheckpoint(platform.reads);
       const applied = platform.projector.position();
       return { status: "ready", eventStore: "up", readStore: "up", headPosition: head, projectedPosition: applied, lag: Math.max(0, head - applied) };
     } catch {
