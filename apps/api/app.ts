@@ -58,15 +58,16 @@ export async function buildApp(platform: Platform, options: { logger?: FastifySe
     return payload;
   });
 
-  registerAuth(app, {
+  const revocations = registerAuth(app, {
     adminToken: platform.adminToken,
     findKeyByPrefix: (prefix) => findApiKeyByPrefix(platform.reads, prefix),
     catchUp: async () => void (await platform.projector.catchUp(1000)),
+    projectedPosition: () => platform.projector.position(),
   });
   registerIdempotency(app, platform.reads.collection<IdempotencyRecord>("idempotency"));
 
   await app.register(systemRoutes, { platform });
-  await app.register(keyRoutes, { platform });
+  await app.register(keyRoutes, { platform, revocations });
   await app.register(billingRoutes, { platform });
   await app.register(analyticsRoutes, { platform });
   const gateway = createGateway(platform, { onError: (error, what) => app.log.error({ err: error }, `gateway ${what}`) });

@@ -5,19 +5,32 @@ import type { ApiKeyLimits } from "../../domain/events.ts";
 import type { ApiKeyDoc } from "../../projections/api-keys.ts";
 import { HttpProblem } from "./problem.ts";
 
+// Authority is declared per route (`config: { access, scope, owner }`) and checked here, in one
+// onRequest hook (token, access, scope) and one preHandler (owner), both before the Idempotency-Key
+// hook, so nothing is replayed to a caller that may not make the request. README: scope table.
+
+export const SCOPES = ["chat", "billing:read", "keys", "analytics:write"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** `public` no token; `admin` the admin token only; `user` admin or an API key with `scope`; `key` an API key with `scope` only */
+export type Access = "public" | "admin" | "user" | "key";
+
 export type Principal =
   | { kind: "admin" }
   | { kind: "user"; userId: string; keyId: string; scopes: string[]; limits: ApiKeyLimits };
 
-/** who may call a route: `public` nobody needs a token; `user` admin or API key; `key` API key only */
-export type Access = "public" | "admin" | "user" | "key";
-
 declare module "fastify" {
   interface FastifyRequest {
     principal: Principal | null;
+    /** the user the request acts for (config.owner), resolved by ownerOf; undefined: admin naming nobody */
+    owner: string | undefined;
   }
   interface FastifyContextConfig {
     access?: Access;
+    /** the scope an API key needs (routes with access `user` or `key`) */
+    scope?: Scope;
+    /** where the route names the user it acts for (`userId`); `optional`: the admin token may name nobody */
+    owner?: { in: "params" | "query" | "body"; optional?: true };
   }
 }
 
@@ -26,27 +39,47 @@ export interface AuthDeps {
   findKeyByPrefix(prefix: string): Promise<ApiKeyDoc | null>;
   /** waits until the read models have caught up with the event store (a key created a moment ago) */
   catchUp(): Promise<void>;
+  /** global position the read models have applied */
+  projectedPosition(): number;
 }
+
+/** Keys revoked through this instance; the revocation route calls it before it answers. */
+export interface Revocations {
+  revoked(keyId: string, position: number): void;
+}
+
+/** Another instance refuses a revoked key once its read model shows the revocation and this TTL ran out (README). */
+export const AUTH_CACHE_TTL_MS = 1000;
+const REVOKED_PRUNE_AT = 1000;
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
 const sameDigest = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqual(a, b);
+const invalidToken = () => new HttpProblem(401, "AUTH.INVALID_TOKEN", "the token is not a valid admin token or API key");
 
-export function registerAuth(app: FastifyInstance, deps: AuthDeps) {
+export function registerAuth(app: FastifyInstance, deps: AuthDeps): Revocations {
   const adminDigest = digest(deps.adminToken);
-  // revocation takes effect within this TTL
   const cache = new Map<string, { doc: ApiKeyDoc | null; until: number }>();
+  // keyId → position of its revocation event: refused here at once, whatever the (lagging) read model
+  // or the cache still say. An entry goes once the read model has applied it; `generation` stops a
+  // lookup that straddles that moment from caching or using what it read before.
+  const revokedHere = new Map<string, number>();
+  let generation = 0;
 
-  async function lookup(prefix: string, retry: boolean): Promise<ApiKeyDoc | null> {
+  async function lookup(prefix: string): Promise<ApiKeyDoc | null> {
     const hit = cache.get(prefix);
     if (hit && hit.until > Date.now()) return hit.doc;
-    let doc = await deps.findKeyByPrefix(prefix);
-    if (!doc && retry) {
-      await deps.catchUp();
-      doc = await deps.findKeyByPrefix(prefix);
+    for (;;) {
+      const started = generation;
+      let doc = await deps.findKeyByPrefix(prefix);
+      if (!doc) {
+        await deps.catchUp(); // a key created a moment ago, maybe through another instance
+        doc = await deps.findKeyByPrefix(prefix);
+      }
+      if (started !== generation) continue;
+      if (cache.size > 50_000) cache.clear();
+      cache.set(prefix, { doc, until: Date.now() + AUTH_CACHE_TTL_MS });
+      return doc;
     }
-    if (cache.size > 50_000) cache.clear();
-    cache.set(prefix, { doc, until: Date.now() + 1000 });
-    return doc;
   }
 
   async function authenticate(request: FastifyRequest): Promise<Principal | null> {
@@ -57,32 +90,77 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps) {
     const token = match[1]!;
     if (sameDigest(digest(token), adminDigest)) return { kind: "admin" };
     const parsed = parseApiKey(token);
-    if (!parsed) throw new HttpProblem(401, "AUTH.INVALID_TOKEN", "the token is not a valid admin token or API key");
-    const doc = await lookup(parsed.prefix, true);
-    if (!doc || !apiKeyMatches(token, doc.secretHash)) {
-      throw new HttpProblem(401, "AUTH.INVALID_TOKEN", "the token is not a valid admin token or API key");
-    }
-    if (doc.status !== "active") throw new HttpProblem(401, "AUTH.KEY_REVOKED", "this API key has been revoked");
+    if (!parsed) throw invalidToken();
+    const doc = await lookup(parsed.prefix);
+    if (!doc || !apiKeyMatches(token, doc.secretHash)) throw invalidToken();
+    if (doc.status !== "active" || revokedHere.has(doc.id)) throw new HttpProblem(401, "AUTH.KEY_REVOKED", "this API key has been revoked");
     return { kind: "user", userId: doc.userId, keyId: doc.id, scopes: doc.scopes, limits: doc.limits };
   }
 
   app.decorateRequest("principal", null);
+  app.decorateRequest("owner", undefined);
+  // every route registered from here on declares its authority, or the app does not start
+  app.addHook("onRoute", (route) => {
+    const { access, scope } = route.config ?? {};
+    const where = `${String(route.method)} ${route.url}`;
+    if (!access) throw new Error(`route ${where} declares no config.access`);
+    if ((access === "user" || access === "key") !== (scope !== undefined)) {
+      throw new Error(`route ${where}: access "${access}" ${scope ? "takes no" : "needs a"} config.scope`);
+    }
+  });
   app.addHook("onRequest", async (request) => {
-    const access = request.routeOptions.config.access ?? "admin";
+    const { access = "admin", scope } = request.routeOptions.config;
     if (access === "public" || request.is404) return;
     const principal = await authenticate(request);
     if (!principal) throw new HttpProblem(401, "AUTH.MISSING", "missing Authorization: Bearer <token>");
-    if (access === "admin" && principal.kind !== "admin") throw new HttpProblem(403, "AUTH.ADMIN_ONLY", "this route needs the admin token");
-    if (access === "key" && principal.kind !== "user") throw new HttpProblem(403, "AUTH.API_KEY_REQUIRED", "this route needs an API key");
+    if (principal.kind === "admin") {
+      if (access === "key") throw new HttpProblem(403, "AUTH.API_KEY_REQUIRED", "this route needs an API key");
+    } else {
+      if (access === "admin") throw new HttpProblem(403, "AUTH.ADMIN_ONLY", "this route needs the admin token");
+      if (!scope || !principal.scopes.includes(scope)) throw new HttpProblem(403, "AUTH.SCOPE_MISSING", `this API key lacks the '${scope}' scope`);
+    }
     request.principal = principal;
     request.log = request.log.child({ actor: principal.kind === "admin" ? "admin" : principal.keyId });
   });
+  // after validation, before the Idempotency-Key hook (registered later): the owner is known before any replay
+  app.addHook("preHandler", async (request) => {
+    const owner = request.routeOptions.config.owner;
+    if (!owner) return;
+    const named = (request[owner.in] as { userId?: string } | undefined)?.userId;
+    request.owner = ownerOf(request, named);
+    if (request.owner === undefined && !owner.optional) {
+      throw new HttpProblem(400, "REQUEST.INVALID", `${owner.in}.userId: required with the admin token`, { errors: [{ field: `${owner.in}.userId`, message: "required" }] });
+    }
+  });
+
+  return {
+    revoked(keyId, position) {
+      revokedHere.set(keyId, position);
+      if (revokedHere.size < REVOKED_PRUNE_AT) return;
+      const applied = deps.projectedPosition();
+      for (const [id, at] of revokedHere) if (at <= applied) revokedHere.delete(id);
+      generation++;
+      cache.clear();
+    },
+  };
 }
 
-/** Owner rule: an API key reaches only its own user's resources; another user's id answers 404. */
-export function assertOwner(request: FastifyRequest, userId: string, what = "account") {
+/**
+ * The one owner rule: an API key acts for its own user, and naming another user answers 404 (never
+ * 403: ids cannot be probed); the admin token acts for the user it names (undefined: none named).
+ */
+export function ownerOf(request: FastifyRequest, userId: string | undefined): string | undefined {
   const p = request.principal;
-  if (p?.kind === "user" && p.userId !== userId) throw new HttpProblem(404, "RESOURCE.NOT_FOUND", `${what} ${userId} not found`);
+  if (p?.kind !== "user") return userId;
+  if (userId !== undefined && userId !== p.userId) throw new HttpProblem(404, "RESOURCE.NOT_FOUND", "no such account for this API key");
+  return p.userId;
+}
+
+/** the calling API key on a route with access `key` (the onRequest hook has checked it) */
+export function apiKeyOf(request: FastifyRequest) {
+  const p = request.principal;
+  if (p?.kind !== "user") throw new Error(`${request.routeOptions.url} is not declared with access "key"`);
+  return p;
 }
 
 export function actorOf(request: FastifyRequest) {

@@ -8,7 +8,13 @@ import { HttpProblem } from "./problem.ts";
 // - same key and body: the stored status and body are replayed byte for byte, nothing is appended;
 // - same key, other body or route: 422; same key while the first is in flight: 409;
 // - input rejected by validation never claims the key; a 5xx releases it so the client may retry;
-// - keys are kept 24 hours (IDEMPOTENCY_RETENTION_MS): after that the same key is a new request.
+// - keys are kept 24 hours (IDEMPOTENCY_RETENTION_MS): after that the same key is a new request;
+// - a record belongs to the principal that made it (the API key's id, or "admin"): another key of the
+//   same user with the same Idempotency-Key is another request. Authentication, scope, owner
+//   (apps/api/auth.ts) and validation all run before this preHandler, so nothing is replayed to a
+//   caller that may not make the request;
+// - a secret in a response (route config `secret`: the field holding it) is never stored: the replay
+//   carries that field as null and `secretShown: false`.
 // The key also makes event ids deterministic (apps/shared/handle-command.ts), so a retry that slips
 // past this record is still stopped at the stream.
 
@@ -37,6 +43,10 @@ declare module "fastify" {
   interface FastifyRequest {
     idempotency: { id: string; scope: string; key: string } | null;
   }
+  interface FastifyContextConfig {
+    /** the response field that carries a secret shown once (never stored, never replayed) */
+    secret?: string;
+  }
 }
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -52,8 +62,8 @@ export function registerIdempotency(app: FastifyInstance, records: Collection<Id
       throw new HttpProblem(400, "IDEMPOTENCY.KEY_INVALID", "Idempotency-Key must be 8 to 255 visible ASCII characters");
     }
     const p = request.principal;
-    const owner = p?.kind === "user" ? `user:${p.userId}` : "admin";
-    const id = sha(`${owner}\n${key}`);
+    const principal = p === null ? "public" : p.kind === "user" ? `key:${p.keyId}` : "admin";
+    const id = sha(`${principal}\n${key}`);
     const fingerprint = sha(`${request.method} ${request.routeOptions.url}\n${canonicalJson(request.body ?? null)}\n${JSON.stringify(request.params)}`);
     const now = Date.now();
     let claim: IdempotencyRecord = { _id: id, _position: 0, fingerprint, scope: sha(`${id}\n${now}`), state: "in_flight", claimedAt: now, lockedAt: now };
@@ -103,8 +113,14 @@ export function registerIdempotency(app: FastifyInstance, records: Collection<Id
       lockedAt: record?.lockedAt ?? Date.now(),
       status: reply.statusCode,
       contentType: String(reply.getHeader("content-type") ?? "application/json"),
-      body: typeof payload === "string" ? payload : String(payload),
+      body: withoutSecret(String(payload), request.routeOptions.config.secret),
     });
     return payload;
   });
+}
+
+function withoutSecret(body: string, field: string | undefined): string {
+  if (!field) return body;
+  const json = JSON.parse(body) as Record<string, unknown>;
+  return field in json ? JSON.stringify({ ...json, [field]: null, secretShown: false }) : body;
 }

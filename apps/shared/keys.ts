@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { apiKeyDecider, base62, formatApiKey, hashApiKey, type ApiKeyCommand } from "../../domain/api-key.ts";
-import { conflict, notFound } from "../../domain/errors.ts";
+import { conflict, DomainError, notFound } from "../../domain/errors.ts";
 import { apiKeyStream, type ApiKeyLimits } from "../../domain/events.ts";
+import { formatMoney } from "../../domain/money.ts";
 import { apiKeys, listApiKeys } from "../../projections/queries.ts";
 import type { ApiKeyDoc } from "../../projections/api-keys.ts";
 import type { CommandContext } from "./handle-command.ts";
 import type { Platform } from "./platform.ts";
-
 
 // Key names are unique among a user's active keys. The check reads the keys projection once it has
 // caught up, under a per-user queue in this process; two API instances racing on one name could both
@@ -18,6 +18,34 @@ function underUserLock<T>(userId: string, work: () => Promise<T>): Promise<T> {
   nameLocks.set(userId, settled);
   settled.then(() => nameLocks.get(userId) === settled && nameLocks.delete(userId));
   return run;
+}
+
+export const DEFAULT_SCOPES = ["chat", "billing:read"];
+
+/**
+ * A key never grants what its creator lacks: the new key's scopes are a subset of the creating key's
+ * (omitted: the default scopes it has), and for every limit the creator has, the new key has one at
+ * most as high (omitted: inherited). Limits are per key: each minted key spends its own budget.
+ */
+export function narrowToCreator(creator: { scopes: string[]; limits: ApiKeyLimits }, scopes: string[] | undefined, limits: ApiKeyLimits = {}) {
+  const granted = scopes ?? DEFAULT_SCOPES.filter((s) => creator.scopes.includes(s));
+  const exceeding = granted.filter((s) => !creator.scopes.includes(s));
+  if (granted.length === 0 || exceeding.length > 0) {
+    const what = scopes ? `scopes ${exceeding.join(", ")}` : `the default scopes (${DEFAULT_SCOPES.join(", ")})`;
+    throw new DomainError("forbidden", "API_KEY.SCOPE_EXCEEDS_CREATOR", `${what} exceed the creating key's scopes (${creator.scopes.join(", ")})`);
+  }
+  const narrowed: ApiKeyLimits = { ...limits };
+  for (const field of ["requestsPerMinute", "tokensPerMinute", "budget"] as const) {
+    const cap = creator.limits[field];
+    const asked = narrowed[field];
+    if (cap === undefined) continue;
+    if (asked === undefined) narrowed[field] = cap;
+    else if (asked > cap) {
+      const show = field === "budget" ? formatMoney : String;
+      throw new DomainError("forbidden", "API_KEY.LIMITS_EXCEED_CREATOR", `limits.${field} ${show(asked)} exceeds the creating key's ${show(cap)}`);
+    }
+  }
+  return { scopes: granted, ...(Object.keys(narrowed).length > 0 ? { limits: narrowed } : {}) };
 }
 
 export interface CreateKeyInput {

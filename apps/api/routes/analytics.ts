@@ -26,6 +26,7 @@ export async function analyticsRoutes(fastify: FastifyInstance, { platform }: { 
   };
 
   app.get("/analytics/metrics", {
+    config: { access: "admin" },
     schema: { tags, summary: "Platform totals", querystring: z.strictObject({ minPosition }) },
     handler: async (request) => {
       await awaitPosition(platform, request.query.minPosition);
@@ -35,6 +36,7 @@ export async function analyticsRoutes(fastify: FastifyInstance, { platform }: { 
   });
 
   app.get("/analytics/dashboard", {
+    config: { access: "admin" },
     schema: { tags, summary: "Time buckets (hour/day), top models, active users", querystring: window.extend({ granularity: z.enum(["hour", "day"]).default("hour"), top: z.coerce.number().int().min(1).max(50).default(5) }) },
     handler: async (request) => {
       await awaitPosition(platform, request.query.minPosition);
@@ -55,11 +57,13 @@ export async function analyticsRoutes(fastify: FastifyInstance, { platform }: { 
   });
 
   app.get("/analytics/stats/collection", {
+    config: { access: "admin" },
     schema: { tags, summary: "Documents per read-model collection" },
     handler: async () => collectionStats(platform.reads, [...new Set(allProjections.map((p) => p.collection))]),
   });
 
   app.get("/analytics/events/summary", {
+    config: { access: "admin" },
     schema: { tags, summary: "Events by type over a window (default: last 24 hours)", querystring: window },
     handler: async (request) => {
       await awaitPosition(platform, request.query.minPosition);
@@ -76,14 +80,10 @@ export async function analyticsRoutes(fastify: FastifyInstance, { platform }: { 
   });
   for (const url of ["/analytics/track-event", "/analytics/events/track"]) {
     app.post(url, {
-      config: { access: "user" },
+      config: { access: "user", scope: "analytics:write", owner: { in: "body", optional: true } },
       schema: { tags, summary: "Record an analytics event (202)", body: trackBody },
       handler: async (request, reply) => {
-        const p = request.principal!;
-        if (p.kind === "user" && request.body.userId !== undefined && request.body.userId !== p.userId) {
-          throw new HttpProblem(404, "RESOURCE.NOT_FOUND", `account ${request.body.userId} not found`);
-        }
-        const userId = p.kind === "user" ? p.userId : request.body.userId;
+        const userId = request.owner;
         const result = await trackAnalyticsEvent(platform, commandContext(request, platform), { ...request.body, ...(userId ? { userId } : {}) });
         return reply.code(202).send(result);
       },

@@ -4,7 +4,6 @@ import { z } from "zod";
 import { auditTrail } from "../../shared/audit.ts";
 import type { Platform } from "../../shared/platform.ts";
 import { auditJson, reconcileAll, verifyAccount } from "../../shared/reconcile.ts";
-import { assertOwner } from "../auth.ts";
 import { HttpProblem } from "../problem.ts";
 import { userIdParams } from "../schemas.ts";
 import { eventsQuery } from "./events.ts";
@@ -17,7 +16,7 @@ export async function auditRoutes(fastify: FastifyInstance, { platform }: { plat
   const tags = ["audit"];
 
   app.get("/audit/transactions/:userId", {
-    config: { access: "user" },
+    config: { access: "user", scope: "billing:read", owner: { in: "params" } },
     schema: {
       tags,
       summary: "Every event of the account stream in order, with ids, revision, position, actor, correlation/causation and hashes",
@@ -28,18 +27,14 @@ export async function auditRoutes(fastify: FastifyInstance, { platform }: { plat
         types: eventsQuery.shape.types,
       }),
     },
-    handler: async (request) => {
-      assertOwner(request, request.params.userId);
-      return auditTrail(platform.events, request.params.userId, request.query);
-    },
+    handler: async (request) => auditTrail(platform.events, request.params.userId, request.query),
   });
 
   app.get("/audit/verify/:userId", {
-    config: { access: "user" },
+    config: { access: "user", scope: "billing:read", owner: { in: "params" } },
     schema: { tags, summary: "Hash chain, ledger and balance read model of one account, recomputed from its events", params: userIdParams },
     handler: async (request) => {
       const { userId } = request.params;
-      assertOwner(request, userId);
       const audit = await verifyAccount(platform.events, platform.reads, userId);
       if (!audit) throw new HttpProblem(404, "ACCOUNT.NOT_FOUND", `account ${userId} not found`);
       return auditJson(audit);
@@ -47,6 +42,7 @@ export async function auditRoutes(fastify: FastifyInstance, { platform }: { plat
   });
 
   app.get("/audit/reconcile", {
+    config: { access: "admin" },
     schema: { tags, summary: "Reconciliation: every account's chain, ledger and balance read model against its events (one pass over $all)" },
     handler: async () => {
       const result = await reconcileAll(platform.events, platform.reads);

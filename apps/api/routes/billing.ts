@@ -6,7 +6,6 @@ import { getBalance, listTransactions, usageReport } from "../../../projections/
 import { balanceAsOf } from "../../shared/audit.ts";
 import * as billing from "../../shared/billing.ts";
 import type { Platform } from "../../shared/platform.ts";
-import { assertOwner } from "../auth.ts";
 import { awaitPosition, commandContext } from "../context.ts";
 import { HttpProblem } from "../problem.ts";
 import { id, isoTime, minPosition, money, positiveMoney, userIdParams } from "../schemas.ts";
@@ -19,11 +18,10 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
   const tags = ["billing"];
 
   app.get("/billing/balance/:userId", {
-    config: { access: "user" },
+    config: { access: "user", scope: "billing:read", owner: { in: "params" } },
     schema: { tags, summary: "Balance of an account (asOf: time travel, see /audit)", params: userIdParams, querystring: z.strictObject({ minPosition, asOf: isoTime.optional() }) },
     handler: async (request) => {
       const { userId } = request.params;
-      assertOwner(request, userId);
       await awaitPosition(platform, request.query.minPosition);
       if (request.query.asOf) return balanceAsOf(platform, userId, request.query.asOf);
       const doc = await getBalance(platform.reads, userId);
@@ -33,6 +31,7 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
   });
 
   app.post("/billing/payment/process", {
+    config: { access: "admin" },
     schema: {
       tags,
       summary: "Top up a prepaid balance",
@@ -42,6 +41,7 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
   });
 
   app.post("/billing/payment/refund", {
+    config: { access: "admin" },
     schema: {
       tags,
       summary: "Refund all or part of a payment",
@@ -51,6 +51,7 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
   });
 
   app.post("/billing/transaction", {
+    config: { access: "admin" },
     schema: {
       tags,
       summary: "Credit, debit or adjustment (a debit beyond the available balance is 422)",
@@ -62,6 +63,7 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
   });
 
   app.post("/billing/usage/track", {
+    config: { access: "admin" },
     schema: {
       tags,
       summary: "Record usage; cost from the catalog unless given; never refused for funds",
@@ -84,7 +86,7 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
   });
 
   app.get("/billing/transactions/:userId", {
-    config: { access: "user" },
+    config: { access: "user", scope: "billing:read", owner: { in: "params" } },
     schema: {
       tags,
       summary: "Transaction history, newest first, with a cursor",
@@ -93,7 +95,6 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
     },
     handler: async (request) => {
       const { userId } = request.params;
-      assertOwner(request, userId);
       await awaitPosition(platform, request.query.minPosition);
       if (!(await getBalance(platform.reads, userId))) throw new HttpProblem(404, "ACCOUNT.NOT_FOUND", `account ${userId} not found`);
       const page = await listTransactions(platform.reads, userId, request.query.limit, request.query.cursor);
@@ -105,7 +106,7 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
   });
 
   app.get("/billing/report/:userId", {
-    config: { access: "user" },
+    config: { access: "user", scope: "billing:read", owner: { in: "params" } },
     schema: {
       tags,
       summary: "Usage by day, model and provider over from/to (days, inclusive)",
@@ -114,7 +115,6 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
     },
     handler: async (request) => {
       const { userId } = request.params;
-      assertOwner(request, userId);
       await awaitPosition(platform, request.query.minPosition);
       if (!(await getBalance(platform.reads, userId))) throw new HttpProblem(404, "ACCOUNT.NOT_FOUND", `account ${userId} not found`);
       const to = request.query.to ?? platform.now().slice(0, 10);

@@ -33,6 +33,7 @@ export async function eventRoutes(fastify: FastifyInstance, { platform }: { plat
   const app = fastify.withTypeProvider<ZodTypeProvider>();
 
   app.get("/events", {
+    config: { access: "admin" },
     schema: {
       tags: ["events"],
       summary: "Replay events as NDJSON: one recorded event per line, {type, data, metadata, streamName, revision, position}, the same shape as the topic's record values",

@@ -56,7 +56,7 @@ export async function orchestratorRoutes(fastify: FastifyInstance, { platform, g
   });
 
   app.post("/orchestrator/route-request", {
-    config: { access: "user" },
+    config: { access: "user", scope: "chat" },
     schema: {
       tags,
       summary: "The route for a model and strategy, with its fallbacks; open circuits and unconfigured providers are skipped",

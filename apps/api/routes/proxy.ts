@@ -12,7 +12,7 @@ import { GatewayError, quoteChat } from "../../gateway/quote.ts";
 import { STRATEGIES, type Strategy } from "../../gateway/router.ts";
 import { pipeStream, type StreamSink } from "../../gateway/stream.ts";
 import type { Platform } from "../../shared/platform.ts";
-import { actorOf } from "../auth.ts";
+import { actorOf, apiKeyOf } from "../auth.ts";
 import { HttpProblem } from "../problem.ts";
 
 // The OpenAI-compatible proxy: API keys only (access "key"), metered against the key's account.
@@ -40,14 +40,6 @@ async function withOpenAiError(_request: FastifyRequest, reply: FastifyReply, pa
   return JSON.stringify({ ...problem, error: { message: problem.detail, type: openAiType(problem.status), code: problem.code } });
 }
 
-/** the calling key, which must carry the `chat` scope */
-function userOf(request: FastifyRequest) {
-  const p = request.principal;
-  if (p?.kind !== "user") throw new HttpProblem(403, "AUTH.API_KEY_REQUIRED", "this route needs an API key");
-  if (!p.scopes.includes("chat")) throw new HttpProblem(403, "AUTH.SCOPE_MISSING", "this API key lacks the 'chat' scope");
-  return p;
-}
-
 function sinkFor(out: PassThrough, reply: FastifyReply, signal: AbortSignal): StreamSink {
   const isOpen = () => !signal.aborted && !out.destroyed;
   return {
@@ -66,7 +58,7 @@ export async function proxyRoutes(fastify: FastifyInstance, { platform, gateway 
   app.addHook("onSend", withOpenAiError);
 
   async function chat(request: FastifyRequest, reply: FastifyReply, body: z.infer<typeof chatRequestSchema>, provider?: string, strategy: Strategy = "priority") {
-    const user = userOf(request);
+    const user = apiKeyOf(request);
     const abort = new AbortController();
     reply.raw.once("close", () => reply.raw.writableFinished || abort.abort());
     const actor = actorOf(request);
@@ -102,14 +94,14 @@ export async function proxyRoutes(fastify: FastifyInstance, { platform, gateway 
 
   const chatSchema = (summary: string) => ({ tags, summary, body: chatRequestSchema, headers: strategyHeader });
   app.post("/v1/chat/completions", {
-    config: { access: "key" },
+    config: { access: "key", scope: "chat" },
     bodyLimit: CHAT_BODY_LIMIT,
     schema: chatSchema("OpenAI-compatible chat completion, routed by model (header x-aggregator-strategy: priority, cheapest, fastest)"),
     handler: (request, reply) => chat(request, reply, request.body, undefined, request.headers["x-aggregator-strategy"]),
   });
   for (const provider of ["openai", "openrouter"]) {
     app.post(`/proxy/${provider}/chat/completions`, {
-      config: { access: "key" },
+      config: { access: "key", scope: "chat" },
       bodyLimit: CHAT_BODY_LIMIT,
       schema: chatSchema(`Chat completion at ${provider} only (no fallback); model is the catalog id or ${provider}'s own id`),
       handler: (request, reply) => chat(request, reply, request.body, provider),
@@ -117,7 +109,7 @@ export async function proxyRoutes(fastify: FastifyInstance, { platform, gateway 
   }
 
   app.get("/v1/models", {
-    config: { access: "key" },
+    config: { access: "user", scope: "chat" },
     schema: { tags, summary: "Models in OpenAI's list shape" },
     handler: async () => {
       const seen = new Map<string, { id: string; object: "model"; created: number; owned_by: string }>();
@@ -129,7 +121,7 @@ export async function proxyRoutes(fastify: FastifyInstance, { platform, gateway 
   });
 
   app.post("/proxy/validate-request", {
-    config: { access: "key" },
+    config: { access: "key", scope: "chat" },
     bodyLimit: CHAT_BODY_LIMIT,
     schema: {
       tags,
@@ -138,7 +130,7 @@ export async function proxyRoutes(fastify: FastifyInstance, { platform, gateway 
       querystring: z.strictObject({ provider: z.enum(["openai", "openrouter"]).optional(), strategy: z.enum(STRATEGIES).default("priority") }),
     },
     handler: async (request, reply) => {
-      const user = userOf(request);
+      const user = apiKeyOf(request);
       const body = request.body;
       try {
         const quote = quoteChat(gateway, body, { strategy: request.query.strategy, at: platform.now(), ...(request.query.provider ? { provider: request.query.provider } : {}) });
