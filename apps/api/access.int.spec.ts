@@ -96,6 +96,11 @@ describe("access rules", () => {
     const after = await t.app.inject({ url: "/billing/balance/alice", headers: t.bearer(key.key) });
     expect(after.statusCode).toBe(401);
     expect(after.json().code).toBe("AUTH.KEY_REVOKED");
+    // once the read model has it, the next revocation drops it from the instance's own list: still refused
+    await t.platform.projector.waitFor(revoked.json().position);
+    const next = await adminMint("alice", "revoke-me-too");
+    expect((await t.app.inject({ method: "DELETE", url: `/auth/api-keys/${next.id}`, headers: t.admin })).statusCode).toBe(200);
+    for (const token of [key.key, next.key]) expect((await t.app.inject({ url: "/billing/balance/alice", headers: t.bearer(token) })).statusCode).toBe(401);
   });
 
   it(`another instance on the same stores refuses a revoked key once its read model has it and its ${AUTH_CACHE_TTL_MS} ms auth cache ran out`, async () => {

@@ -50,7 +50,6 @@ export interface Revocations {
 
 /** Another instance refuses a revoked key once its read model shows the revocation and this TTL ran out (README). */
 export const AUTH_CACHE_TTL_MS = 1000;
-const REVOKED_PRUNE_AT = 1000;
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
 const sameDigest = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqual(a, b);
@@ -135,12 +134,15 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): Revocations 
 
   return {
     revoked(keyId, position) {
-      revokedHere.set(keyId, position);
-      if (revokedHere.size < REVOKED_PRUNE_AT) return;
+      // entries the read model has applied are dropped, with every cached doc that may predate them
       const applied = deps.projectedPosition();
+      const before = revokedHere.size;
       for (const [id, at] of revokedHere) if (at <= applied) revokedHere.delete(id);
-      generation++;
-      cache.clear();
+      if (revokedHere.size < before) {
+        generation++;
+        cache.clear();
+      }
+      revokedHere.set(keyId, position);
     },
   };
 }

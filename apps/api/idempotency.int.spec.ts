@@ -54,7 +54,7 @@ describe("Idempotency-Key cannot leak", () => {
       expect(r.headers["idempotent-replayed"]).toBeUndefined();
     }
     const tracked = await t.platform.events.readStream(analyticsStream("ann"));
-    expect(tracked.filter((e) => e.data.name === "opened")).toHaveLength(2);
+    expect(tracked.filter((e) => e.type === "analytics_event_tracked" && e.data.name === "opened")).toHaveLength(2);
   });
 
   it("authentication, scope and owner are checked before any replay, and a refused request claims nothing", async () => {

@@ -25,7 +25,7 @@ describe("the platform end to end (npm start, SQLite)", () => {
     let server = await startServer(env);
     const api = (method: string, path: string, token: string | null, body?: unknown) => call(server.url, method, path, token, body);
 
-    const key = await api("POST", "/auth/api-keys", ADMIN, { userId: "alice", name: "laptop", scopes: ["chat", "billing:read"] });
+    const key = await api("POST", "/auth/api-keys", ADMIN, { userId: "alice", name: "laptop", scopes: ["chat", "billing:read", "keys"] });
     expect(key.status, JSON.stringify(key.body)).toBe(201);
     expect(key.body.key).toMatch(/^aia_/);
     const userKey: string = key.body.key;
