@@ -69,12 +69,15 @@ export async function buildApp(platform: Platform, options: { logger?: FastifySe
   });
   registerIdempotency(app, platform.reads.collection<IdempotencyRecord>("idempotency"));
 
-  await app.register(systemRoutes, { platform });
+  const gateway = createGateway(platform, {
+    onError: (error, what) => app.log.error({ err: error }, `gateway ${what}`),
+    onWarn: (message, fields) => app.log.warn(fields, `gateway ${message}`),
+  });
+  app.addHook("onClose", () => gateway.close());
+  await app.register(systemRoutes, { platform, gateway });
   await app.register(keyRoutes, { platform });
   await app.register(billingRoutes, { platform });
   await app.register(analyticsRoutes, { platform });
-  const gateway = createGateway(platform, { onError: (error, what) => app.log.error({ err: error }, `gateway ${what}`) });
-  app.addHook("onClose", () => gateway.close());
   await app.register(orchestratorRoutes, { platform, gateway });
   await app.register(proxyRoutes, { platform, gateway });
   await app.register(eventRoutes, { platform });

@@ -26,6 +26,15 @@ export interface FixtureReply {
   hang?: boolean;
   /** answer only once this settles (lets a test hold requests in flight, without timing) */
   gate?: Promise<unknown>;
+  /** a 200 whose whole body is this text (JSON content type, or event-stream when streaming) instead of a completion */
+  rawBody?: string;
+  /** stream: raw text written just before content chunk i (i = content.length: before the finish chunk) */
+  rawEvents?: Record<number, string>;
+  /** extra response headers */
+  headers?: Record<string, string>;
+  /** echo the received Authorization header: as a response header, as a last content chunk (plain and
+   * streamed), in the error body, in an SSE comment (a provider leaking our key in every way it can) */
+  reflectAuthorization?: Array<"headers" | "content" | "error" | "comment">;
 }
 
 export interface ReceivedRequest {
@@ -47,22 +56,27 @@ function chunk(id: string, model: string, delta: Record<string, unknown>, finish
   return `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 1, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
 }
 
-async function stream(res: ServerResponse, reply: FixtureReply, body: Record<string, unknown>, content: string[]) {
+async function stream(res: ServerResponse, reply: FixtureReply, body: Record<string, unknown>, content: string[], extraHeaders: Record<string, string>, authorization: string) {
   const model = String(body.model);
   const id = "chatcmpl-fixture";
   const wantsUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
   // each write resolves once flushed to the socket, so a scripted cut happens after the bytes left
   const send = (text: string) => new Promise<void>((resolve) => (res.destroyed ? resolve() : res.write(text, () => resolve())));
   const cut = () => void res.socket?.destroy();
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", ...extraHeaders });
   await send(chunk(id, model, { role: "assistant", content: "" }));
+  if (reply.reflectAuthorization?.includes("comment")) await send(`: ${authorization}\n\n`);
   for (const [i, text] of content.entries()) {
     if (reply.cutAfterChunks !== undefined && i >= reply.cutAfterChunks) return cut();
     if (reply.chunkDelayMs) await sleep(reply.chunkDelayMs);
     if (res.destroyed) return;
+    const raw = reply.rawEvents?.[i];
+    if (raw !== undefined) await send(raw);
     await send(chunk(id, model, { content: text }));
   }
   if (reply.cutAfterChunks !== undefined && reply.cutAfterChunks >= content.length) return cut();
+  const beforeFinish = reply.rawEvents?.[content.length];
+  if (beforeFinish !== undefined) await send(beforeFinish);
   await send(chunk(id, model, {}, "stop"));
   const usage = reply.usage === undefined ? { prompt_tokens: 12, completion_tokens: content.length } : reply.usage;
   if (usage && wantsUsage) {
@@ -72,7 +86,7 @@ async function stream(res: ServerResponse, reply: FixtureReply, body: Record<str
   res.end("data: [DONE]\n\n");
 }
 
-function plain(res: ServerResponse, reply: FixtureReply, body: Record<string, unknown>, content: string[]) {
+function plain(res: ServerResponse, reply: FixtureReply, body: Record<string, unknown>, content: string[], extraHeaders: Record<string, string>) {
   const usage = reply.usage === undefined ? { prompt_tokens: 12, completion_tokens: content.length } : reply.usage;
   const answer = {
     id: "chatcmpl-fixture",
@@ -82,7 +96,7 @@ function plain(res: ServerResponse, reply: FixtureReply, body: Record<string, un
     choices: [{ index: 0, message: { role: "assistant", content: content.join("") }, finish_reason: "stop" }],
     ...(usage ? { usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } } : {}),
   };
-  res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer));
+  res.writeHead(200, { "content-type": "application/json", ...extraHeaders }).end(JSON.stringify(answer));
 }
 
 export async function startUpstreamFixture(script: Script = () => undefined, options: { port?: number; record?: boolean } = {}) {
@@ -112,13 +126,20 @@ export async function startUpstreamFixture(script: Script = () => undefined, opt
     if (reply.gate) await reply.gate;
     if (reply.delayMs) await sleep(reply.delayMs);
     const status = reply.status ?? 200;
+    const authorization = String(req.headers.authorization ?? "");
+    const reflect = reply.reflectAuthorization ?? [];
+    const extraHeaders = { ...reply.headers, ...(reflect.includes("headers") ? { "x-echo-authorization": authorization } : {}) };
     if (status >= 300) {
-      const error = reply.errorBody ?? { error: { message: `fixture error ${status}`, type: "server_error" } };
-      return void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(error));
+      const echo = reflect.includes("error") ? ` (you sent ${authorization})` : "";
+      const error = reply.errorBody ?? { error: { message: `fixture error ${status}${echo}`, type: "server_error" } };
+      return void res.writeHead(status, { "content-type": "application/json", ...extraHeaders }).end(JSON.stringify(error));
     }
-    const content = reply.content ?? ["Hello", " from", " fixture"];
-    if (body.stream === true) await stream(res, reply, body, content);
-    else plain(res, reply, body, content);
+    if (reply.rawBody !== undefined) {
+      return void res.writeHead(200, { "content-type": body.stream === true ? "text/event-stream" : "application/json", ...extraHeaders }).end(reply.rawBody);
+    }
+    const content = [...(reply.content ?? ["Hello", " from", " fixture"]), ...(reflect.includes("content") ? [` ${authorization}`] : [])];
+    if (body.stream === true) await stream(res, reply, body, content, extraHeaders, authorization);
+    else plain(res, reply, body, content, extraHeaders);
   });
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
