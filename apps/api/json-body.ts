@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../infra/json-depth.ts";
 import { HttpProblem } from "./problem.ts";
 
 // Every JSON body is bounded before anything walks it. The byte size is bounded by fastify's
@@ -8,31 +9,7 @@ import { HttpProblem } from "./problem.ts";
 // chain), JSON.stringify (prompt measure, upstream body), the BSON and SQLite JSON encoders.
 // Bytes that are not valid UTF-8 are refused, never silently replaced with U+FFFD.
 
-/** deepest nesting of objects and arrays a request body may have */
-export const MAX_JSON_DEPTH = 64;
-
 const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-/** the characters that open or close a string or a level; the scan jumps from one to the next */
-const STRUCTURE = /["\\[\]{}]/g;
-
-/** true when objects/arrays in `text` nest deeper than `limit` (exact for valid JSON; invalid JSON fails to parse anyway) */
-export function nestsDeeperThan(text: string, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  STRUCTURE.lastIndex = 0;
-  for (let m = STRUCTURE.exec(text); m !== null; m = STRUCTURE.exec(text)) {
-    const c = text.charCodeAt(m.index);
-    if (inString) {
-      if (c === 0x5c) STRUCTURE.lastIndex++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > limit) return true;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return false;
-}
 
 /** Replaces fastify's JSON parser (same prototype-poisoning refusal) with one that checks encoding and depth first. */
 export function registerJsonBody(app: FastifyInstance) {

@@ -51,7 +51,17 @@ describe("distrust upstream", () => {
   };
 
   describe("a 200 that is not a chat completion", () => {
-    const PLAIN = { object: '{"hello":"world"}', array: "[]", text: '"just text"', html: "<html>upstream proxy error</html>", error: '{"error":{"message":"overloaded"}}', no_choices: '{"object":"chat.completion","choices":[]}', empty: "", truncated: '{"choices":[{"message":{"content":"hi"' };
+    const PLAIN = {
+      object: '{"hello":"world"}',
+      array: "[]",
+      text: '"just text"',
+      html: "<html>upstream proxy error</html>",
+      error: '{"error":{"message":"overloaded"}}',
+      no_choices: '{"object":"chat.completion","choices":[]}',
+      empty: "",
+      truncated: '{"choices":[{"message":{"content":"hi"',
+      deep: `{"choices":[{"message":{"content":"hi"}}],"x":${"[".repeat(20_000)}${"]".repeat(20_000)}}`,
+    };
     it.each(Object.entries(PLAIN))("plain %s: 502 UPSTREAM.INVALID_RESPONSE, balance unchanged, hold released", async (_name, rawBody) => {
       const before = await anomalies("invalid_response");
       for (const path of ["/v1/chat/completions", "/proxy/openai/chat/completions"]) {

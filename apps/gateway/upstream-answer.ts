@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../infra/json-depth.ts";
 
 // What a provider's 200 must be before a byte of it reaches the client (OWASP LLM05: upstream output
 // is untrusted input). A plain answer must be a chat completion, a streamed event a completion chunk;
@@ -38,7 +39,9 @@ export const anomalyOf = (why: Refusal): UpstreamAnomaly | null =>
 /** true when the text contains an upstream credential (every configured provider's key is checked) */
 export type LeakCheck = (text: string) => boolean;
 
+/** the parsed JSON, or undefined when it is not JSON or nests too deep to re-serialise safely */
 function parse(text: string): unknown {
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return undefined;
   try {
     return JSON.parse(text);
   } catch {

@@ -28,6 +28,7 @@ describe("checkAnswer (a provider's non-streamed 200)", () => {
     ["a string", '"hello"', "not_a_completion"],
     ["the key in the content", JSON.stringify(completion(`Bearer ${KEY}`)), "credential"],
     ["the key hidden in unicode escapes", JSON.stringify(completion(KEY)).replace("sk-", "\\u0073\\u006b-"), "credential"],
+    ["20,000 levels of nesting", `{"choices":[{"message":{"content":"hi"}}],"x":${"[".repeat(20_000)}${"]".repeat(20_000)}}`, "not_json"],
     ["the key in an unknown field", JSON.stringify({ ...completion("hi"), debug: { auth: KEY } }), "credential"],
   ])("refuses %s", (_name, body, why) => {
     expect(checkAnswer(body, leaks)).toEqual({ ok: false, why });

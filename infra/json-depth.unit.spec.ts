@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { nestsDeeperThan } from "./json-body.ts";
+import { nestsDeeperThan } from "./json-depth.ts";
 
 /** the reference: nesting depth of a parsed value, computed over the value rather than the text */
 function depthOf(value: unknown): number {
