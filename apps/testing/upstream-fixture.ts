@@ -56,16 +56,24 @@ function chunk(id: string, model: string, delta: Record<string, unknown>, finish
   return `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 1, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
 }
 
-async function stream(res: ServerResponse, reply: FixtureReply, body: Record<string, unknown>, content: string[], extraHeaders: Record<string, string>, authorization: string) {
+/** the Authorization header the request carried (what a reflecting provider echoes) */
+const authorizationOf = (res: ServerResponse) => String(res.req.headers.authorization ?? "");
+/** `headers` of the reply, plus the echoed Authorization when asked to reflect it there */
+const extraHeaders = (res: ServerResponse, reply: FixtureReply): Record<string, string> => ({
+  ...reply.headers,
+  ...(reply.reflectAuthorization?.includes("headers") ? { "x-echo-authorization": authorizationOf(res) } : {}),
+});
+
+async function stream(res: ServerResponse, reply: FixtureReply, body: Record<string, unknown>, content: string[]) {
   const model = String(body.model);
   const id = "chatcmpl-fixture";
   const wantsUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
   // each write resolves once flushed to the socket, so a scripted cut happens after the bytes left
   const send = (text: string) => new Promise<void>((resolve) => (res.destroyed ? resolve() : res.write(text, () => resolve())));
   const cut = () => void res.socket?.destroy();
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", ...extraHeaders });
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", ...extraHeaders(res, reply) });
   await send(chunk(id, model, { role: "assistant", content: "" }));
-  if (reply.reflectAuthorization?.includes("comment")) await send(`: ${authorization}\n\n`);
+  if (reply.reflectAuthorization?.includes("comment")) await send(`: ${authorizationOf(res)}\n\n`);
   for (const [i, text] of content.entries()) {
     if (reply.cutAfterChunks !== undefined && i >= reply.cutAfterChunks) return cut();
     if (reply.chunkDelayMs) await sleep(reply.chunkDelayMs);
@@ -86,7 +94,7 @@ async function stream(res: ServerResponse, reply: FixtureReply, body: Record<str
   res.end("data: [DONE]\n\n");
 }
 
-function plain(res: ServerResponse, reply: FixtureReply, body: Record<string, unknown>, content: string[], extraHeaders: Record<string, string>) {
+function plain(res: ServerResponse, reply: FixtureReply, body: Record<string, unknown>, content: string[]) {
   const usage = reply.usage === undefined ? { prompt_tokens: 12, completion_tokens: content.length } : reply.usage;
   const answer = {
     id: "chatcmpl-fixture",
@@ -96,7 +104,7 @@ function plain(res: ServerResponse, reply: FixtureReply, body: Record<string, un
     choices: [{ index: 0, message: { role: "assistant", content: content.join("") }, finish_reason: "stop" }],
     ...(usage ? { usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } } : {}),
   };
-  res.writeHead(200, { "content-type": "application/json", ...extraHeaders }).end(JSON.stringify(answer));
+  res.writeHead(200, { "content-type": "application/json", ...extraHeaders(res, reply) }).end(JSON.stringify(answer));
 }
 
 export async function startUpstreamFixture(script: Script = () => undefined, options: { port?: number; record?: boolean } = {}) {
@@ -126,20 +134,18 @@ export async function startUpstreamFixture(script: Script = () => undefined, opt
     if (reply.gate) await reply.gate;
     if (reply.delayMs) await sleep(reply.delayMs);
     const status = reply.status ?? 200;
-    const authorization = String(req.headers.authorization ?? "");
     const reflect = reply.reflectAuthorization ?? [];
-    const extraHeaders = { ...reply.headers, ...(reflect.includes("headers") ? { "x-echo-authorization": authorization } : {}) };
     if (status >= 300) {
-      const echo = reflect.includes("error") ? ` (you sent ${authorization})` : "";
+      const echo = reflect.includes("error") ? ` (you sent ${authorizationOf(res)})` : "";
       const error = reply.errorBody ?? { error: { message: `fixture error ${status}${echo}`, type: "server_error" } };
-      return void res.writeHead(status, { "content-type": "application/json", ...extraHeaders }).end(JSON.stringify(error));
+      return void res.writeHead(status, { "content-type": "application/json", ...extraHeaders(res, reply) }).end(JSON.stringify(error));
     }
     if (reply.rawBody !== undefined) {
-      return void res.writeHead(200, { "content-type": body.stream === true ? "text/event-stream" : "application/json", ...extraHeaders }).end(reply.rawBody);
+      return void res.writeHead(200, { "content-type": body.stream === true ? "text/event-stream" : "application/json", ...extraHeaders(res, reply) }).end(reply.rawBody);
     }
-    const content = [...(reply.content ?? ["Hello", " from", " fixture"]), ...(reflect.includes("content") ? [` ${authorization}`] : [])];
-    if (body.stream === true) await stream(res, reply, body, content, extraHeaders, authorization);
-    else plain(res, reply, body, content, extraHeaders);
+    const content = [...(reply.content ?? ["Hello", " from", " fixture"]), ...(reflect.includes("content") ? [` ${authorizationOf(res)}`] : [])];
+    if (body.stream === true) await stream(res, reply, body, content);
+    else plain(res, reply, body, content);
   });
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
