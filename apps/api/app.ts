@@ -7,6 +7,7 @@ import { findApiKeyByPrefix } from "../../projections/queries.ts";
 import type { Platform } from "../shared/platform.ts";
 import { registerAuth } from "./auth.ts";
 import { registerIdempotency, type IdempotencyRecord } from "./idempotency.ts";
+import { registerJsonBody } from "./json-body.ts";
 import { registerProblemHandlers } from "./problem.ts";
 import { createGateway } from "../gateway/gateway.ts";
 import { orchestratorRoutes } from "./routes/orchestrator.ts";
@@ -25,6 +26,8 @@ export async function buildApp(platform: Platform, options: { logger?: FastifySe
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: 1024 * 1024,
+    // an id is up to 128 characters, each up to 3 once percent-encoded (%40): every valid id is addressable
+    routerOptions: { maxParamLength: 512 },
     // per-request lines cost throughput on the hot path: requests are logged at debug level only
     disableRequestLogging: true,
     genReqId: (req) => {
@@ -36,6 +39,7 @@ export async function buildApp(platform: Platform, options: { logger?: FastifySe
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
+  registerJsonBody(app);
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -66,12 +70,15 @@ export async function buildApp(platform: Platform, options: { logger?: FastifySe
   });
   registerIdempotency(app, platform.reads.collection<IdempotencyRecord>("idempotency"));
 
-  await app.register(systemRoutes, { platform });
+  const gateway = createGateway(platform, {
+    onError: (error, what) => app.log.error({ err: error }, `gateway ${what}`),
+    onWarn: (message, fields) => app.log.warn(fields, `gateway ${message}`),
+  });
+  app.addHook("onClose", () => gateway.close());
+  await app.register(systemRoutes, { platform, gateway });
   await app.register(keyRoutes, { platform, revocations });
   await app.register(billingRoutes, { platform });
   await app.register(analyticsRoutes, { platform });
-  const gateway = createGateway(platform, { onError: (error, what) => app.log.error({ err: error }, `gateway ${what}`) });
-  app.addHook("onClose", () => gateway.close());
   await app.register(orchestratorRoutes, { platform, gateway });
   await app.register(proxyRoutes, { platform, gateway });
   await app.register(eventRoutes, { platform });

@@ -44,7 +44,7 @@ export async function analyticsRoutes(fastify: FastifyInstance, { platform }: { 
       const { from, to } = range(request.query, granularity === "hour" ? 24 : 30 * 24);
       const start = granularity === "hour" ? `${from.slice(0, 13)}:00:00.000Z` : `${from.slice(0, 10)}T00:00:00.000Z`;
       const d = await dashboard(platform.reads, granularity, start, to, top);
-      const money = <T extends { cost: number }>(row: T) => ({ ...row, cost: formatMoney(row.cost) });
+      const money = <T extends { cost: bigint }>(row: T) => ({ ...row, cost: formatMoney(row.cost) });
       return {
         granularity,
         from,

@@ -121,7 +121,7 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
       const from = request.query.from ?? new Date(Date.parse(to) - 29 * 86_400_000).toISOString().slice(0, 10);
       if (from > to) throw new HttpProblem(400, "REQUEST.INVALID", "from must not be after to");
       const report = await usageReport(platform.reads, userId, from, to);
-      const cost = <T extends { cost: number }>(row: T) => ({ ...row, cost: formatMoney(row.cost) });
+      const cost = <T extends { cost: bigint }>(row: T) => ({ ...row, cost: formatMoney(row.cost) });
       return { userId, from, to, totals: cost(report.totals), byDay: report.byDay.map(cost), byModel: report.byModel.map(cost) };
     },
   });

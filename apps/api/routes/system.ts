@@ -1,8 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import { readCheckpoint } from "../../../projections/projector.ts";
+import type { Gateway } from "../../gateway/gateway.ts";
 import type { Platform } from "../../shared/platform.ts";
 
-export async function systemRoutes(app: FastifyInstance, { platform }: { platform: Platform }) {
+export async function systemRoutes(app: FastifyInstance, { platform, gateway }: { platform: Platform; gateway: Gateway }) {
   const tags = ["system"];
 
   app.get("/health", { config: { access: "public" }, schema: { tags, summary: "Liveness" } }, async () => ({ status: "ok" }));
@@ -31,6 +32,12 @@ export async function systemRoutes(app: FastifyInstance, { platform }: { platfor
       "# HELP aggregator_projection_lag_events Events not yet projected.",
       "# TYPE aggregator_projection_lag_events gauge",
       `aggregator_projection_lag_events ${Math.max(0, head - applied)}`,
+      "# HELP aggregator_upstream_anomalies_total Provider 200s refused or trimmed: non_json_event (dropped), invalid_response, credential_echo.",
+      "# TYPE aggregator_upstream_anomalies_total counter",
+      ...[...gateway.anomalies].map(([key, n]) => {
+        const [provider, kind] = key.split(" ");
+        return `aggregator_upstream_anomalies_total{provider="${provider}",kind="${kind}"} ${n}`;
+      }),
       "# HELP process_resident_memory_bytes Resident memory size in bytes.",
       "# TYPE process_resident_memory_bytes gauge",
       `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
