@@ -52,6 +52,7 @@ export async function analyticsRoutes(fastify: FastifyInstance, { platform }: { 
         buckets: d.buckets.map((b) => ({ ...money(b), payments: formatMoney(b.payments), refunds: formatMoney(b.refunds) })),
         totals: { ...money(d.totals), payments: formatMoney(d.totals.payments), refunds: formatMoney(d.totals.refunds) },
         topModels: d.topModels.map(money),
+        topProviders: d.topProviders,
       };
     },
   });

@@ -109,7 +109,7 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
     config: { access: "user", scope: "billing:read", owner: { in: "params" } },
     schema: {
       tags,
-      summary: "Usage by day, model and provider over from/to (days, inclusive)",
+      summary: "Usage by day, model and provider over from/to (days, inclusive); `daily`: one row per day × provider × model",
       params: userIdParams,
       querystring: z.strictObject({ from: z.iso.date().optional(), to: z.iso.date().optional(), minPosition }),
     },
@@ -122,7 +122,7 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
       if (from > to) throw new HttpProblem(400, "REQUEST.INVALID", "from must not be after to");
       const report = await usageReport(platform.reads, userId, from, to);
       const cost = <T extends { cost: bigint }>(row: T) => ({ ...row, cost: formatMoney(row.cost) });
-      return { userId, from, to, totals: cost(report.totals), byDay: report.byDay.map(cost), byModel: report.byModel.map(cost) };
+      return { userId, from, to, totals: cost(report.totals), byDay: report.byDay.map(cost), byModel: report.byModel.map(cost), daily: report.daily.map(cost) };
     },
   });
 }
