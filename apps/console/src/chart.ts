@@ -54,7 +54,8 @@ export class TimeChart {
     const labels = [step, ...series.map((s) => s.label)].join("\u0000");
     if (this.chart && labels !== this.labels) this.destroy(false);
     this.labels = labels;
-    const data = [xs, ...series.map((s) => s.values)] as uPlot.AlignedData;
+    // a bar of zero is no bar (uPlot would draw a flat stroke for it)
+    const data = [xs, ...series.map((s) => (s.bars ? s.values.map((v) => v || null) : s.values))] as uPlot.AlignedData;
     if (this.chart) return this.chart.setData(data);
     const grid = { stroke: css("--grid"), width: 1 };
     const days = step >= 86400;

@@ -23,7 +23,8 @@ export interface TailOptions {
   userId?: string;
   signal: AbortSignal;
   onEvents(events: EventLine[]): void;
-  onState?(state: "live" | "reconnecting" | "refused", detail?: string): void;
+  /** `refused`: the API's refusal (an ApiError), not retried; `reconnecting`: why */
+  onState?(state: "live" | "reconnecting" | "refused", problem?: unknown): void;
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -64,10 +65,10 @@ export async function tailEvents(options: TailOptions): Promise<void> {
     } catch (error) {
       if (options.signal.aborted) return;
       if (error instanceof ApiError && error.status >= 400 && error.status < 500) {
-        options.onState?.("refused", error.detail); // retrying would be refused the same way
+        options.onState?.("refused", error); // retrying would be refused the same way
         return;
       }
-      options.onState?.("reconnecting", error instanceof Error ? error.message : String(error));
+      options.onState?.("reconnecting", error);
     }
     if (!options.signal.aborted) options.onState?.("reconnecting", "the connection closed");
     await sleep(delay, options.signal);

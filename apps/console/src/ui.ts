@@ -80,7 +80,12 @@ export interface Column<T> {
   label: string;
   cell: (row: T) => Child;
   numeric?: boolean;
+  /** keep on one line (times) */
+  nowrap?: boolean;
 }
+
+/** a user-controlled identifier (model id, user id, key name): code that may break anywhere */
+export const ident = (text: string) => h("code", { class: "ident" }, text);
 
 export function table<T>(caption: string, columns: Column<T>[], rows: T[], emptyText = "Nothing here yet."): HTMLElement {
   if (rows.length === 0) return h("p", { class: "empty-note" }, emptyText);
@@ -92,7 +97,7 @@ export function table<T>(caption: string, columns: Column<T>[], rows: T[], empty
       null,
       h("caption", { class: "sr-only" }, caption),
       h("thead", null, h("tr", null, ...columns.map((c) => h("th", { scope: "col", class: c.numeric ? "num" : null }, c.label)))),
-      h("tbody", null, ...rows.map((row) => h("tr", null, ...columns.map((c) => h("td", { class: c.numeric ? "num" : null }, c.cell(row)))))),
+      h("tbody", null, ...rows.map((row) => h("tr", null, ...columns.map((c) => h("td", { class: [c.numeric ? "num" : "", c.nowrap ? "nowrap" : ""].join(" ").trim() || null }, c.cell(row)))))),
     ),
   );
 }
@@ -132,11 +137,25 @@ export function copyButton(text: string, label = "Copy"): HTMLButtonElement {
   return button;
 }
 
-/** a labelled form field; the label wraps the control so screen readers name it */
-export const field = (label: string, control: HTMLElement, hint?: string) => h("label", { class: "field" }, h("span", null, label), control, hint ? h("small", null, hint) : null);
+let hints = 0;
+/** a labelled form field: the label wraps the control (its accessible name); a hint describes it */
+export function field(label: string, control: HTMLElement, hint?: string): HTMLElement {
+  const labelled = h("label", null, h("span", null, label), control);
+  if (!hint) return h("div", { class: "field" }, labelled);
+  const id = `hint-${++hints}`;
+  control.setAttribute("aria-describedby", id);
+  return h("div", { class: "field" }, labelled, h("small", { id }, hint));
+}
 
 /** a live status line (announced politely to screen readers) */
 export const liveStatus = () => h("p", { class: "live-status", role: "status", "aria-live": "polite" });
+
+const LIVE_TEXT = { live: "● Live: updates as events arrive", polling: "Refreshes every 5 seconds", reconnecting: "Reconnecting to the event log…", refused: "Live updates are not available to this token" };
+/** shows the state of watchChanges in a liveStatus line */
+export const showLive = (el: HTMLElement) => (state: keyof typeof LIVE_TEXT) => {
+  el.textContent = LIVE_TEXT[state];
+  el.classList.toggle("on", state === "live");
+};
 
 /** a horizontal bar for a share (its width set through CSSOM, which the CSP allows) */
 export function meter(fraction: number, label: string): HTMLElement {

@@ -3,7 +3,7 @@ import { h, route } from "../dom.ts";
 import { num, toUtcInput, usd, utcInput, when } from "../format.ts";
 import { watchChanges } from "../live.ts";
 import { isAdmin } from "../session.ts";
-import { badge, field, liveStatus, pageHeader, region, section, stat, stats, table, type Scope, type Tone } from "../ui.ts";
+import { badge, field, liveStatus, pageHeader, region, section, showLive, stat, stats, table, type Scope, type Tone } from "../ui.ts";
 import { auditJsonView, type AccountAudit } from "./audit-view.ts";
 import type { Balance } from "./user-overview.ts";
 
@@ -36,7 +36,7 @@ export function accountPage(scope: Scope, userId: string): HTMLElement {
       "div",
       null,
       table(`Transactions of ${userId}, newest first`, [
-        { label: "Time", cell: (t) => when(t.timestamp) },
+        { label: "Time", cell: (t) => when(t.timestamp), nowrap: true },
         { label: "Type", cell: (t) => badge(t.type, TONE[t.type] ?? "neutral") },
         { label: "Amount", cell: (t) => h("span", { class: t.amount.startsWith("-") ? "neg" : "pos" }, usd(t.amount)), numeric: true },
         { label: "Balance after", cell: (t) => usd(t.balanceAfter), numeric: true },
@@ -75,7 +75,7 @@ export function accountPage(scope: Scope, userId: string): HTMLElement {
         void balance.refresh();
         if (cursors.length === 1) void history.refresh(); // an older page stays where the reader is
       },
-      (s) => (status.textContent = s === "live" ? "● Live: updates as this account's events arrive" : s === "polling" ? "Refreshes every 5 seconds" : ""),
+      showLive(status),
       { userId },
     ),
   );
@@ -88,7 +88,7 @@ export function accountPage(scope: Scope, userId: string): HTMLElement {
     balance.el,
     h(
       "div",
-      { class: "split" },
+      { class: "stack" },
       section("Balance at a point in time", h("p", { class: "muted" }, "Folded from the account's events up to that instant, not from the read model."), asOfForm, asOfOut),
       section("Audit", h("p", { class: "muted" }, "Recomputes every event's hash and the link to the one before it, and compares the balance read model with the events."), verify, verifyOut),
     ),

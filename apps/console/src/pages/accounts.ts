@@ -3,7 +3,7 @@ import { h } from "../dom.ts";
 import { num, usd, when } from "../format.ts";
 import { watchChanges } from "../live.ts";
 import { isAdmin, ownUserId } from "../session.ts";
-import { accountLink, badge, empty, field, liveStatus, pageHeader, region, section, table, type Scope } from "../ui.ts";
+import { accountLink, badge, empty, field, liveStatus, pageHeader, region, section, showLive, table, type Scope } from "../ui.ts";
 import { accountPage } from "./account.ts";
 import { auditJsonView, type AccountAudit } from "./audit-view.ts";
 
@@ -44,7 +44,7 @@ export function accountsPage(scope: Scope, params: string[]): HTMLElement {
         { label: "Held", cell: (a) => usd(a.held), numeric: true },
         { label: "Available", cell: (a) => usd(a.available), numeric: true },
         { label: "Transactions", cell: (a) => num(a.transactions), numeric: true },
-        { label: "Last change", cell: (a) => when(a.updatedAt) },
+        { label: "Last change", cell: (a) => when(a.updatedAt), nowrap: true },
       ], page.items),
       h("div", { class: "pager" }, previous, next),
     );
@@ -69,7 +69,7 @@ export function accountsPage(scope: Scope, params: string[]): HTMLElement {
     void list.refresh();
   };
   prefix.addEventListener("input", () => (clearTimeout(typing), (typing = setTimeout(search, 250))));
-  scope.onDispose(watchChanges((position) => ((minPosition = position), void list.refresh()), (s) => (status.textContent = s === "live" ? "● Live" : "")));
+  scope.onDispose(watchChanges((position) => ((minPosition = position), void list.refresh()), showLive(status)));
 
   return h(
     "div",

@@ -38,12 +38,15 @@ export function eventsPage(scope: Scope, _params: string[]): HTMLElement {
   const toggle = h("button", { type: "button", class: "secondary" }, "Pause");
   const status = h("p", { class: "live-status", role: "status" }, "Connecting…");
   const list = h("ol", { class: "events", "aria-label": "Events, newest first", reversed: true });
-  const problem = h("div", null);
+  const problemArea = h("div", null);
   let tail: AbortController | null = null;
   let last = 0;
   let shown = 0;
 
-  const say = (text: string) => (status.textContent = text);
+  const say = (text: string) => {
+    status.textContent = text;
+    status.classList.toggle("on", text.startsWith("●"));
+  };
   function stop() {
     tail?.abort();
     tail = null;
@@ -53,7 +56,7 @@ export function eventsPage(scope: Scope, _params: string[]): HTMLElement {
     const mine = (tail = new AbortController());
     scope.signal.addEventListener("abort", () => mine.abort(), { once: true });
     toggle.textContent = "Pause";
-    problem.replaceChildren();
+    problemArea.replaceChildren();
     last = after;
     say(`Following from position ${num(after)}…`);
     await tailEvents({
@@ -68,10 +71,10 @@ export function eventsPage(scope: Scope, _params: string[]): HTMLElement {
         shown += events.length;
         say(`● Live: ${num(shown)} events received, last at position ${num(last)}${list.children.length >= KEEP ? ` (showing the newest ${KEEP})` : ""}`);
       },
-      onState(state, detail) {
+      onState(state, problem) {
         if (state === "live" && shown === 0) say(`● Live from position ${num(last)}: waiting for events…`);
         if (state === "reconnecting") say(`Reconnecting from position ${num(last)}…`);
-        if (state === "refused") problem.replaceChildren(problemBox(new Error(detail)));
+        if (state === "refused") problemArea.replaceChildren(problemBox(problem));
       },
     });
   }
@@ -82,7 +85,7 @@ export function eventsPage(scope: Scope, _params: string[]): HTMLElement {
     try {
       await follow(typed === "" ? Math.max(0, (await headPosition()) - 100) : Number(typed));
     } catch (error) {
-      problem.replaceChildren(problemBox(error));
+      problemArea.replaceChildren(problemBox(error));
     }
   }
   toggle.addEventListener("click", () => {
@@ -107,6 +110,6 @@ export function eventsPage(scope: Scope, _params: string[]): HTMLElement {
     "div",
     { class: "page" },
     pageHeader("Events", "The event log as it is appended: every event with its ids, position and hash"),
-    section("Tail", form, status, problem, list),
+    section("Tail", form, status, problemArea, list),
   );
 }

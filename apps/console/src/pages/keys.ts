@@ -42,13 +42,13 @@ export function keysPage(scope: Scope, _params: string[]): HTMLElement {
     const { items } = await api<{ items: Key[] }>("/auth/api-keys", { query: { userId: admin ? filter.value.trim() : undefined }, signal });
     const sorted = [...items].sort((a, b) => (a.status === b.status ? b.createdAt.localeCompare(a.createdAt) : a.status === "active" ? -1 : 1));
     return table("API keys", [
-      { label: "Name", cell: (k) => h("strong", { class: "key-name" }, k.name) },
+      { label: "Name", cell: (k) => h("strong", { class: "key-name ident" }, k.name) },
       { label: "User", cell: (k) => k.userId },
       { label: "Key", cell: (k) => h("code", null, `aia_${k.prefix}_…`) },
       { label: "Scopes", cell: (k) => h("span", { class: "tags" }, ...k.scopes.map((s) => badge(s, "neutral"))) },
       { label: "Limits", cell: (k) => h("span", { class: "small" }, limitsText(k.limits)) },
       { label: "Status", cell: (k) => (k.status === "active" ? badge("active", "ok") : h("span", null, badge("revoked", "bad"), h("small", { class: "muted" }, ` ${when(k.revokedAt)}`))) },
-      { label: "Created", cell: (k) => when(k.createdAt) },
+      { label: "Created", cell: (k) => when(k.createdAt), nowrap: true },
       { label: "", cell: (k) => (k.status === "active" ? h("button", { type: "button", class: "danger small", "aria-label": `Revoke key ${k.name}`, onclick: () => void revoke(k) }, "Revoke") : null) },
     ], sorted, admin && filter.value.trim() ? "This user has no keys." : "No API keys yet. Create one above.");
   });

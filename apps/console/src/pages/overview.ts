@@ -4,7 +4,7 @@ import { h, route } from "../dom.ts";
 import { num, percent, usd, usdNumber, utcInput, toUtcInput } from "../format.ts";
 import { watchChanges } from "../live.ts";
 import { isAdmin, ownUserId } from "../session.ts";
-import { field, groupTitle, liveStatus, meter, pageHeader, region, section, stat, stats, table, type Scope } from "../ui.ts";
+import { field, groupTitle, ident, liveStatus, meter, showLive, pageHeader, region, section, stat, stats, table, type Scope } from "../ui.ts";
 import { gettingStarted } from "./start.ts";
 import { userOverview } from "./user-overview.ts";
 
@@ -91,7 +91,7 @@ export function overviewPage(scope: Scope, _params: string[]): HTMLElement {
         "div",
         { class: "split" },
         section("Top models", table("Top models in this range", [
-          { label: "Model", cell: (m) => h("code", null, m.model) },
+          { label: "Model", cell: (m) => ident(m.model) },
           { label: "Requests", cell: (m) => num(m.requests), numeric: true },
           { label: "Tokens", cell: (m) => num(m.tokens), numeric: true },
           { label: "Revenue", cell: (m) => usd(m.cost), numeric: true },
@@ -124,7 +124,7 @@ export function overviewPage(scope: Scope, _params: string[]): HTMLElement {
         minPosition = position;
         refresh();
       },
-      (state) => (status.textContent = state === "live" ? "● Live: updates as events arrive" : state === "refused" ? "Live updates are not available" : "Reconnecting to the event log…"),
+      showLive(status),
     ),
   );
 

@@ -4,7 +4,7 @@ import { reportCsv } from "../csv.ts";
 import { h, route } from "../dom.ts";
 import { num, usd, usdNumber } from "../format.ts";
 import { isAdmin, ownUserId } from "../session.ts";
-import { empty, field, pageHeader, region, section, stat, stats, table, type Scope } from "../ui.ts";
+import { empty, field, ident, pageHeader, region, section, stat, stats, table, type Scope } from "../ui.ts";
 import { dayStarts, type Report } from "./user-overview.ts";
 
 // Usage report of one account by day × model × provider over a date range, with charts and the same
@@ -56,7 +56,7 @@ export function usagePage(scope: Scope, params: string[]): HTMLElement {
         table(`Usage of ${r.userId} from ${r.from} to ${r.to}`, [
           { label: "Day", cell: (d) => d.day },
           { label: "Provider", cell: (d) => d.provider },
-          { label: "Model", cell: (d) => h("code", null, d.model) },
+          { label: "Model", cell: (d) => ident(d.model) },
           { label: "Requests", cell: (d) => num(d.requests), numeric: true },
           { label: "Prompt tokens", cell: (d) => num(d.promptTokens), numeric: true },
           { label: "Completion tokens", cell: (d) => num(d.completionTokens), numeric: true },

@@ -3,7 +3,7 @@ import { TimeChart } from "../chart.ts";
 import { h, route } from "../dom.ts";
 import { num, usd, usdNumber, when } from "../format.ts";
 import { watchChanges } from "../live.ts";
-import { liveStatus, pageHeader, region, section, stat, stats, table, type Scope } from "../ui.ts";
+import { ident, liveStatus, pageHeader, region, section, showLive, stat, stats, table, type Scope } from "../ui.ts";
 import { userGettingStarted } from "./start.ts";
 
 // A user's overview (an API key): their balance and their last 30 days of usage. Everything comes from
@@ -48,7 +48,7 @@ export function userOverview(scope: Scope, userId: string): HTMLElement {
       stats(stat("Spend, 30 days", usd(r.totals.cost)), stat("Requests", num(r.totals.requests)), stat("Tokens", num(r.totals.tokens))),
       h("div", { class: "charts" }, chart.el),
       section("By model", table("Your usage by model over 30 days", [
-        { label: "Model", cell: (m) => h("code", null, m.model) },
+        { label: "Model", cell: (m) => ident(m.model) },
         { label: "Provider", cell: (m) => m.provider },
         { label: "Requests", cell: (m) => num(m.requests), numeric: true },
         { label: "Tokens", cell: (m) => num(m.tokens), numeric: true },
@@ -56,7 +56,7 @@ export function userOverview(scope: Scope, userId: string): HTMLElement {
       ], r.byModel)),
     );
   });
-  scope.onDispose(watchChanges(() => void Promise.all([balance.refresh(), usage.refresh()]), () => (status.textContent = "Refreshes every 5 seconds")));
+  scope.onDispose(watchChanges(() => void Promise.all([balance.refresh(), usage.refresh()]), showLive(status)));
   return h(
     "div",
     { class: "page" },
