@@ -9,7 +9,7 @@ import { overviewPage } from "./pages/overview.ts";
 import { systemPage } from "./pages/system.ts";
 import { usagePage } from "./pages/usage.ts";
 import { currentUser, hasScope, isAdmin, signIn, signOut, storedToken, type Me } from "./session.ts";
-import { problemBox, Scope } from "./ui.ts";
+import { markReady, problemBox, Scope } from "./ui.ts";
 import "./styles.css";
 
 // The shell: sign-in, navigation and a hash router (`#/accounts/alice`): the path after `#` never
@@ -58,6 +58,7 @@ function render(): void {
   if (!me) {
     fill(root, signInPage(scope, start));
     document.querySelector<HTMLElement>("#token")?.focus();
+    markReady();
     return;
   }
   const [first = "", ...params] = parseHash();

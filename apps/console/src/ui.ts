@@ -4,16 +4,13 @@ import { fill, h, route, type Child } from "./dom.ts";
 // Building blocks shared by the pages: page lifetime, regions that load, designed loading / empty /
 // error states (a refusal shows the API's problem `detail`, never a stack trace), tables, dialogs.
 
-/** What a page started (timers, streams, charts); disposed when the user leaves the page. */
+/** What a page started (timers, streams, requests, charts); disposed when the user leaves the page. */
 export class Scope {
-  private readonly controller = new AbortController();
   private readonly disposers: (() => void)[] = [];
-  readonly signal = this.controller.signal;
   onDispose(fn: () => void): void {
     this.disposers.push(fn);
   }
   dispose(): void {
-    this.controller.abort();
     for (const fn of this.disposers.splice(0)) fn();
   }
 }
@@ -36,6 +33,11 @@ export function problemBox(error: unknown): HTMLElement {
 
 export const empty = (title: string, ...body: Child[]) => h("div", { class: "empty" }, h("strong", null, title), ...body.map((b) => (typeof b === "string" ? h("p", null, b) : b)));
 
+let settling = 0;
+/** User Timing mark `console:ready`: the view is drawn and every part of it has its first answer (bench, RUM) */
+export const markReady = () => performance.mark("console:ready");
+const settled = () => --settling === 0 && markReady();
+
 /**
  * A part of a page that loads from the API. `refresh` keeps what is shown until the new answer is
  * there (live updates do not flicker); a newer refresh supersedes an older one still running.
@@ -43,10 +45,10 @@ export const empty = (title: string, ...body: Child[]) => h("div", { class: "emp
 export function region(scope: Scope, what: string, load: (signal: AbortSignal) => Promise<Child>) {
   const el = h("div", { class: "region" }, loading(what));
   let current: AbortController | null = null;
+  scope.onDispose(() => current?.abort());
   async function refresh(): Promise<void> {
     current?.abort();
     const mine = (current = new AbortController());
-    scope.signal.addEventListener("abort", () => mine.abort(), { once: true });
     el.setAttribute("aria-busy", "true");
     try {
       const content = await load(mine.signal);
@@ -57,7 +59,8 @@ export function region(scope: Scope, what: string, load: (signal: AbortSignal) =
       if (current === mine) el.removeAttribute("aria-busy");
     }
   }
-  void refresh();
+  settling++;
+  void refresh().finally(settled);
   return { el, refresh };
 }
 

@@ -53,8 +53,7 @@ export function eventsPage(scope: Scope, _params: string[]): HTMLElement {
   }
   async function follow(after: number) {
     stop();
-    const mine = (tail = new AbortController());
-    scope.signal.addEventListener("abort", () => mine.abort(), { once: true });
+    const mine = (tail = new AbortController()); // aborted by stop(), which the scope calls on leaving
     toggle.textContent = "Pause";
     problemArea.replaceChildren();
     last = after;
