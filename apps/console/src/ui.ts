@@ -100,7 +100,7 @@ export function table<T>(caption: string, columns: Column<T>[], rows: T[], empty
       null,
       h("caption", { class: "sr-only" }, caption),
       h("thead", null, h("tr", null, ...columns.map((c) => h("th", { scope: "col", class: c.numeric ? "num" : null }, c.label)))),
-      h("tbody", null, ...rows.map((row) => h("tr", null, ...columns.map((c) => h("td", { class: [c.numeric ? "num" : "", c.nowrap ? "nowrap" : ""].join(" ").trim() || null }, c.cell(row)))))),
+      h("tbody", null, ...rows.map((row) => h("tr", null, ...columns.map((c) => h("td", { class: [c.numeric ? "num" : "", c.nowrap ? "nowrap" : ""].join(" ").trim() || null, "data-label": c.label }, c.cell(row)))))),
     ),
   );
 }

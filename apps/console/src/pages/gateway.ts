@@ -73,13 +73,13 @@ export function gatewayPage(scope: Scope, _params: string[]): HTMLElement {
     const rows = c.models.flatMap((m) => m.providers.map((p) => ({ model: m.id, ...p })));
     return h("div", null, h("p", { class: "muted" }, `Catalog version ${c.version}. Prices in USD per million tokens; a price applies from its date on, and every charge records the prices it used.`),
       table("Model catalog", [
-        { label: "Model", cell: (r) => h("code", null, r.model) },
+        { label: "Model", cell: (r) => h("code", null, r.model), nowrap: true },
         { label: "Provider", cell: (r) => r.provider },
         { label: "Upstream id", cell: (r) => h("code", { class: "small" }, r.upstreamId) },
         { label: "Context", cell: (r) => num(r.contextLength), numeric: true },
         { label: "Prompt / 1M", cell: (r) => usd(r.prices?.promptPerMillion), numeric: true },
         { label: "Completion / 1M", cell: (r) => usd(r.prices?.completionPerMillion), numeric: true },
-        { label: "Price history", cell: (r) => h("ul", { class: "history" }, ...r.priceHistory.map((p) => h("li", null, `from ${p.from.slice(0, 10)}: ${usd(p.promptPerMillion)} / ${usd(p.completionPerMillion)}`))) },
+        { label: "Price history", nowrap: true, cell: (r) => h("ul", { class: "history" }, ...r.priceHistory.map((p) => h("li", null, `from ${p.from.slice(0, 10)}: ${usd(p.promptPerMillion)} / ${usd(p.completionPerMillion)}`))) },
         { label: "Circuit", cell: (r) => circuit(r.circuit) },
         { label: "Configured", cell: (r) => (r.configured ? "yes" : "no") },
       ], rows));
