@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromiumPath } from "../../infra/engines/require-engine.ts";
+import { chromiumPath, engineUrl } from "../../infra/engines/require-engine.ts";
+import { openMongoReadStore } from "../../infra/mongo/read-store.ts";
 import { openSqliteEventStore } from "../../infra/sqlite/event-store.ts";
 import { startServer } from "../testing/server.ts";
 import { startUpstreamFixture, type UpstreamFixture } from "../testing/upstream-fixture.ts";
@@ -15,6 +16,8 @@ import { launchBrowser, screenshot, signIn, watchPage } from "./browser.ts";
 // hostile text stays text. Screenshots of every page land in .screenshots/ (git-ignored).
 
 const chromium = chromiumPath();
+const mongoUrl = engineUrl("mongo", "MONGO_URL");
+const kafka = engineUrl("kafka", "KAFKA_BROKERS");
 const ADMIN = "console-e2e-admin-token-0123456789";
 const XSS_IMG = "<img src=x onerror=window.__xss=1;console.log(/XSS-RAN/.source)>";
 const XSS_SCRIPT = "<script>window.__xss=1;console.log(/XSS-RAN/.source)</script>";
@@ -303,6 +306,30 @@ describe.skipIf(!chromium)("the web console in Chromium", () => {
     } finally {
       await second.stop();
       rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!mongoUrl || !kafka)("works the same on the production engines: MongoDB read models (FerretDB) and the Kafka relay", async () => {
+    const suffix = Math.random().toString(36).slice(2, 8);
+    const env = { DATA_DIR: mkdtempSync(join(tmpdir(), "console-e2e-prod-")), ADMIN_TOKEN: ADMIN, READ_STORE: "mongo", MONGO_URL: mongoUrl!, MONGO_DB: `console_e2e_${suffix}`, KAFKA_BROKERS: kafka!, KAFKA_TOPIC: `console.e2e.${suffix}` };
+    const prod = await startServer(env);
+    try {
+      const paid = await fetch(`${prod.url}/billing/payment/process`, { method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" }, body: JSON.stringify({ userId: "prod-user", amount: "12.34" }) });
+      expect(paid.status).toBe(201);
+      const page = await open(ADMIN, "", prod.url);
+      await until(page, `document.body.innerText.includes("$12.34")`);
+      await page.goto(`${prod.url}/#/system`);
+      await until(page, `document.body.innerText.includes("mongo") && document.body.innerText.includes("topic console.e2e.${suffix}") && document.querySelectorAll(".badge.ok").length >= 4`);
+      await screenshot(page, "18-system-production-engines");
+      await page.goto(`${prod.url}/#/accounts/prod-user`);
+      await page.getByRole("button", { name: "Verify hash chain" }).click();
+      await page.locator(".verdict.ok").waitFor();
+    } finally {
+      await prod.stop();
+      const reads = await openMongoReadStore(mongoUrl!, env.MONGO_DB);
+      for (const c of await reads.listCollections()) await reads.collection(c).drop();
+      await reads.close();
+      rmSync(env.DATA_DIR, { recursive: true, force: true });
     }
   });
 });

@@ -153,7 +153,7 @@ export function field(label: string, control: HTMLElement, hint?: string): HTMLE
 /** a live status line (announced politely to screen readers) */
 export const liveStatus = () => h("p", { class: "live-status", role: "status", "aria-live": "polite" });
 
-const LIVE_TEXT = { live: "● Live: updates as events arrive", polling: "Refreshes every 5 seconds", reconnecting: "Reconnecting to the event log…", refused: "Live updates are not available to this token" };
+const LIVE_TEXT = { live: "● Live: updates as events arrive", polling: "Refreshes every 5 seconds", reconnecting: "Reconnecting to the event log…", refused: "No live updates: the event log refused this view's request" };
 /** shows the state of watchChanges in a liveStatus line */
 export const showLive = (el: HTMLElement) => (state: keyof typeof LIVE_TEXT) => {
   el.textContent = LIVE_TEXT[state];
