@@ -3,6 +3,7 @@
 // LISTEN channels (all three are per database), and the bench's baseline, raw batched INSERTs.
 import { randomUUID } from "node:crypto";
 import pg from "pg";
+import { APPEND_LOCK } from "../postgres/write-batch.ts";
 
 /** runs `work` on one short-lived connection */
 export async function withPostgres<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -31,26 +32,51 @@ export async function dropPostgresDatabase(url: string, name: string): Promise<v
 
 export interface RawEventRow { stream: string; revision: number; eventId: string; type: string; data: string; metadata: string }
 
+export interface RawInsertOptions {
+  /** rows per INSERT ... SELECT FROM unnest(...), one transaction each */
+  batchSize: number;
+  /** connections inserting batches at the same time (default 1) */
+  connections?: number;
+  /** take the event store's append lock first in each transaction (write-batch.ts): serialized commits */
+  lock?: boolean;
+}
+
 /**
- * The bench baseline: `rows` into a table shaped like the event store's (same columns, constraints and
- * indexes, positions from a sequence), `batchSize` rows per INSERT ... SELECT FROM unnest(...) and per
- * transaction, synchronous_commit on, one connection. Returns the seconds the inserts took.
+ * The bench baseline: `rows` into a new table shaped like the event store's (same columns, constraints
+ * and indexes, positions from a sequence), synchronous_commit on. Returns the seconds the inserts took.
  */
-export async function rawBatchedInserts(url: string, table: string, rows: RawEventRow[], batchSize: number): Promise<number> {
-  return withPostgres(url, async (c) => {
-    const t = pg.escapeIdentifier(table);
-    await c.query(`CREATE TABLE ${t} (position bigserial PRIMARY KEY, stream text NOT NULL, revision integer NOT NULL,
-      event_id text NOT NULL UNIQUE, type text NOT NULL, data json NOT NULL, metadata json NOT NULL,
-      created_at timestamptz NOT NULL DEFAULT now(), UNIQUE (stream, revision))`);
+export async function rawBatchedInserts(url: string, table: string, rows: RawEventRow[], options: RawInsertOptions): Promise<number> {
+  const { batchSize, connections = 1, lock = false } = options;
+  const t = pg.escapeIdentifier(table);
+  await withPostgres(url, (c) => c.query(`CREATE TABLE ${t} (position bigserial PRIMARY KEY, stream text NOT NULL,
+    revision integer NOT NULL, event_id text NOT NULL UNIQUE, type text NOT NULL, data json NOT NULL, metadata json NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(), UNIQUE (stream, revision))`));
+  const sql = `INSERT INTO ${t} (stream, revision, event_id, type, data, metadata)
+    SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::json[], $6::json[])`;
+  const batches: RawEventRow[][] = [];
+  for (let i = 0; i < rows.length; i += batchSize) batches.push(rows.slice(i, i + batchSize));
+  const clients = await Promise.all(Array.from({ length: connections }, async () => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
     await c.query("SET synchronous_commit = on");
-    const sql = `INSERT INTO ${t} (stream, revision, event_id, type, data, metadata)
-      SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::json[], $6::json[])`;
+    return c;
+  }));
+  try {
     const t0 = performance.now();
-    for (let i = 0; i < rows.length; i += batchSize) {
-      const batch = rows.slice(i, i + batchSize);
-      await c.query(sql, [batch.map((r) => r.stream), batch.map((r) => r.revision), batch.map((r) => r.eventId),
-        batch.map((r) => r.type), batch.map((r) => r.data), batch.map((r) => r.metadata)]);
-    }
+    let next = 0;
+    await Promise.all(clients.map(async (c) => {
+      for (let b = batches[next++]; b; b = batches[next++]) {
+        const values = [b.map((r) => r.stream), b.map((r) => r.revision), b.map((r) => r.eventId), b.map((r) => r.type), b.map((r) => r.data), b.map((r) => r.metadata)];
+        if (!lock) await c.query(sql, values);
+        else {
+          await c.query(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
+          await c.query(sql, values);
+          await c.query("COMMIT");
+        }
+      }
+    }));
     return (performance.now() - t0) / 1000;
-  });
+  } finally {
+    await Promise.all(clients.map((c) => c.end()));
+  }
 }

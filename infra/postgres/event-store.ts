@@ -4,19 +4,21 @@ import { ConcurrencyError } from "../../domain/event-store.ts";
 import type { AppendResult, EventStore, ExpectedRevision, ReadAllOptions } from "../../domain/event-store.ts";
 import type { NewEvent, RecordedEvent } from "../../domain/events.ts";
 import { backoffDelay, openListener, type Listener } from "./listener.ts";
-import { APPEND_LOCK, CHANNEL, SCHEMA, writeBatch, type Append, type Outcome } from "./write-batch.ts";
+import { APPEND_LOCK, CHANNEL, SCHEMA, takeBatch, writeBatch, type Append, type Outcome } from "./write-batch.ts";
 
 // Guarantees: an append resolves only after its transaction committed with synchronous_commit = on.
-// Group commit: appends issued while no batch is being written go out together as ONE transaction
-// (write-batch.ts: one advisory lock, one multi-row INSERT), each checked on its own so a conflict
-// rejects alone. One batch is in flight per store; batches of all stores on the database serialize on
-// the lock, which is what keeps $all positions committing in order (see write-batch.ts). Reads go
-// through a pool; subscriptions read pages after their last position and sleep until LISTEN/NOTIFY
+// Group commit: appends queued in the same turn go out together as ONE statement and transaction
+// (write-batch.ts: a server-side function under one advisory lock), each checked on its own so a
+// conflict rejects alone. Up to two batches are in flight per store; the batches of every store on the
+// database serialize on the lock, which is what keeps $all positions committing in order. Reads go
+// through the pool; subscriptions read pages after their last position and sleep until LISTEN/NOTIFY
 // (listener.ts) says something committed. A failed read is retried with backoff from the last
 // position handed out: a dropped connection resubscribes from the checkpoint, never skipping.
 
 const DEFAULT_PAGE = 1000;
 const SUBSCRIPTION_PAGE = 500;
+/** batches in flight per store: the next one is built and sent while the server commits the last */
+const IN_FLIGHT = 2;
 const COLUMNS = "position, stream, revision, type, data, metadata";
 /** int8 as a number (pg's default is a string): positions stay far below 2^53 */
 const types = { getTypeParser: ((oid: number, format?: "text" | "binary") =>
@@ -50,14 +52,14 @@ export async function openPostgresEventStore(url: string, options: PostgresEvent
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, application_name: applicationName, keepAlive: true, types });
   pool.on("error", onError); // an idle client lost its connection; without a listener this would crash the process
   try {
-    await transaction(async (c) => void (await c.query(`SELECT pg_advisory_xact_lock(${APPEND_LOCK}); ${SCHEMA}`))); // no DDL race between instances
+    await pool.query(`SELECT pg_advisory_xact_lock(${APPEND_LOCK}); ${SCHEMA}`); // one transaction: no DDL race between instances
   } catch (err) {
     await pool.end();
     throw err;
   }
 
   let queue: Pending[] = [];
-  let inFlight = false;
+  const inFlight = new Set<Pending[]>();
   let scheduled = false;
   let closed = false;
   let closingDone: Promise<void> | undefined;
@@ -66,37 +68,28 @@ export async function openPostgresEventStore(url: string, options: PostgresEvent
   const idle = new Set<() => void>();
   const stats = { commits: 0, appends: 0 };
 
-  async function transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await pool.connect();
-    try {
-      await client.query("BEGIN");
-      const result = await work(client);
-      await client.query("COMMIT");
-      client.release();
-      return result;
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      client.release(true); // its state is unknown: never hand it out again
-      throw err;
+  function flush(): void {
+    scheduled = false;
+    while (inFlight.size < IN_FLIGHT && queue.length > 0) {
+      const { batch, rest } = takeBatch(queue, inFlight);
+      if (batch.length === 0) return; // all wait for a batch in flight: its settle schedules them
+      queue = rest;
+      inFlight.add(batch);
+      void write(batch);
     }
   }
 
-  async function flush(): Promise<void> {
-    scheduled = false;
-    if (inFlight || queue.length === 0) return;
-    const batch = queue;
-    queue = [];
-    inFlight = true;
+  async function write(batch: Pending[]): Promise<void> {
     let outcomes: Outcome[] | undefined;
     let failure: unknown;
     try {
-      outcomes = await transaction((c) => writeBatch(c, batch));
+      outcomes = await writeBatch(pool, batch); // one statement, its own transaction
       stats.commits++;
       stats.appends += batch.length;
     } catch (err) {
       failure = err; // nothing committed, or (connection lost during COMMIT) unknown: a retry with the same ids is safe
     }
-    inFlight = false;
+    inFlight.delete(batch);
     batch.forEach((p, i) => {
       const o = outcomes?.[i];
       if (!o) p.reject(failure);
@@ -105,7 +98,7 @@ export async function openPostgresEventStore(url: string, options: PostgresEvent
     });
     // what queued meanwhile goes at the end of this turn: the settled appends' continuations often join it
     if (queue.length > 0) schedule();
-    else for (const done of [...idle]) done();
+    else if (inFlight.size === 0) for (const done of [...idle]) done();
   }
 
   function schedule(): void {
@@ -143,7 +136,7 @@ export async function openPostgresEventStore(url: string, options: PostgresEvent
   }
 
   async function shutDown(): Promise<void> {
-    if (inFlight || queue.length > 0) await new Promise<void>((resolve) => idle.add(function done() { idle.delete(done); resolve(); }));
+    if (inFlight.size > 0 || queue.length > 0) await new Promise<void>((resolve) => idle.add(function done() { idle.delete(done); resolve(); }));
     closing.abort();
     await listener?.close();
     await pool.end();
@@ -158,7 +151,7 @@ export async function openPostgresEventStore(url: string, options: PostgresEvent
       if (!storable(stream, ...rows.flatMap((r) => [r.eventId, r.type]))) return Promise.reject(new Error(`append to ${stream}: NUL in a name`));
       return new Promise<AppendResult>((resolve, reject) => {
         queue.push({ stream, expected, rows, resolve, reject });
-        if (!inFlight) schedule(); // else the batch in flight schedules it when it settles
+        schedule();
       });
     },
     async readStream(stream, fromRevision = 0) {
