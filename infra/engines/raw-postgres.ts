@@ -39,6 +39,11 @@ export interface RawInsertOptions {
   connections?: number;
   /** take the event store's append lock first in each transaction (write-batch.ts): serialized commits */
   lock?: boolean;
+  /**
+   * "ndjson" (default): data and metadata sent as one newline-joined text each and split server-side, as
+   * the event store does; "arrays": as json[] parameters, which pg escapes element by element
+   */
+  bodies?: "ndjson" | "arrays";
 }
 
 /**
@@ -46,13 +51,15 @@ export interface RawInsertOptions {
  * and indexes, positions from a sequence), synchronous_commit on. Returns the seconds the inserts took.
  */
 export async function rawBatchedInserts(url: string, table: string, rows: RawEventRow[], options: RawInsertOptions): Promise<number> {
-  const { batchSize, connections = 1, lock = false } = options;
+  const { batchSize, connections = 1, lock = false, bodies = "ndjson" } = options;
   const t = pg.escapeIdentifier(table);
   await withPostgres(url, (c) => c.query(`CREATE TABLE ${t} (position bigserial PRIMARY KEY, stream text NOT NULL,
     revision integer NOT NULL, event_id text NOT NULL UNIQUE, type text NOT NULL, data json NOT NULL, metadata json NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(), UNIQUE (stream, revision))`));
+  const json = bodies === "ndjson" ? (n: number) => `string_to_array($${n}, E'\\n')::json[]` : (n: number) => `$${n}::json[]`;
   const sql = `INSERT INTO ${t} (stream, revision, event_id, type, data, metadata)
-    SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::json[], $6::json[])`;
+    SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], ${json(5)}, ${json(6)})`;
+  const body = bodies === "ndjson" ? (texts: string[]) => texts.join("\n") : (texts: string[]) => texts;
   const batches: RawEventRow[][] = [];
   for (let i = 0; i < rows.length; i += batchSize) batches.push(rows.slice(i, i + batchSize));
   const clients = await Promise.all(Array.from({ length: connections }, async () => {
@@ -66,7 +73,7 @@ export async function rawBatchedInserts(url: string, table: string, rows: RawEve
     let next = 0;
     await Promise.all(clients.map(async (c) => {
       for (let b = batches[next++]; b; b = batches[next++]) {
-        const values = [b.map((r) => r.stream), b.map((r) => r.revision), b.map((r) => r.eventId), b.map((r) => r.type), b.map((r) => r.data), b.map((r) => r.metadata)];
+        const values = [b.map((r) => r.stream), b.map((r) => r.revision), b.map((r) => r.eventId), b.map((r) => r.type), body(b.map((r) => r.data)), body(b.map((r) => r.metadata))];
         if (!lock) await c.query(sql, values);
         else {
           await c.query(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);

@@ -68,6 +68,22 @@ describe.skipIf(!serverUrl)("PostgreSQL event store", () => {
     expect(store.stats.commits).toBeLessThan(200);
   });
 
+  it("a reused event id refuses only its own append; the rest of the group commit is written", async () => {
+    const store = await open();
+    const taken = testEvent();
+    await store.append(`t-${randomUUID()}`, [taken], "no_stream");
+    const commits = store.stats.commits;
+    const [a, b, c] = await Promise.allSettled([
+      store.append(`t-${randomUUID()}`, [testEvent()], "no_stream"),
+      store.append(`t-${randomUUID()}`, [testEvent(), taken], "no_stream"),
+      store.append(`t-${randomUUID()}`, [testEvent()], "no_stream"),
+    ]);
+    expect([a.status, b.status, c.status]).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect((b as PromiseRejectedResult).reason).toMatchObject({ code: "EVENT_STORE.CONCURRENCY", actual: "no_stream" });
+    expect(store.stats.commits).toBe(commits + 1); // one batch
+    expect((await store.readAll({ after: (await store.headPosition()) - 2 })).map((e) => e.revision)).toEqual([0, 0]);
+  });
+
   it("8 writers × 1,000 appends on 200 streams while a subscriber reads $all: every event exactly once, in position order", { timeout: 180_000 }, async () => {
     const writers = await Promise.all(Array.from({ length: 8 }, (_, w) => open({ applicationName: `es-writer-${w}` })));
     const reader = await open();

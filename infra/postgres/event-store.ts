@@ -44,8 +44,9 @@ interface Pending extends Append { resolve: (r: AppendResult) => void; reject: (
 const toRecorded = (r: Row): RecordedEvent =>
   ({ type: r.type, data: r.data, metadata: r.metadata, streamName: r.stream, revision: r.revision, position: r.position }) as RecordedEvent;
 
-/** text PostgreSQL cannot store (NUL): refused up front so it cannot fail a whole group commit */
-const storable = (...texts: string[]) => texts.every((t) => !t.includes("\0"));
+/** text PostgreSQL cannot store (NUL, a lone UTF-16 surrogate): refused up front so it cannot fail a whole batch */
+const unstorable = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const storable = (...texts: string[]) => texts.every((t) => !unstorable.test(t));
 
 export async function openPostgresEventStore(url: string, options: PostgresEventStoreOptions = {}): Promise<PostgresEventStore> {
   const { applicationName = "aggregator-events", onError = (e: unknown) => console.error("postgres event store:", e) } = options;
@@ -148,7 +149,10 @@ export async function openPostgresEventStore(url: string, options: PostgresEvent
       if (closed) return Promise.reject(new Error("event store is closed"));
       if (events.length === 0) return Promise.reject(new Error(`append to ${stream}: no events`));
       const rows = events.map((e) => ({ eventId: e.metadata.eventId, type: e.type, data: JSON.stringify(e.data), metadata: JSON.stringify(e.metadata) }));
-      if (!storable(stream, ...rows.flatMap((r) => [r.eventId, r.type]))) return Promise.reject(new Error(`append to ${stream}: NUL in a name`));
+      // JSON.stringify escapes NUL and lone surrogates in data; it returns undefined for no data at all
+      if (!storable(stream, ...rows.flatMap((r) => [r.eventId, r.type])) || rows.some((r) => r.data === undefined || r.metadata === undefined)) {
+        return Promise.reject(new Error(`append to ${stream}: a name PostgreSQL cannot store (NUL or a lone surrogate), or no data`));
+      }
       return new Promise<AppendResult>((resolve, reject) => {
         queue.push({ stream, expected, rows, resolve, reject });
         schedule();

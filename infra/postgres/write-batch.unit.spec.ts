@@ -18,6 +18,13 @@ describe("takeBatch: the appends of one batch never depend on one another", () =
     expect(names(rest)).toEqual(["b:1+2", "b:3"]);
   });
 
+  it("takes up to maxEvents events, or one larger append alone", () => {
+    const queue = [append("a", "1", "2"), append("b", "3"), append("c", "4", "5"), append("d", "6")];
+    expect(names(takeBatch(queue, [], 3).batch)).toEqual(["a:1+2", "b:3"]);
+    expect(names(takeBatch(queue, [], 3).rest)).toEqual(["c:4+5", "d:6"]);
+    expect(names(takeBatch(queue, [], 1).batch)).toEqual(["a:1+2"]);
+  });
+
   it("leaves out streams and ids of the batches still in flight", () => {
     const { batch, rest } = takeBatch([append("a", "9"), append("b", "1"), append("c", "2")], [[append("a", "8")], [append("x", "1")]]);
     expect(names(batch)).toEqual(["c:2"]);
