@@ -51,7 +51,9 @@ const storable = (...texts: string[]) => texts.every((t) => !unstorable.test(t))
 export async function openPostgresEventStore(url: string, options: PostgresEventStoreOptions = {}): Promise<PostgresEventStore> {
   const { applicationName = "aggregator-events", onError = (e: unknown) => console.error("postgres event store:", e) } = options;
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, application_name: applicationName, keepAlive: true, types });
-  pool.on("error", onError); // an idle client lost its connection; without a listener this would crash the process
+  // an idle client lost its connection (without a listener this would crash the process); after close(), a
+  // connection still shutting down may be cut by the server: nobody needs to hear of it
+  pool.on("error", (err) => closed || onError(err));
   try {
     await pool.query(`SELECT pg_advisory_xact_lock(${APPEND_LOCK}); ${SCHEMA}`); // one transaction: no DDL race between instances
   } catch (err) {
