@@ -84,6 +84,17 @@ describe.skipIf(!serverUrl)("PostgreSQL event store", () => {
     expect((await store.readAll({ after: (await store.headPosition()) - 2 })).map((e) => e.revision)).toEqual([0, 0]);
   });
 
+  it("a name PostgreSQL cannot store (NUL, lone surrogate) is refused up front; the appends beside it are written", async () => {
+    const store = await open();
+    const [bad, lone, good] = await Promise.allSettled([
+      store.append(`n-${randomUUID()}\u0000`, [testEvent()], "no_stream"),
+      store.append(`n-${randomUUID()}\uD800`, [testEvent()], "no_stream"),
+      store.append(`n-${randomUUID()}`, [testEvent()], "no_stream"),
+    ]);
+    expect([bad.status, lone.status, good.status]).toEqual(["rejected", "rejected", "fulfilled"]);
+    expect((bad as PromiseRejectedResult).reason.message).toMatch(/cannot store/);
+  });
+
   it("8 writers × 1,000 appends on 200 streams while a subscriber reads $all: every event exactly once, in position order", { timeout: 180_000 }, async () => {
     const writers = await Promise.all(Array.from({ length: 8 }, (_, w) => open({ applicationName: `es-writer-${w}` })));
     const reader = await open();

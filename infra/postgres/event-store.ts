@@ -50,6 +50,7 @@ const storable = (...texts: string[]) => texts.every((t) => !unstorable.test(t))
 
 export async function openPostgresEventStore(url: string, options: PostgresEventStoreOptions = {}): Promise<PostgresEventStore> {
   const { applicationName = "aggregator-events", onError = (e: unknown) => console.error("postgres event store:", e) } = options;
+  let closed = false;
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, application_name: applicationName, keepAlive: true, types });
   // an idle client lost its connection (without a listener this would crash the process); after close(), a
   // connection still shutting down may be cut by the server: nobody needs to hear of it
@@ -64,7 +65,6 @@ export async function openPostgresEventStore(url: string, options: PostgresEvent
   let queue: Pending[] = [];
   const inFlight = new Set<Pending[]>();
   let scheduled = false;
-  let closed = false;
   let closingDone: Promise<void> | undefined;
   let listener: Listener | undefined; // opened by the first subscription
   const closing = new AbortController();

@@ -104,9 +104,9 @@ export type Outcome = { ok: AppendResult } | { conflict: { stream: string; expec
 const toSqlRevision = (e: ExpectedRevision) => (e === "no_stream" ? -1 : Number.isInteger(e) && e >= 0 && e < 2 ** 31 ? e : -2);
 
 /**
- * The batch as one call (a test can run it inside BEGIN ... COMMIT to hold its lock, if no event id is reused). Data and metadata
- * are JSON.stringify output, which never holds a raw line feed: joined by "\n" they are sent as they are,
- * with no per-element escaping (a json[] array literal costs more client CPU than the server's insert).
+ * The batch as one call; a test can run it inside BEGIN ... COMMIT to hold its lock (when no event id is
+ * reused). Data and metadata are JSON.stringify output, which never holds a raw line feed: joined by "\n"
+ * they go as they are, with no per-element escaping (a json[] literal costs more client CPU than the insert).
  */
 export async function writeBatch(client: pg.ClientBase | pg.Pool, batch: Append[]): Promise<Outcome[]> {
   const appends = `[${batch.map((a, i) => `{"i":${i + 1},"s":${JSON.stringify(a.stream)},"x":${toSqlRevision(a.expected)},"n":${a.rows.length}}`).join(",")}]`;
