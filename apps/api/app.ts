@@ -8,7 +8,7 @@ import type { Platform } from "../shared/platform.ts";
 import { registerAuth } from "./auth.ts";
 import { registerIdempotency, type IdempotencyRecord } from "./idempotency.ts";
 import { registerProblemHandlers } from "./problem.ts";
-import { createGateway } from "../gateway/gateway.ts";
+import { createGateway, type GatewayOptions } from "../gateway/gateway.ts";
 import { orchestratorRoutes } from "./routes/orchestrator.ts";
 import { proxyRoutes } from "./routes/proxy.ts";
 import { analyticsRoutes } from "./routes/analytics.ts";
@@ -20,8 +20,8 @@ import { systemRoutes } from "./routes/system.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Builds the API; never listens (apps/main.ts does, tests use app.inject). */
-export async function buildApp(platform: Platform, options: { logger?: FastifyServerOptions["logger"] } = {}) {
+/** Builds the API; never listens (apps/main.ts does, tests use app.inject). Tests may shorten `gateway` timeouts. */
+export async function buildApp(platform: Platform, options: { logger?: FastifyServerOptions["logger"]; gateway?: Partial<GatewayOptions> } = {}) {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: 1024 * 1024,
@@ -69,7 +69,7 @@ export async function buildApp(platform: Platform, options: { logger?: FastifySe
   await app.register(keyRoutes, { platform });
   await app.register(billingRoutes, { platform });
   await app.register(analyticsRoutes, { platform });
-  const gateway = createGateway(platform, { onError: (error, what) => app.log.error({ err: error }, `gateway ${what}`) });
+  const gateway = createGateway(platform, { ...options.gateway, onError: (error, what) => app.log.error({ err: error }, `gateway ${what}`) });
   app.addHook("onClose", () => gateway.close());
   await app.register(orchestratorRoutes, { platform, gateway });
   await app.register(proxyRoutes, { platform, gateway });
