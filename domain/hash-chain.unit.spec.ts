@@ -58,6 +58,17 @@ describe("canonicalJson", () => {
   it.each([Number.NaN, Number.POSITIVE_INFINITY, 1n, new Map(), () => 1])("refuses %s", (value) => {
     expect(() => canonicalJson({ value })).toThrow(TypeError);
   });
+
+  it("says why it refuses", () => {
+    expect(() => canonicalJson(Number.NaN)).toThrow("canonicalJson: non-finite number NaN");
+    expect(() => canonicalJson(new Map())).toThrow("canonicalJson: only plain objects are supported");
+    expect(() => canonicalJson(undefined)).toThrow("canonicalJson: unsupported undefined");
+  });
+
+  it("uses toJSON where an object has one (a Date), and takes null-prototype objects as plain", () => {
+    expect(canonicalJson({ at: new Date(0) })).toBe('{"at":"1970-01-01T00:00:00.000Z"}');
+    expect(canonicalJson(Object.assign(Object.create(null), { b: 1, a: 2 }))).toBe('{"a":2,"b":1}');
+  });
 });
 
 describe("chain", () => {

@@ -118,8 +118,12 @@ describe("gateway: broken streams, timeouts and the hold cap", () => {
       const { response } = await client.chat.completions.create(CAP_ASK).withResponse();
       expect(response.headers.get("x-aggregator-cost")).toBe("0.000133");
     }
-    const [usage] = usages(await h.events(userId));
+    const events = await h.events(userId);
+    const [usage] = usages(events);
     expect(usage!.data).toMatchObject({ promptTokens: 1000, completionTokens: 5000, cost: HOLD, usageSource: "provider" });
+    // README: holds expire after 11 minutes (the longest a request may run, 10 min, plus 1 min)
+    const reserved = events.find((e) => e.type === "usage_reserved")!;
+    expect(Date.parse((reserved.data as { expiresAt: string }).expiresAt) - Date.parse(reserved.metadata.occurredAt)).toBe(11 * 60_000);
     expect(await h.ledger(userId)).toEqual({ balance: FUNDS - HOLD, held: 0 });
   });
 

@@ -81,3 +81,64 @@ describe("createCommandHandler: conflicts with another writer", () => {
     expect(ids).toHaveLength(7); // txn_p0, t-warm and the other writer's 5
   });
 });
+
+describe("createCommandHandler: batches, cache and failures", () => {
+  const ctx = { actor: { type: "admin" as const, id: "admin" }, correlationId: "c", now: NOW };
+  /** a memory store that counts reads and appends per stream, and can be told to fail */
+  function counted() {
+    const store = createMemoryEventStore();
+    const reads = new Map<string, number>();
+    const appends: { stream: string; events: number }[] = [];
+    const fail = { read: 0, append: 0 };
+    const wrapped: EventStore = {
+      ...store,
+      readStream: async (stream, from) => {
+        if (fail.read-- > 0) throw new Error("read failed");
+        reads.set(stream, (reads.get(stream) ?? 0) + 1);
+        return store.readStream(stream, from);
+      },
+      append: async (stream, events, expected) => {
+        appends.push({ stream, events: events.length });
+        if (fail.append-- > 0) throw new Error("disk full");
+        return store.append(stream, events, expected);
+      },
+    };
+    return { store: wrapped, reads, appends, fail };
+  }
+  const payTo = (userId: string, id: string): [string, typeof accountDecider, AccountCommand, typeof ctx] => {
+    const command = pay(id, USD);
+    return [accountStream(userId), accountDecider, { ...command, data: { ...command.data, userId } } as AccountCommand, ctx];
+  };
+
+  it("commands arriving together on one stream are decided in turn and appended in ONE append", async () => {
+    const { store, appends } = counted();
+    const handler = createCommandHandler(store);
+    const results = await Promise.all(["p1", "p2", "p3"].map((id) => handler.handle(...payTo("u1", id))));
+    expect(appends).toEqual([{ stream: "account-u1", events: 6 }]);
+    expect(new Set(results.map((r) => r.position)).size).toBe(1);
+    expect(results.map((r) => (r.events[1]!.data as { balanceAfter: number }).balanceAfter)).toEqual([USD, 2 * USD, 3 * USD]);
+  });
+
+  it("keeps folded states of the most recently used streams only (LRU of cacheSize)", async () => {
+    const { store, reads } = counted();
+    const handler = createCommandHandler(store, 2);
+    for (const [user, id] of [["a", "1"], ["b", "2"], ["a", "3"], ["c", "4"], ["a", "5"], ["b", "6"]] as const) await handler.handle(...payTo(user, id));
+    // a: loaded once and kept (it was used last); b: evicted by c, loaded again; c: once
+    expect(Object.fromEntries(reads)).toEqual({ "account-a": 1, "account-b": 2, "account-c": 1 });
+  });
+
+  it("a store failure (not a conflict) fails the batch at once, and the stream is reloaded for the next command", async () => {
+    const { store, reads, appends, fail } = counted();
+    const handler = createCommandHandler(store);
+    await handler.handle(...payTo("u1", "p1"));
+    fail.append = 1;
+    await expect(handler.handle(...payTo("u1", "p2"))).rejects.toThrow("disk full");
+    expect(appends).toHaveLength(2); // no retry of a failure that is not a conflict
+    await handler.handle(...payTo("u1", "p2"));
+    expect(reads.get("account-u1")).toBe(2);
+    fail.read = 1;
+    const stale = createCommandHandler(store);
+    await expect(stale.handle(...payTo("u1", "p3"))).rejects.toThrow("read failed");
+    expect((await stale.handle(...payTo("u1", "p3"))).events[1]!.data).toMatchObject({ balanceAfter: 3 * USD });
+  });
+});
