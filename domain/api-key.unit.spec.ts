@@ -89,6 +89,8 @@ describe("key format", () => {
     expect(() => formatApiKey("a_b", secret)).toThrow(/prefix/);
     expect(() => formatApiKey("AbCd1234", "short")).toThrow(/secret/);
     for (const prefix of ["_abcd", "abcd_", "abc", "x".repeat(33)]) expect(() => formatApiKey(prefix, secret)).toThrow("prefix must be 4..32 base62 characters");
+    expect(() => formatApiKey("a_b", secret)).toThrow(expect.objectContaining({ code: "API_KEY.INVALID_FORMAT" }));
+    expect(() => formatApiKey("AbCd1234", "short")).toThrow(expect.objectContaining({ code: "API_KEY.INVALID_FORMAT" }));
     for (const bad of [`_${secret}`, `${secret}_`, "x".repeat(15), "x".repeat(129)]) expect(() => formatApiKey("AbCd1234", bad)).toThrow("secret must be 16..128 base62 characters");
     expect(formatApiKey("abcd", "x".repeat(16))).toMatch(/^aia_abcd_x{16}[0-9a-f]{6}$/);
   });
@@ -96,6 +98,7 @@ describe("key format", () => {
     expect(parseApiKey(`-${raw}`)).toBeNull();
     expect(parseApiKey(`${raw}-`)).toBeNull();
     expect(parseApiKey(` ${raw}`)).toBeNull();
+    expect(parseApiKey({ toString: () => raw } as unknown as string)).toBeNull(); // only strings are keys
   });
   it("the checksum is the first 6 hex of sha-256 over aia_{prefix}_{secret}", () => {
     // independent: node:crypto directly, not the module's helper

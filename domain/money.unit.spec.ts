@@ -194,6 +194,8 @@ describe("costOf", () => {
     const huge = { promptPerMillion: MAX_MONEY, completionPerMillion: MAX_MONEY };
     expect(refusal(() => costOf(MAX_MONEY, MAX_MONEY, huge))).toMatchObject({ code: "MONEY.INVALID", message: "cost exceeds the maximum amount" });
     expect(refusal(() => costOf(1, 1, { promptPerMillion: 1, completionPerMillion: -1 })).message).toBe("completionPerMillion must be a non-negative integer");
+    // exactly MAX_MONEY is still a cost: MAX_MONEY tokens at 1 USD (1 000 000 micro-USD) per million
+    expect(costOf(MAX_MONEY, 0, { promptPerMillion: 1_000_000, completionPerMillion: 0 })).toBe(MAX_MONEY);
   });
 });
 

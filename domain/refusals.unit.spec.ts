@@ -44,6 +44,7 @@ const accountRows: Row<AccountCommand, AccountEvent>[] = [
   ["a blank refundId", paid5, refundWith({ refundId: "" }), "COMMAND.INVALID", /^refundId must be/],
   ["a duplicate refundId", [...paid5, refunded("p1", "r1", USD)], refund("p1", "r1", USD), "REFUND.DUPLICATE", /^refund r1 already exists$/],
   ["a second full refund", [...paid5, refunded("p1", "r0", 5 * USD)], refund("p1", "r1"), "PAYMENT.OVER_REFUND", /^payment p1 is already fully refunded$/],
+  ["an explicit refund of a fully refunded payment", [...paid5, refunded("p1", "r0", 5 * USD)], refund("p1", "r1", 1), "PAYMENT.OVER_REFUND", /^refund of 0.000001 USD exceeds the 0 USD left on payment p1$/],
   ["an over-refund", [...paid5, refunded("p1", "r0", USD)], refund("p1", "r1", 5 * USD), "PAYMENT.OVER_REFUND", /^refund of 5 USD exceeds the 4 USD left on payment p1$/],
   ["a zero refund", paid5, refund("p1", "r1", 0), "MONEY.INVALID", /^amount must be greater than 0, got 0$/],
   ["a refund of held money", [...paid5, reserved("h1", 4 * USD)], refund("p1", "r1"), "ACCOUNT.INSUFFICIENT_FUNDS", /^refund of 5 USD exceeds the available balance of 1 USD$/],
@@ -118,6 +119,7 @@ const keyRows: Row<ApiKeyCommand, ApiKeyEvent>[] = [
   ["a secret hash that is no string", [], create({ secretHash: 42 }), "COMMAND.INVALID", /secretHash/],
   ["one bad scope among good ones", [], create({ scopes: ["chat", "Admin"] }), "COMMAND.INVALID", /^scopes must be lowercase names/],
   ["a scope with a tail", [], create({ scopes: ["chat with spaces"] }), "COMMAND.INVALID", /scopes/],
+  ["a scope that only prints as one", [], create({ scopes: [["chat"]] }), "COMMAND.INVALID", /scopes/],
   ["scopes that are no list", [], create({ scopes: "chat" }), "COMMAND.INVALID", /scopes/],
   ["limits that are no object", [], create({ limits: [] }), "COMMAND.INVALID", /^limits must be an object$/],
   ["a negative budget", [], create({ limits: { budget: -1 } }), "COMMAND.INVALID", /^limits\.budget must be a non-negative integer$/],
@@ -156,5 +158,23 @@ describe("analytics refusals name what was wrong", () => {
   it("accepts properties of exactly 16 384 bytes, and leaves userId out of anonymous events", () => {
     analytics.given().when(track1({ properties: { b: "x".repeat(16_376) } })).thenMatches((events) => expect(events).toHaveLength(1));
     anonymous.given().when(track1({ userId: undefined })).thenMatches(([event]) => expect(Object.keys(event!.data)).toEqual(["name", "properties", "timestamp"]));
+  });
+});
+
+describe("optional fields are named when given and absent (never undefined) when not", () => {
+  it("payment externalRef, refund reason, transaction description, revocation reason", () => {
+    given().when(payWith({ externalRef: "inv-7" })).thenMatches(([event]) => expect(event!.data).toMatchObject({ externalRef: "inv-7" }));
+    given(paid5).when(refund("p1", "r1", USD)).thenMatches(([event]) => expect(Object.keys(event!.data)).toEqual(["userId", "paymentId", "refundId", "amount"]));
+    given(paid5).when(refundWith({ reason: "duplicate charge" })).thenMatches(([event]) => expect(event!.data).toMatchObject({ reason: "duplicate charge" }));
+    given().when(manual("t1", "credit", USD)).thenMatches(([event]) => expect(event!.data).toMatchObject({ metadata: {} }));
+    given().when(manual("t1", "credit", USD)).thenMatches(([event]) => expect(Object.keys((event!.data as { metadata: object }).metadata)).toEqual([]));
+    keys.given([created]).when(revoke()).thenMatches(([event]) => expect(Object.keys(event!.data)).toEqual(["keyId", "userId", "revokedAt"]));
+  });
+
+  it("a credit is accepted on an overdrawn account: only money going out needs funds", () => {
+    // usage may overdraw (it already happened): 1 USD paid, 3 USD used → -2 USD
+    const overdrawn = [...topUp("p1", USD), usageEvent(usage("us1", 3 * USD)), { type: "transaction_created", data: { userId: "u1", transactionId: "txn_us1", amount: -3 * USD, type: "usage", balanceAfter: -2 * USD, timestamp: NOW, metadata: {} } } as AccountEvent];
+    given(overdrawn).when(manual("t1", "credit", USD)).thenMatches(([event]) => expect(event!.data).toMatchObject({ balanceAfter: -USD }));
+    given(overdrawn).when(manual("t2", "adjustment", USD)).thenMatches(([event]) => expect(event!.data).toMatchObject({ balanceAfter: -USD }));
   });
 });

@@ -44,6 +44,8 @@ describe("requireInstant", () => {
   it.each([
     " 2025-01-31T12:00:00Z", "2025-01-31T12:00:00Zx", "2025-01-31T12:00:00", "2025-01-31 12:00:00Z", "2025-01-31T12:00:00+1:00",
     "2025-01-31T12:00:00+01:0", "2025-01-31T12:00:00*01:00", "2025-01-31T12:00:00+0a:00", "2025-01-31T12:00:00+01:0a", "2025-13-45T12:00:00Z", 1738324800000,
+    "+002025-01-31T12:00:00Z", // an expanded year Date.parse would take
+    { toString: () => "2025-01-31T12:00:00Z" }, // not a string, whatever it prints as
   ])("refuses %j", (value) => {
     expect(refusal(() => requireInstant(value, "at")).message).toBe("at must be an ISO-8601 instant such as 2025-01-31T12:00:00Z");
   });
