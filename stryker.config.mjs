@@ -34,4 +34,6 @@ export default {
   htmlReporter: { fileName: "reports/mutation/index.html" },
   thresholds: { high: 90, low: 80, break: 75 },
   tempDirName: ".stryker-tmp",
+  // not copied into the sandbox: engine binaries and jars, local data
+  ignorePatterns: ["infra/engines/kafka/target", "infra/engines/ferretdb/ferretdb-bin", ".engines", "data", ".bench", "coverage", "dist"],
 };
