@@ -43,7 +43,7 @@ describe("gateway: broken streams, timeouts and the hold cap", () => {
   };
   beforeAll(async () => {
     h = await startGatewayHarness(undefined, {}, {
-      timeouts: { ...DEFAULT_GATEWAY_OPTIONS.timeouts, firstByteMs: 500, idleMs: 500 },
+      timeouts: { ...DEFAULT_GATEWAY_OPTIONS.timeouts, firstByteMs: 2_000, idleMs: 1_000 },
       breaker: { failureThreshold: 1000, cooldownMs: 30_000 }, // the failures below must not open a circuit
     });
   });
