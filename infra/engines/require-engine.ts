@@ -1,7 +1,24 @@
 // Decide whether a suite that needs a real engine runs, is skipped, or fails.
-// REQUIRE_ENGINES (comma-separated, e.g. "kafka,mongo"; .ci/run sets it) turns a missing URL into an error.
+// REQUIRE_ENGINES (comma-separated, e.g. "kafka,mongo,kcat"; .ci/run sets it) turns a missing engine into an error.
+// A skip prints one line "[skip] <engine>: <why>"; .ci/run repeats those reasons in its closing line.
+import { execFile } from "node:child_process";
 
-export type EngineName = "kafka" | "mongo" | "esdb" | "postgres";
+export type EngineName = "kafka" | "mongo" | "esdb" | "postgres" | "kcat";
+
+/** why an engine may be missing on this machine; otherwise: start the engines */
+const MISSING_BECAUSE: Partial<Record<EngineName, string>> = {
+  esdb: "no EventStoreDB server package exists for this machine",
+};
+const START_THEM = 'run "npm run engines:up" and load .engines/env';
+
+const required = (name: EngineName) => (process.env.REQUIRE_ENGINES ?? "").split(/[\s,]+/).includes(name);
+
+/** throws when REQUIRE_ENGINES names the engine, else prints the one skip line */
+function missing(name: EngineName, what: string): undefined {
+  if (required(name)) throw new Error(`${what}, but REQUIRE_ENGINES=${process.env.REQUIRE_ENGINES} requires ${name}: ${START_THEM}`);
+  console.log(`[skip] ${name}: ${what} — ${MISSING_BECAUSE[name] ?? START_THEM}`);
+  return undefined;
+}
 
 /**
  * The engine's address from `process.env[envVar]`, or undefined (after one console line) when the suite should skip.
@@ -9,14 +26,11 @@ export type EngineName = "kafka" | "mongo" | "esdb" | "postgres";
  */
 export function engineUrl(name: EngineName, envVar: string): string | undefined {
   const url = process.env[envVar]?.trim();
-  if (url) return url;
-  const required = (process.env.REQUIRE_ENGINES ?? "").split(/[\s,]+/).filter(Boolean);
-  if (required.includes(name)) {
-    throw new Error(
-      `${envVar} is not set, but REQUIRE_ENGINES=${process.env.REQUIRE_ENGINES} requires ${name}: ` +
-        `run "npm run engines:up" and load .engines/env`,
-    );
-  }
-  console.log(`[skip] ${name} tests: ${envVar} is not set (run "npm run engines:up" and load .engines/env)`);
-  return undefined;
+  return url || missing(name, `${envVar} unset`);
+}
+
+/** Whether a command-line tool (kcat) runs here; false after one skip line; throws when REQUIRE_ENGINES lists it. */
+export async function toolAvailable(name: "kcat", probe: string[] = ["-V"]): Promise<boolean> {
+  const runs = await new Promise<boolean>((resolve) => execFile(name, probe, (error) => resolve(!error)));
+  return runs || (missing(name, `${name} not installed`) ?? false);
 }
