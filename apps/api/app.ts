@@ -9,7 +9,7 @@ import { registerAuth } from "./auth.ts";
 import { registerIdempotency, type IdempotencyRecord } from "./idempotency.ts";
 import { registerJsonBody } from "./json-body.ts";
 import { registerProblemHandlers } from "./problem.ts";
-import { createGateway } from "../gateway/gateway.ts";
+import { createGateway, type GatewayOptions } from "../gateway/gateway.ts";
 import { orchestratorRoutes } from "./routes/orchestrator.ts";
 import { proxyRoutes } from "./routes/proxy.ts";
 import { analyticsRoutes } from "./routes/analytics.ts";
@@ -24,8 +24,8 @@ import { consoleRoutes } from "../console/serve.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Builds the API; never listens (apps/main.ts does, tests use app.inject). */
-export async function buildApp(platform: Platform, options: { logger?: FastifyServerOptions["logger"] } = {}) {
+/** Builds the API; never listens (apps/main.ts does, tests use app.inject). Tests may shorten `gateway` timeouts. */
+export async function buildApp(platform: Platform, options: { logger?: FastifyServerOptions["logger"]; gateway?: Partial<GatewayOptions> } = {}) {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: 1024 * 1024,
@@ -74,6 +74,7 @@ export async function buildApp(platform: Platform, options: { logger?: FastifySe
   registerIdempotency(app, platform.reads.collection<IdempotencyRecord>("idempotency"));
 
   const gateway = createGateway(platform, {
+    ...options.gateway,
     onError: (error, what) => app.log.error({ err: error }, `gateway ${what}`),
     onWarn: (message, fields) => app.log.warn(fields, `gateway ${message}`),
   });
