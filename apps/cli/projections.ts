@@ -36,7 +36,11 @@ export function projectionsCommand(program: Command, run: Run) {
     .option("--all", "every projection")
     .option("--dry-run", "build, but do not switch (inspect <collection>__rebuild)")
     .addOption(new Option("--page-size <N>", "events per read (default 2000)").argParser(count))
-    .addHelpText("after", "\nWith the embedded SQLite default, stop the server first: a projector writing in another process between\nthe switch and the rebuild's final catch-up can skip an event.")
+    .addHelpText(
+      "after",
+      "\nWith the embedded SQLite default, stop the server first: a projector writing in another process between\n" +
+        "the switch and the rebuild's final catch-up can skip an event.",
+    )
     .action((wanted: string[], options: RebuildOptions) => run(() => rebuild(wanted, options)));
 }
 

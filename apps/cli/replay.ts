@@ -35,7 +35,11 @@ export function replayCommand(program: Command, run: Run) {
     .command("replay")
     .summary("write events from the event store or the Kafka topic as NDJSON/CSV")
     .description("Write a slice of the event history as NDJSON or CSV, ordered by global position (store) or per account (topic).")
-    .addOption(new Option("--source <source>", "the event store, or the Kafka topic (KAFKA_BROKERS, KAFKA_TOPIC; it holds ai_usage and transaction_created only; no offsets are committed)").choices(["store", "kafka"]).default("store"))
+    .addOption(
+      new Option("--source <source>", "the event store, or the Kafka topic (KAFKA_BROKERS, KAFKA_TOPIC; it holds ai_usage and transaction_created only; no offsets are committed)")
+        .choices(["store", "kafka"])
+        .default("store"),
+    )
     .addOption(new Option("--from-beginning", "start at the first event (default)").conflicts(["fromTime", "fromPosition"]))
     .addOption(new Option("--from-time <T>", "events with occurredAt >= T").argParser(instant).conflicts("fromPosition"))
     .addOption(new Option("--from-position <P>", "events after global position P").argParser(count))
@@ -65,7 +69,9 @@ async function* chunksOf(pages: AsyncIterable<RecordedEvent[] | ReplayPage>, for
 }
 
 async function replay(options: ReplayOptions): Promise<number> {
-  const filter: EventFilter = { types: options.types, userId: options.user, after: options.fromPosition, from: options.fromTime, to: options.toTime };
+  const filter: EventFilter = {
+    types: options.types, userId: options.user, after: options.fromPosition, from: options.fromTime, to: options.toTime,
+  };
   const { format } = options;
   const follow = options.follow === true;
   const limit = options.limit ?? Number.POSITIVE_INFINITY;

@@ -22,8 +22,9 @@ const EVENTS = 24_000;
 function throughHead(args: string[], lines: number): Promise<CliRun> {
   const script = `"$0" "$@" | head -${lines}; exit "\${PIPESTATUS[0]}"`;
   return new Promise((done) => {
-    execFile("bash", ["-c", script, process.execPath, BIN, ...args], { env: { ...process.env, ...env, LOG_LEVEL: "silent" }, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => done({ code: error ? Number(error.code) : 0, stdout, stderr }));
+    const options = { env: { ...process.env, ...env, LOG_LEVEL: "silent" }, maxBuffer: 64 * 1024 * 1024 };
+    execFile("bash", ["-c", script, process.execPath, BIN, ...args], options, (error, stdout, stderr) =>
+      done({ code: error ? Number(error.code) : 0, stdout, stderr }));
   });
 }
 

@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { pricesAt } from "../../domain/catalog.ts";
 import { costOf, formatMoney, parseMoney } from "../../domain/money.ts";
+import { loadCatalog } from "../../infra/catalog/load.ts";
 import { freePort } from "../testing/server.ts";
 
 // Done-when: the README's first session works as pasted. Its bash blocks are parsed from README.md
@@ -89,7 +91,9 @@ describe("README: a first session", () => {
     const [port, fixturePort] = [await freePort(), await freePort()];
     // a new user's shell: no provider keys, no engines, no project bins on the PATH
     const PATH = (process.env.PATH ?? "").split(delimiter).filter((p) => !p.includes("node_modules")).join(delimiter);
-    const env = { PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, PORT: String(port), DATA_DIR: dataDir, FIXTURE_PORT: String(fixturePort) };
+    const env = {
+      PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, PORT: String(port), DATA_DIR: dataDir, FIXTURE_PORT: String(fixturePort),
+    };
     const session = await runSession(commands, env);
     try {
       expect(session.code, session.output).toBe(0);
@@ -110,9 +114,7 @@ describe("README: a first session", () => {
       expect(step(/v1\/chat\/completions/)).toBe("Hello from fixture");
 
       // the fixture reports 12 prompt and 3 completion tokens: the charge is the catalog's price for them
-      const catalog = JSON.parse(readFileSync(join(ROOT, "infra/catalog/models.json"), "utf8")) as { models: Array<{ id: string; provider: string; prices: Array<{ promptPerMillion: number; completionPerMillion: number }> }> };
-      const model = catalog.models.find((m) => m.id === "gpt-4o-mini" && m.provider === "openai")!;
-      const charge = costOf(12, 3, model.prices.at(-1)!);
+      const charge = costOf(12, 3, pricesAt(loadCatalog(), "gpt-4o-mini", new Date().toISOString(), "openai")!);
       expect(charge).toBeGreaterThan(0);
       const after = formatMoney(parseMoney("25") - charge);
       expect(json(/billing\/balance\/alice/, 1)).toMatchObject({ balance: after, held: "0", available: after });
@@ -121,7 +123,8 @@ describe("README: a first session", () => {
         { type: "usage", amount: formatMoney(-charge), balanceAfter: after },
         { type: "payment", amount: "25", balanceAfter: "25" },
       ]);
-      expect(json(/billing\/report\/alice/)).toMatchObject({ totals: { requests: 1, promptTokens: 12, completionTokens: 3, tokens: 15, cost: formatMoney(charge) } });
+      const totals = { requests: 1, promptTokens: 12, completionTokens: 3, tokens: 15, cost: formatMoney(charge) };
+      expect(json(/billing\/report\/alice/)).toMatchObject({ totals });
 
       // the README stops the server before the CLI runs: nothing may still listen
       expect(await listening(`http://127.0.0.1:${port}/health`)).toBe(false);
@@ -131,7 +134,8 @@ describe("README: a first session", () => {
       expect(replayed).toMatch(/^replayed 1 events in [\d.]+ s$/m);
       const lines = replayed.split("\n").filter((line) => line.startsWith("{"));
       expect(lines).toHaveLength(1);
-      expect(JSON.parse(lines[0]!)).toMatchObject({ type: "ai_usage", data: { userId: "alice", model: "gpt-4o-mini", promptTokens: 12, completionTokens: 3, cost: charge } });
+      const usage = { userId: "alice", model: "gpt-4o-mini", promptTokens: 12, completionTokens: 3, cost: charge };
+      expect(JSON.parse(lines[0]!)).toMatchObject({ type: "ai_usage", data: usage });
     } finally {
       session.killGroup();
     }
