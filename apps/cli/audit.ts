@@ -1,20 +1,11 @@
-import { parseArgs } from "node:util";
+import { Option, type Command } from "commander";
 import { accountStream } from "../../domain/events.ts";
 import type { AccountAudit } from "../shared/account-auditor.ts";
 import { csvHeader, formatPage, type ReplayFormat } from "../shared/event-format.ts";
 import { auditJson, reconcileAll, verifyAccount, type Reconciliation } from "../shared/reconcile.ts";
 import { eventMatcher } from "../shared/replay.ts";
-import { CliError, config, eventStore, EXIT, openOutput, parseInstant, readStore } from "./io.ts";
+import { CliError, config, eventStore, EXIT, instant, readStore, writeOutput, type Run } from "./io.ts";
 import { createProgress } from "./progress.ts";
-
-export const AUDIT_HELP = `aggregator audit: verifiable history
-
-  audit verify --user U [--user V...] | --all [--json]
-      recompute each account's hash chain and ledger from its events and compare the balances read model
-      with that fold; prints every account and event that disagrees; exit 1 on any mismatch, 0 when all agree.
-      Read models that have not caught up yet are reported as lag, not as a mismatch.
-  audit export --user U [--from T1] [--to T2] [--format csv|ndjson] [--out FILE]
-      the account stream in revision order (occurredAt in [T1, T2)), with ids, actors and hashes.`;
 
 const where = (p: AccountAudit["problems"][number]) =>
   p.eventId ? `event ${p.eventId} (${p.type}, revision ${p.revision}, position ${p.position}): ` : "";
@@ -24,14 +15,15 @@ function printAccount(a: AccountAudit) {
   for (const p of a.problems) process.stdout.write(`  ${where(p)}${p.code}: ${p.detail}\n`);
 }
 
-async function verify(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { user: { type: "string", multiple: true }, all: { type: "boolean", default: false }, json: { type: "boolean", default: false } },
-    strict: true,
-  });
+interface VerifyOptions {
+  user?: string[];
+  all?: boolean;
+  json?: boolean;
+}
+
+async function verify(values: VerifyOptions): Promise<number> {
   const users = values.user ?? [];
-  if (values.all === users.length > 0) throw new CliError("audit verify needs --user U (repeatable) or --all");
+  if ((values.all === true) === users.length > 0) throw new CliError("audit verify needs --user U (repeatable) or --all");
   const cfg = config();
   const events = await eventStore(cfg);
   const reads = await readStore(cfg);
@@ -69,24 +61,23 @@ async function verify(args: string[]): Promise<number> {
   }
 }
 
-async function exportAccount(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { user: { type: "string" }, from: { type: "string" }, to: { type: "string" }, format: { type: "string", default: "ndjson" }, out: { type: "string" } },
-    strict: true,
-  });
-  if (!values.user) throw new CliError("audit export needs --user U");
-  if (values.format !== "ndjson" && values.format !== "csv") throw new CliError(`--format must be csv or ndjson, not "${values.format}"`);
-  const matches = eventMatcher({ from: parseInstant("--from", values.from), to: parseInstant("--to", values.to) });
+interface ExportOptions {
+  user: string;
+  from?: string;
+  to?: string;
+  format: ReplayFormat;
+  out?: string;
+}
+
+async function exportAccount(values: ExportOptions): Promise<number> {
+  const matches = eventMatcher({ from: values.from, to: values.to });
   const events = await eventStore(config());
   try {
     const stream = await events.readStream(accountStream(values.user));
     if (stream.length === 0) throw new CliError(`account ${values.user} not found`, EXIT.mismatch);
     const selected = stream.filter(matches);
-    const out = openOutput(values.out);
-    if (values.format === "csv") await out.write(csvHeader());
-    await out.write(formatPage(selected, values.format as ReplayFormat));
-    await out.close();
+    const header = values.format === "csv" ? [csvHeader()] : [];
+    await writeOutput([...header, formatPage(selected, values.format)], values.out);
     process.stderr.write(`exported ${selected.length} of ${stream.length} events of account ${values.user}\n`);
     return EXIT.ok;
   } finally {
@@ -94,9 +85,28 @@ async function exportAccount(args: string[]): Promise<number> {
   }
 }
 
-export async function auditCommand(args: string[]): Promise<number> {
-  const [action, ...rest] = args;
-  if (action === "verify") return verify(rest);
-  if (action === "export") return exportAccount(rest);
-  throw new CliError(`unknown audit action "${action ?? ""}"\n\n${AUDIT_HELP}`);
+export function auditCommand(program: Command, run: Run) {
+  const audit = program.command("audit").description("verify hash chains and balances; export an account's history");
+  audit
+    .command("verify")
+    .summary("recompute hash chains and ledgers; compare them with the balances read model")
+    .description(
+      "Recompute each account's hash chain and ledger from its events and compare the balances read model with that fold; " +
+        "print every account and event that disagrees; exit 1 on any mismatch, 0 when all agree. " +
+        "Read models that have not caught up yet are reported as lag, not as a mismatch.",
+    )
+    .option("--user <U>", "an account to verify (repeatable)", (user: string, users: string[] = []) => [...users, user])
+    .option("--all", "every account")
+    .option("--json", "the report as JSON")
+    .action((options: VerifyOptions) => run(() => verify(options)));
+  audit
+    .command("export")
+    .summary("one account's events, in revision order, as NDJSON or CSV")
+    .description("Write the account stream in revision order (occurredAt in [T1, T2)), with ids, actors and hashes.")
+    .requiredOption("--user <U>", "the account")
+    .addOption(new Option("--from <T1>", "occurredAt >= T1 (ISO-8601 or epoch ms)").argParser(instant))
+    .addOption(new Option("--to <T2>", "occurredAt < T2").argParser(instant))
+    .addOption(new Option("--format <format>", "line format").choices(["ndjson", "csv"]).default("ndjson"))
+    .option("--out <FILE>", "write to FILE instead of stdout")
+    .action((options: ExportOptions) => run(() => exportAccount(options)));
 }

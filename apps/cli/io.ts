@@ -1,6 +1,7 @@
-import { once } from "node:events";
 import { createWriteStream, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { InvalidArgumentError } from "commander";
 import type { EventStore } from "../../domain/event-store.ts";
 import { loadConfig, type Config } from "../../infra/config.ts";
 import type { ReadStore } from "../../projections/read-store.ts";
@@ -9,7 +10,8 @@ import { openEventStore, openReadStore } from "../shared/container.ts";
 // What every command shares: the environment (the same variables as the server), the stores, the
 // output sink, Ctrl-C, and exit codes.
 
-export const EXIT = { ok: 0, mismatch: 1, usage: 2, failed: 3, interrupted: 130 } as const;
+/** closedPipe: stdout's reader went away (`| head`); 128 + SIGPIPE, what the shell reports for `cat` */
+export const EXIT = { ok: 0, mismatch: 1, usage: 2, failed: 3, interrupted: 130, closedPipe: 141 } as const;
 
 /** a failure the user can fix; printed as one line, no stack */
 export class CliError extends Error {
@@ -17,6 +19,9 @@ export class CliError extends Error {
     super(message);
   }
 }
+
+/** runs a command's action and keeps its exit code (main.ts reports errors as one line) */
+export type Run = (command: () => Promise<number>) => Promise<void>;
 
 export function config(): Config {
   return loadConfig();
@@ -36,29 +41,28 @@ export async function eventStore(cfg: Config): Promise<EventStore> {
 
 export const readStore = (cfg: Config): Promise<ReadStore> => openReadStore(cfg);
 
-export interface Output {
-  write(chunk: string): Promise<void>;
-  close(): Promise<void>;
+/**
+ * Writes `chunks` to `--out FILE` (created or truncated, closed when done) or to stdout, with
+ * backpressure: the next chunk is produced only once the sink took the last one, and one drain
+ * listener at a time, removed after use. A closed stdout is handled once for the whole process
+ * (quitOnClosedPipe).
+ */
+export async function writeOutput(chunks: AsyncIterable<string> | Iterable<string>, file: string | undefined): Promise<void> {
+  if (file) await pipeline(chunks, createWriteStream(file));
+  else await pipeline(chunks, process.stdout, { end: false });
 }
 
-/** `--out FILE` or stdout, honouring backpressure; a closed pipe (`| head`) ends quietly */
-export function openOutput(file: string | undefined): Output {
-  const stream = file ? createWriteStream(file) : process.stdout;
-  let broken = false;
-  stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code === "EPIPE") broken = true;
-    else throw error;
+/**
+ * `aggregator replay | head -1`: once the reader of stdout is gone nothing more can be delivered, so
+ * the process ends at once, with no message (stderr is for the user, not for the pipe) and 141.
+ */
+export function quitOnClosedPipe() {
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(EXIT.closedPipe);
+    process.stderr.write(`aggregator: cannot write to stdout: ${error.message}\n`);
+    process.exit(EXIT.failed);
   });
-  return {
-    async write(chunk) {
-      if (broken || chunk.length === 0) return;
-      if (!stream.write(chunk)) await Promise.race([once(stream, "drain"), once(stream, "close")]);
-    },
-    async close() {
-      if (!file) return;
-      await new Promise<void>((done, fail) => (stream as ReturnType<typeof createWriteStream>).end((e?: Error | null) => (e ? fail(e) : done())));
-    },
-  };
+  process.stderr.on("error", () => {}); // nobody to tell
 }
 
 /** first Ctrl-C aborts (the command finishes cleanly), a second one exits at once */
@@ -73,16 +77,17 @@ export function interruptSignal(): AbortSignal {
   return controller.signal;
 }
 
-export function parseInstant(flag: string, value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
+// Option parsers: a bad value is a usage error (exit 2) reported by the parser with the option's name.
+
+/** ISO-8601 time or epoch milliseconds, as an ISO string */
+export function instant(value: string): string {
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (Number.isNaN(ms)) throw new CliError(`${flag}: "${value}" is not an ISO-8601 time or epoch milliseconds`);
+  if (Number.isNaN(ms)) throw new InvalidArgumentError("Not an ISO-8601 time or epoch milliseconds.");
   return new Date(ms).toISOString();
 }
 
-export function parseCount(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new CliError(`${flag}: "${value}" is not a non-negative integer`);
+export function count(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError("Not a non-negative integer.");
   return Number(value);
 }
 

@@ -1,24 +1,12 @@
-import { parseArgs } from "node:util";
+import { Option, type Command } from "commander";
 import { allProjections } from "../../projections/index.ts";
 import type { Projection } from "../../projections/projection.ts";
 import { readCheckpoint } from "../../projections/projector.ts";
 import { rebuildCollection, rebuildProjections } from "../../projections/rebuild.ts";
-import { CliError, config, eventStore, EXIT, interruptSignal, parseCount, readStore, seconds } from "./io.ts";
+import { CliError, config, count, eventStore, EXIT, interruptSignal, readStore, seconds, type Run } from "./io.ts";
 import { createProgress } from "./progress.ts";
 
 const names = () => allProjections.map((p) => p.name).join(", ");
-
-export const PROJECTIONS_HELP = `aggregator projections: read-model maintenance
-
-  projections list                      projections, their collections and document counts
-  projections rebuild NAME... | --all   replay every event into fresh <collection>__rebuild collections while
-                                        the live ones keep serving, then switch (rename). Ctrl-C is safe:
-                                        run it again and it resumes where it stopped.
-    --dry-run                           build, but do not switch (inspect <collection>__rebuild)
-    --page-size N                       events per read (default 2000)
-Projections: ${allProjections.map((p) => p.name).join(", ")}.
-With the embedded SQLite default, stop the server first: a projector writing in another process between
-the switch and the rebuild's final catch-up can skip an event.`;
 
 function select(wanted: string[], all: boolean): Projection[] {
   if (all && wanted.length > 0) throw new CliError("give projection names or --all, not both");
@@ -31,28 +19,53 @@ function select(wanted: string[], all: boolean): Projection[] {
   });
 }
 
-export async function projectionsCommand(args: string[]): Promise<number> {
-  const [action, ...rest] = args;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    options: { all: { type: "boolean", default: false }, "dry-run": { type: "boolean", default: false }, "page-size": { type: "string" } },
-    allowPositionals: true,
-    strict: true,
-  });
+export function projectionsCommand(program: Command, run: Run) {
+  const projections = program.command("projections").description("inspect or rebuild read models (safe to interrupt and rerun)");
+  projections
+    .command("list")
+    .description("projections, their collections and document counts")
+    .action(() => run(list));
+  projections
+    .command("rebuild")
+    .summary("rebuild read models into fresh collections, then switch")
+    .description(
+      "Replay every event into fresh <collection>__rebuild collections while the live ones keep serving, then switch (rename). " +
+        "Ctrl-C is safe: run it again and it resumes where it stopped.",
+    )
+    .argument("[names...]", `projections to rebuild: ${names()}`)
+    .option("--all", "every projection")
+    .option("--dry-run", "build, but do not switch (inspect <collection>__rebuild)")
+    .addOption(new Option("--page-size <N>", "events per read (default 2000)").argParser(count))
+    .addHelpText(
+      "after",
+      "\nWith the embedded SQLite default, stop the server first: a projector writing in another process between\n" +
+        "the switch and the rebuild's final catch-up can skip an event.",
+    )
+    .action((wanted: string[], options: RebuildOptions) => run(() => rebuild(wanted, options)));
+}
+
+async function list(): Promise<number> {
   const cfg = config();
-  if (action === "list") {
-    await (await eventStore(cfg)).close(); // refuses a DATA_DIR without a store before creating read.db there
-    const reads = await readStore(cfg);
-    try {
-      for (const p of allProjections) process.stdout.write(`${p.name.padEnd(14)} ${p.collection.padEnd(14)} ${await reads.collection(p.collection).count()} documents\n`);
-      process.stdout.write(`projected up to position ${await readCheckpoint(reads)}\n`);
-    } finally {
-      await reads.close();
-    }
-    return EXIT.ok;
+  await (await eventStore(cfg)).close(); // refuses a DATA_DIR without a store before creating read.db there
+  const reads = await readStore(cfg);
+  try {
+    for (const p of allProjections) process.stdout.write(`${p.name.padEnd(14)} ${p.collection.padEnd(14)} ${await reads.collection(p.collection).count()} documents\n`);
+    process.stdout.write(`projected up to position ${await readCheckpoint(reads)}\n`);
+  } finally {
+    await reads.close();
   }
-  if (action !== "rebuild") throw new CliError(`unknown projections action "${action ?? ""}"\n\n${PROJECTIONS_HELP}`);
-  const projections = select(positionals, values.all);
+  return EXIT.ok;
+}
+
+interface RebuildOptions {
+  all?: boolean;
+  dryRun?: boolean;
+  pageSize?: number;
+}
+
+async function rebuild(wanted: string[], values: RebuildOptions): Promise<number> {
+  const cfg = config();
+  const projections = select(wanted, values.all === true);
   const events = await eventStore(cfg);
   const reads = await readStore(cfg);
   const signal = interruptSignal();
@@ -60,7 +73,7 @@ export async function projectionsCommand(args: string[]): Promise<number> {
   const started = Date.now();
   try {
     const result = await rebuildProjections({
-      events, reads, projections, signal, switchOver: !values["dry-run"], pageSize: parseCount("--page-size", values["page-size"]),
+      events, reads, projections, signal, switchOver: !values.dryRun, pageSize: values.pageSize,
       onProgress: (p) => progress.update(p.position, p.head),
     });
     progress.stop();
@@ -73,7 +86,7 @@ export async function projectionsCommand(args: string[]): Promise<number> {
     }
     const rate = took > 0 ? Math.round((result.events * 1000) / took) : result.events;
     for (const c of result.collections) process.stdout.write(`${c.name}: ${c.documents} documents\n`);
-    const what = values["dry-run"] ? `built ${projections.map(rebuildCollection).join(", ")} (not switched)` : `rebuilt and switched ${projections.map((p) => p.name).join(", ")}`;
+    const what = values.dryRun ? `built ${projections.map(rebuildCollection).join(", ")} (not switched)` : `rebuilt and switched ${projections.map((p) => p.name).join(", ")}`;
     process.stdout.write(`${what}: ${result.events} events up to position ${result.position} in ${seconds(took)} (${rate} events/s)\n`);
     return EXIT.ok;
   } finally {

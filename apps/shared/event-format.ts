@@ -1,3 +1,4 @@
+import { stringify } from "csv-stringify/sync";
 import type { RecordedEvent } from "../../domain/events.ts";
 
 // The line formats of a replay (GET /events, `aggregator replay`, `aggregator audit export`).
@@ -35,22 +36,21 @@ export const CSV_COLUMNS = [
   "correlationId", "causationId", "prevHash", "hash", "data",
 ] as const;
 
-/** RFC 4180: quote when needed, double the quotes inside */
-const cell = (value: unknown): string => {
-  const text = value === undefined || value === null ? "" : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-};
-
-export const csvHeader = () => `${CSV_COLUMNS.join(",")}\r\n`;
-
-export function csvLine(e: RecordedEvent): string {
+const csvRow = (e: RecordedEvent): unknown[] => {
   const m = e.metadata;
   const userId = (e.data as { userId?: unknown }).userId;
-  return `${[
+  return [
     e.position, e.streamName, e.revision, m.eventId, e.type, m.occurredAt, userId, m.actor?.type, m.actor?.id,
     m.correlationId, m.causationId, m.prevHash, m.hash, JSON.stringify(e.data),
-  ].map(cell).join(",")}\r\n`;
-}
+  ];
+};
+
+/** RFC 4180 (csv-stringify): fields with a comma, quote or line break quoted, quotes doubled, CRLF rows */
+const csv = (rows: unknown[][]) => stringify(rows, { record_delimiter: "windows" });
+
+export const csvHeader = () => csv([[...CSV_COLUMNS]]);
+
+export const csvLine = (e: RecordedEvent): string => csv([csvRow(e)]);
 
 /** formats one page into one chunk: fewer, larger writes */
 export function formatPage(page: readonly RecordedEvent[] | ReplayPage, format: ReplayFormat): string {
@@ -59,8 +59,8 @@ export function formatPage(page: readonly RecordedEvent[] | ReplayPage, format: 
     return format === "ndjson" && ndjson !== undefined ? ndjson : formatPage(events, format);
   }
   const events = page as readonly RecordedEvent[];
-  const line = format === "csv" ? csvLine : ndjsonLine;
+  if (format === "csv") return csv(events.map(csvRow));
   let chunk = "";
-  for (const e of events) chunk += line(e);
+  for (const e of events) chunk += ndjsonLine(e);
   return chunk;
 }
