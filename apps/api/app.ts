@@ -1,13 +1,14 @@
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyServerOptions } from "fastify";
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import { randomUUID } from "node:crypto";
 import { findApiKeyByPrefix } from "../../projections/queries.ts";
 import type { Platform } from "../shared/platform.ts";
 import { registerAuth } from "./auth.ts";
 import { registerIdempotency, type IdempotencyRecord } from "./idempotency.ts";
-import { registerProblemHandlers } from "./problem.ts";
+import { documentRoute, finishDocument, registerContract } from "./contract.ts";
+import { clientErrorHandler, frameworkErrors, registerProblemHandlers } from "./problem.ts";
 import { createGateway } from "../gateway/gateway.ts";
 import { orchestratorRoutes } from "./routes/orchestrator.ts";
 import { proxyRoutes } from "./routes/proxy.ts";
@@ -32,18 +33,25 @@ export async function buildApp(platform: Platform, options: { logger?: FastifySe
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false } },
+    // ids are at most 128 characters: longer path segments reach validation (400) up to this length
+    maxParamLength: 1024,
+    // errors before a route or a request exists answer problem+json too (apps/api/problem.ts)
+    frameworkErrors,
+    clientErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
+  registerContract(app);
 
   await app.register(fastifySwagger, {
     openapi: {
-      info: { title: "AI Aggregator", version: "1.0.0", description: "Event-sourced billing, metering and OpenAI-compatible gateway. Money is a decimal string of USD with at most 6 fraction digits." },
+      openapi: "3.1.0",
+      info: { title: "AI Aggregator", version: "1.0.0", description: "Event-sourced billing, metering and OpenAI-compatible gateway. Money is a decimal string of USD with at most 6 fraction digits. Errors are application/problem+json (RFC 9457) with a stable `code`." },
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "admin token or API key" } } },
-      security: [{ bearer: [] }],
     },
-    transform: jsonSchemaTransform,
+    transform: documentRoute,
+    transformObject: finishDocument,
   });
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith("/docs")) route.config = { ...route.config, access: "public" };

@@ -19,6 +19,6 @@ export function commandContext(request: FastifyRequest, platform: Platform): Com
 export async function awaitPosition(platform: Platform, minPosition: number | undefined) {
   if (minPosition === undefined) return;
   if (!(await platform.projector.waitFor(minPosition, 5000))) {
-    throw new HttpProblem(503, "READ_MODEL.LAGGING", `read models have not reached position ${minPosition} yet; retry`);
+    throw new HttpProblem("READ_MODEL.LAGGING", `read models have not reached position ${minPosition} yet; retry`);
   }
 }
