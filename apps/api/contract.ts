@@ -5,8 +5,9 @@ import { z } from "zod";
 import { ERRORS } from "./errors.ts";
 
 // The OpenAPI contract, derived in one place from what each route declares: its access (security and
-// the 401/403/404 problems), whether it has input (400), a body (413/415), is a POST command
-// (Idempotency-Key, 409/422 of the key), is metered by the gateway (402/429/502/503). Every route may
+// the 401/403 problems), its owner rule (404, 422 when the admin names nobody), whether it has input
+// (400), a body (413/415), minPosition (422 beyond the head), is a POST command (Idempotency-Key,
+// 409/422 of the key), is metered by the gateway (402/404/429/502). Every route but /health may
 // answer 503 when a store fails. Routes add only their own answers (201, 409 duplicates, 422 rules).
 
 declare module "fastify" {
@@ -60,7 +61,11 @@ function standardResponses(route: RouteOptions, method: string) {
     out[401] = problem("missing, malformed, unknown or revoked token");
     out[403] = problem("the token may not call this route (admin only, API key only, or a scope is missing)");
   }
-  if (access === "user") out[404] = problem("not found, or it belongs to another user");
+  const owner = route.config?.owner;
+  if (owner) out[404] = problem("not found, or it belongs to another user (the owner rule)");
+  if (owner && !owner.optional) out[422] = problem("the admin token must name the userId (REQUEST.USER_REQUIRED)");
+  const query = schema.querystring as { shape?: Record<string, unknown> } | undefined;
+  if (query?.shape && "minPosition" in query.shape) out[422] = problem("minPosition is beyond the event store's head (READ_MODEL.POSITION_AHEAD)");
   if (schema.body) {
     out[413] = problem("the body is too large");
     out[415] = problem("the body is not application/json");

@@ -37,6 +37,8 @@ export const ERRORS = {
   "AUTH.ADMIN_ONLY": { status: 403, meaning: "the route needs the admin token" },
   "AUTH.API_KEY_REQUIRED": { status: 403, meaning: "the route needs an API key" },
   "AUTH.SCOPE_MISSING": { status: 403, meaning: "the API key lacks the route's scope" },
+  "API_KEY.SCOPE_EXCEEDS_CREATOR": { status: 403, meaning: "a key may not mint a key with scopes it lacks" },
+  "API_KEY.LIMITS_EXCEED_CREATOR": { status: 403, meaning: "a key may not mint a key with looser limits than its own" },
   // what is addressed
   "RESOURCE.NOT_FOUND": { status: 404, meaning: "the resource does not exist or belongs to another user" },
   "ACCOUNT.NOT_FOUND": { status: 404, meaning: "no account with this user id" },
@@ -82,6 +84,7 @@ export const ERRORS = {
   "UPSTREAM.BAD_ANSWER": { status: 502, meaning: "the provider's answer was incomplete or invalid; nothing was charged" },
   "PROVIDER.UNAVAILABLE": { status: 503, meaning: "every provider of the model is unconfigured or its circuit is open" },
   // the platform
+  "READ_MODEL.POSITION_AHEAD": { status: 422, meaning: "`minPosition` is beyond the event store's head" },
   "READ_MODEL.LAGGING": { status: 503, meaning: "the read models have not reached `minPosition` in time", retryAfter: 1 },
   "STORE.UNAVAILABLE": { status: 503, meaning: "a store is busy, locked or unreachable", retryAfter: 5 },
   "STORE.DISK_FULL": { status: 503, meaning: "a store has no space left", retryAfter: 60 },
