@@ -34,7 +34,10 @@ export async function buildApp(platform: Platform, options: { logger?: FastifySe
     },
     ajv: { customOptions: { removeAdditional: false } },
     // ids are at most 128 characters: longer path segments reach validation (400) up to this length
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
+    // a `__proto__` key is dropped rather than refused: the documented loose objects (OpenAI's
+    // pass-through fields) allow any key, and a dropped one can pollute nothing
+    onProtoPoisoning: "remove",
     // errors before a route or a request exists answer problem+json too (apps/api/problem.ts)
     frameworkErrors,
     clientErrorHandler,

@@ -80,7 +80,7 @@ function standardResponses(route: RouteOptions, method: string) {
     out[429] = problem("a rate limit or the key's budget; see Retry-After");
     out[502] = problem("no provider could serve the request; nothing was charged");
   }
-  if (route.url !== "/health") out[503] = problem("a store is unavailable or full, or no provider can serve; see Retry-After");
+  if (route.url !== "/health") out[503] = problem(`a store is unavailable or full${route.config?.metered ? ", or no provider can serve" : ""}; see Retry-After`);
   if (/:/.test(route.url)) out[414] = problem("a path segment is too long");
   return out;
 }

@@ -32,7 +32,16 @@ export const eventsQuery = z.strictObject({
   limit: queryInt(1).optional().describe("stop after this many events"),
   pageSize: queryInt(1, 10_000).default(1000),
 });
-const ndjson = { description: "one recorded event per line; x-head-position is the head the replay stops at", content: { "application/x-ndjson": { schema: z.string() } } };
+/** one line of the replay (OpenAPI 3.1: the schema of a line-delimited stream is one line) */
+const RecordedLine = z.object({
+  type: z.string(),
+  data: z.record(z.string(), z.unknown()).describe("money in integer micro-USD, as stored"),
+  metadata: z.record(z.string(), z.unknown()),
+  streamName: z.string(),
+  revision: z.int(),
+  position: z.int(),
+});
+const ndjson = { description: "one recorded event per line; x-head-position is the head the replay stops at", content: { "application/x-ndjson": { schema: RecordedLine } } };
 
 export async function eventRoutes(fastify: FastifyInstance, { platform }: { platform: Platform }) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -60,7 +69,7 @@ export async function eventRoutes(fastify: FastifyInstance, { platform }: { plat
       return reply
         .type("application/x-ndjson")
         .header("x-head-position", String(head))
-        .send(Readable.from(body(), { objectMode: false }) as unknown as string); // the NDJSON text, streamed
+        .send(Readable.from(body(), { objectMode: false }) as never); // streamed: the schema documents one line
     },
   });
 }

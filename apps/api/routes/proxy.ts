@@ -33,9 +33,16 @@ const ChatCompletion = z.looseObject({
   choices: z.array(z.looseObject({ index: z.int(), message: z.looseObject({ role: z.string(), content: z.string().nullable().optional() }), finish_reason: z.string().nullable() })),
   usage: z.looseObject({ prompt_tokens: z.int(), completion_tokens: z.int(), total_tokens: z.int() }).optional(),
 });
+/** one server-sent event of a streamed completion (OpenAPI 3.1: the schema of an event stream is one event) */
+const CompletionEvent = z.object({
+  event: z.string().optional(),
+  data: z.string().describe('a chat.completion.chunk as JSON; "[DONE]" once the charge is durable; {"error": …} if the stream broke'),
+  id: z.string().optional(),
+  retry: z.int().optional(),
+});
 const completion = {
   description: "the completion: JSON, or with stream=true server-sent events (chat.completion.chunk objects, then [DONE])",
-  content: { "application/json": { schema: ChatCompletion }, "text/event-stream": { schema: z.string() } },
+  content: { "application/json": { schema: ChatCompletion }, "text/event-stream": { schema: CompletionEvent } },
 };
 const ModelList = z.object({ object: z.literal("list"), data: z.array(z.object({ id: z.string(), object: z.literal("model"), created: z.int(), owned_by: z.string() })) });
 const Validation = z.object({
