@@ -7,8 +7,8 @@ import { ERRORS } from "./errors.ts";
 // The OpenAPI contract, derived in one place from what each route declares: its access (security and
 // the 401/403 problems), its owner rule (404, 422 when the admin names nobody), whether it has input
 // (400), a body (413/415), minPosition (422 beyond the head), is a POST command (Idempotency-Key,
-// 409/422 of the key), is metered by the gateway (402/404/429/502). Every route but /health may
-// answer 503 when a store fails. Routes add only their own answers (201, 409 duplicates, 422 rules).
+// 409/422 of the key), is metered by the gateway (402/404/422/429/502/503). Every route but /health
+// may answer 503 when a store fails. Routes add only their own answers (201, 409 duplicates, 422 rules).
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -51,38 +51,40 @@ export function operationIdOf(method: string, url: string) {
   return [method.toLowerCase(), ...words.map((w) => w.charAt(0).toUpperCase() + w.slice(1))].join("");
 }
 
-/** the standard answers of a route, from its declaration */
-function standardResponses(route: RouteOptions, method: string) {
+/** the standard answers of a route, from its declaration: status → the reasons it can have */
+function standardReasons(route: RouteOptions, method: string) {
   const schema = route.schema ?? {};
-  const access = route.config?.access ?? "admin";
-  const out: Record<number, ReturnType<typeof problem>> = {};
-  if (schema.body || schema.querystring || schema.params || schema.headers) out[400] = problem("invalid input: `errors` names each field");
+  const { access = "admin", owner, metered } = route.config ?? {};
+  const reasons = new Map<number, string[]>();
+  const add = (status: number, why: string) => reasons.set(status, [...(reasons.get(status) ?? []), why]);
+  if (schema.body || schema.querystring || schema.params || schema.headers) add(400, "invalid input: `errors` names each field");
   if (access !== "public") {
-    out[401] = problem("missing, malformed, unknown or revoked token");
-    out[403] = problem("the token may not call this route (admin only, API key only, or a scope is missing)");
+    add(401, "missing, malformed, unknown or revoked token");
+    add(403, "the token may not call this route (admin only, API key only, or a scope is missing)");
   }
-  const owner = route.config?.owner;
-  if (owner) out[404] = problem("not found, or it belongs to another user (the owner rule)");
-  if (owner && !owner.optional) out[422] = problem("the admin token must name the userId (REQUEST.USER_REQUIRED)");
+  if (owner) add(404, "not found, or it belongs to another user (the owner rule)");
+  if (owner && !owner.optional) add(422, "the admin token must name the userId (REQUEST.USER_REQUIRED)");
   const query = schema.querystring as { shape?: Record<string, unknown> } | undefined;
-  if (query?.shape && "minPosition" in query.shape) out[422] = problem("minPosition is beyond the event store's head (READ_MODEL.POSITION_AHEAD)");
+  if (query?.shape && "minPosition" in query.shape) add(422, "minPosition is beyond the event store's head (READ_MODEL.POSITION_AHEAD)");
   if (schema.body) {
-    out[413] = problem("the body is too large");
-    out[415] = problem("the body is not application/json");
+    add(413, "the body is too large");
+    add(415, "the body is not application/json");
   }
   if (method === "POST") {
-    out[409] = problem("a request with this Idempotency-Key is in flight, or the resource already exists");
-    out[422] = problem("this Idempotency-Key was used with another body, or a business rule refuses the request");
+    add(409, "a request with this Idempotency-Key is in flight");
+    add(422, "this Idempotency-Key was used with another body or route");
   }
-  if (route.config?.metered) {
-    out[402] = problem("balance minus holds cannot cover the request's maximum cost");
-    out[404] = problem("the model is not offered (at that provider)");
-    out[429] = problem("a rate limit or the key's budget; see Retry-After");
-    out[502] = problem("no provider could serve the request; nothing was charged");
+  if (metered) {
+    add(402, "balance minus holds cannot cover the request's maximum cost");
+    add(404, "the model is not offered (at that provider)");
+    add(422, "max_tokens exceeds the model's limit, or the provider could not process the request");
+    add(429, "a rate limit or the key's budget; see Retry-After");
+    add(502, "no provider could serve the request, or its answer was invalid; nothing was charged");
+    add(503, "no provider can serve the model now; see Retry-After");
   }
-  if (route.url !== "/health") out[503] = problem(`a store is unavailable or full${route.config?.metered ? ", or no provider can serve" : ""}; see Retry-After`);
-  if (/:/.test(route.url)) out[414] = problem("a path segment is too long");
-  return out;
+  if (route.url !== "/health") add(503, "a store is unavailable or full; see Retry-After");
+  if (/:/.test(route.url)) add(414, "a path segment is too long");
+  return reasons;
 }
 
 /** One onRoute hook: security, operationId and the standard problem responses of every route. */
@@ -91,8 +93,14 @@ export function registerContract(app: FastifyInstance) {
     const method = [route.method].flat()[0]!;
     if (method === "HEAD" || route.schema?.hide || route.url.startsWith("/docs")) return;
     const schema = (route.schema ??= {}) as Record<string, unknown>;
-    const own = (schema.response ?? {}) as Record<string, unknown>;
-    schema.response = { ...standardResponses(route, method), ...own };
+    const own = (schema.response ?? {}) as Record<string, { description?: string }>;
+    const response: Record<string, unknown> = { ...own };
+    // a status the route declares itself keeps its schema; its description gains the standard reasons
+    for (const [status, why] of standardReasons(route, method)) {
+      const declared = own[status];
+      response[status] = declared ? { ...declared, description: [declared.description, ...why].filter(Boolean).join("; ") } : problem(why.join("; "));
+    }
+    schema.response = response;
     schema.security = route.config?.access === "public" ? [] : BEARER;
     schema.operationId ??= operationIdOf(method, route.url);
   });

@@ -29,10 +29,10 @@ export const MONEY_PATTERN = `^-?[0-9]+(?:\\.[0-9]{1,${MICRO_DIGITS}})?$`;
 const MAX_USD = Math.floor(MAX_MONEY / 1_000_000);
 
 type Sign = "positive" | "nonNegative" | "nonZero";
-const SPEC: Record<Sign, { pattern: string; notZero: boolean; number: Record<string, number> }> = {
+const SPEC: Record<Sign, { pattern: string; notZero: boolean; number: Record<string, unknown> }> = {
   positive: { pattern: `^${BOUNDED}$`, notZero: true, number: { exclusiveMinimum: 0, maximum: MAX_USD } },
   nonNegative: { pattern: `^${BOUNDED}$`, notZero: false, number: { minimum: 0, maximum: MAX_USD } },
-  nonZero: { pattern: `^-?${BOUNDED}$`, notZero: true, number: { minimum: -MAX_USD, maximum: MAX_USD } },
+  nonZero: { pattern: `^-?${BOUNDED}$`, notZero: true, number: { minimum: -MAX_USD, maximum: MAX_USD, not: { const: 0 } } },
 };
 
 /** input money: a decimal string or a JSON number, to integer micro-USD; documented as oneOf */

@@ -43,7 +43,7 @@ const Report = z.object({
   byDay: z.array(z.object({ day: z.iso.date(), ...usageSums })),
   byModel: z.array(z.object({ provider: z.string(), model: z.string(), ...usageSums })),
 });
-const notFound = (what: string) => ({ 404: problem(`${what} not found`) });
+const notFound = (what: string) => ({ 404: problem(`no such ${what} (${what.toUpperCase()}.NOT_FOUND)`) });
 
 export async function billingRoutes(fastify: FastifyInstance, { platform }: { platform: Platform }) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -68,7 +68,7 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
       tags,
       summary: "Top up a prepaid balance",
       body: z.strictObject({ userId: id, amount: positiveMoney, currency: z.literal("USD").default("USD"), method: text(64).default("manual"), paymentId: id.optional(), externalRef: text(200).optional() }),
-      response: { 201: Payment, 409: problem("a payment with this id exists (PAYMENT.DUPLICATE)"), 422: problem("the balance would overflow (MONEY.OVERFLOW), or the Idempotency-Key was reused") },
+      response: { 201: Payment, 409: problem("a payment with this id exists (PAYMENT.DUPLICATE)"), 422: problem("the balance would overflow (MONEY.OVERFLOW)") },
     },
     handler: async (request, reply) => reply.code(201).send(await billing.processPayment(platform, commandContext(request, platform), request.body)),
   });
@@ -79,7 +79,7 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
       tags,
       summary: "Refund all or part of a payment",
       body: z.strictObject({ userId: id, paymentId: id, amount: positiveMoney.optional(), refundId: id.optional(), reason: text(500).optional() }),
-      response: { 201: Refund, ...notFound("payment"), 409: problem("a refund with this id exists (REFUND.DUPLICATE)"), 422: problem("more than is left of the payment (PAYMENT.OVER_REFUND), the available balance does not cover it, or the Idempotency-Key was reused") },
+      response: { 201: Refund, ...notFound("payment"), 409: problem("a refund with this id exists (REFUND.DUPLICATE)"), 422: problem("more than is left of the payment (PAYMENT.OVER_REFUND), the available balance does not cover it") },
     },
     handler: async (request, reply) => reply.code(201).send(await billing.refundPayment(platform, commandContext(request, platform), request.body)),
   });
@@ -93,7 +93,7 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
         z.strictObject({ userId: id, type: z.enum(["credit", "debit"]), amount: positiveMoney, transactionId: id.optional(), description: text(500).optional() }),
         z.strictObject({ userId: id, type: z.literal("adjustment"), amount: nonZeroMoney, transactionId: id.optional(), description: text(500).optional() }),
       ]),
-      response: { 201: Transaction, 409: problem("a transaction with this id exists (TRANSACTION.DUPLICATE)"), 422: problem("a debit beyond the available balance (ACCOUNT.INSUFFICIENT_FUNDS), an overflow, or the Idempotency-Key was reused") },
+      response: { 201: Transaction, 409: problem("a transaction with this id exists (TRANSACTION.DUPLICATE)"), 422: problem("a debit beyond the available balance (ACCOUNT.INSUFFICIENT_FUNDS), or an overflow (MONEY.OVERFLOW)") },
     },
     handler: async (request, reply) => reply.code(201).send(await billing.createTransaction(platform, commandContext(request, platform), request.body)),
   });
@@ -117,7 +117,7 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
         apiKeyId: id.optional(),
         timestamp: isoTime.optional(),
       }),
-      response: { 201: Usage, 409: problem("a usage with this id exists (USAGE.DUPLICATE)"), 422: problem("the model has no catalog price (USAGE.UNPRICED), or the Idempotency-Key was reused") },
+      response: { 201: Usage, 409: problem("a usage with this id exists (USAGE.DUPLICATE)"), 422: problem("the model has no catalog price (USAGE.UNPRICED)") },
     },
     handler: async (request, reply) => reply.code(201).send(await billing.trackUsage(platform, commandContext(request, platform), request.body)),
   });

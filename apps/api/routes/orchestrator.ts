@@ -93,7 +93,7 @@ export async function orchestratorRoutes(fastify: FastifyInstance, { platform, g
         strategy: z.enum(STRATEGIES).default("priority"),
         provider: z.enum(["openai", "openrouter"]).optional(),
       }),
-      response: { 200: Route, 404: problem("the model is not offered (MODEL.NOT_FOUND)") },
+      response: { 200: Route, 404: problem("the model is not offered (MODEL.NOT_FOUND)"), 503: problem("no provider can serve the model now (PROVIDER.UNAVAILABLE)") },
     },
     handler: async (request) => {
       const { model, strategy, provider } = request.body;

@@ -149,7 +149,7 @@ export async function proxyRoutes(fastify: FastifyInstance, { platform, gateway 
       summary: "Validate a chat request, estimate its cost and check funds; calls no provider",
       body: chatRequestSchema,
       querystring: z.strictObject({ provider: z.enum(["openai", "openrouter"]).optional(), strategy: z.enum(STRATEGIES).default("priority") }),
-      response: { 200: Validation, 404: problem("the model is not offered (MODEL.NOT_FOUND)") },
+      response: { 200: Validation, 404: problem("the model is not offered (MODEL.NOT_FOUND)"), 503: problem("no provider can serve the model now (PROVIDER.UNAVAILABLE)") },
     },
     handler: async (request) => {
       const user = apiKeyOf(request);
