@@ -24,11 +24,11 @@ function sources(dir: string): string[] {
 
 /** every error code the code raises toward a client: domain errors, edge problems, gateway refusals */
 const RAISED = [
-  /\b(?:invalid|notFound|conflict|ruleViolated)\(\s*"([A-Z_]+\.[A-Z_]+)"/g,
-  /new DomainError\(\s*"\w+",\s*"([A-Z_]+\.[A-Z_]+)"/g,
-  /new (?:HttpProblem|GatewayError)\(\s*"([A-Z_]+\.[A-Z_]+|INTERNAL)"/g,
-  /\[\d{3}, "([A-Z_]+\.[A-Z_]+)"\]/g, // upstream status → code
-  /\bcode: "([A-Z_]+\.[A-Z_]+)"/g, // rate-limit admissions
+  /\b(?:invalid|notFound|conflict|ruleViolated)\(\s*"([A-Z0-9_]+\.[A-Z0-9_]+)"/g,
+  /new DomainError\(\s*"\w+",\s*"([A-Z0-9_]+\.[A-Z0-9_]+)"/g,
+  /new (?:HttpProblem|GatewayError)\(\s*"([A-Z0-9_]+\.[A-Z0-9_]+|INTERNAL)"/g,
+  /\[\d{3}, "([A-Z0-9_]+\.[A-Z0-9_]+)"\]/g, // upstream status → code
+  /\bcode: "([A-Z0-9_]+\.[A-Z0-9_]+)"/g, // rate-limit admissions
 ];
 /** codes that never become an HTTP status: the SSE error event of a stream broken after its 200 */
 const IN_STREAM = ["UPSTREAM.STREAM_INTERRUPTED"];
@@ -36,7 +36,7 @@ const IN_STREAM = ["UPSTREAM.STREAM_INTERRUPTED"];
 describe("the error table", () => {
   it("is the README's error table", () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-    const rows = [...readme.matchAll(/^\| `([A-Z_.]+)` \| (\d{3}) \| (?:(\d+) s)? \| (.+) \|$/gm)];
+    const rows = [...readme.matchAll(/^\| `([A-Z0-9_.]+)` \| (\d{3}) \| (?:(\d+) s)? \| (.+) \|$/gm)];
     const documented = Object.fromEntries(rows.map(([, code, status, retry, meaning]) => [code, { status: Number(status), meaning, ...(retry ? { retryAfter: Number(retry) } : {}) }]));
     expect(documented).toEqual(ERRORS);
   });
