@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 
 // The dependency rules of shared/DESIGN.md, checked on every test run.
 const ROOT = resolve(import.meta.dirname, "..");
-const VENDOR_SDKS = ["@eventstore/db-client", "mongodb", "kafkajs", "better-sqlite3"];
+const VENDOR_SDKS = ["@eventstore/db-client", "mongodb", "kafkajs", "better-sqlite3", "pg"];
 
 function sources(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true, recursive: true })

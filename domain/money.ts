@@ -41,14 +41,36 @@ export function parseMoney(input: string | number): number {
   return negative ? 0 - micro : micro; // `0 - x`, not `-x`: never produce -0
 }
 
-/** micro-USD → shortest decimal string: 12500000 → "12.5", 150 → "0.00015", 0 → "0". */
-export function formatMoney(micro: number): string {
-  if (!isMoney(micro)) throw bad(micro, "not a safe integer of micro-USD");
-  const digits = String(Math.abs(micro)).padStart(7, "0");
+/**
+ * micro-USD → shortest decimal string: 12500000 → "12.5", 150 → "0.00015", 0 → "0". A bigint (a
+ * platform-wide total, see `totalOf`) is formatted exactly at any size.
+ */
+export function formatMoney(micro: number | bigint): string {
+  if (typeof micro !== "bigint" && !isMoney(micro)) throw bad(micro, "not a safe integer of micro-USD");
+  const text = String(micro);
+  const negative = text.startsWith("-");
+  const digits = (negative ? text.slice(1) : text).padStart(7, "0");
   const whole = digits.slice(0, -6);
   const fraction = digits.slice(-6).replace(/0+$/, "");
-  return (micro < 0 ? "-" : "") + whole + (fraction ? `.${fraction}` : "");
+  return (negative ? "-" : "") + whole + (fraction ? `.${fraction}` : "");
 }
+
+/**
+ * Sums of money over many accounts (platform revenue, payments, refunds, cost per bucket or model)
+ * have no upper bound: each amount is below MAX_MONEY, their sum is not. They are bigint, kept in
+ * read models as a decimal string of micro-USD ("18014398509481982"), so no engine rounds them
+ * (SQLite, MongoDB and FerretDB store a JSON number as a double). A stored number (a document
+ * written before totals were strings) is read as the integer it holds.
+ */
+export function totalOf(stored: unknown): bigint {
+  if (stored === undefined || stored === null) return 0n;
+  if (typeof stored === "number" && Number.isInteger(stored)) return BigInt(stored);
+  if (typeof stored === "string" && /^-?\d{1,300}$/.test(stored)) return BigInt(stored);
+  throw bad(stored, "not a total of micro-USD");
+}
+
+/** `stored + amount` as the decimal string a read model keeps. */
+export const addToTotal = (stored: unknown, amount: number | bigint): string => String(totalOf(stored) + BigInt(amount));
 
 export function isMoney(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value);

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DomainError } from "./errors.ts";
-import { addMoney, costOf, formatMoney, MAX_MONEY, parseMoney } from "./money.ts";
+import { addMoney, addToTotal, costOf, formatMoney, MAX_MONEY, parseMoney, totalOf } from "./money.ts";
 
 const refusal = (run: () => unknown) => {
   try {
@@ -161,5 +161,32 @@ describe("addMoney", () => {
   it("refuses to leave the safe-integer range", () => {
     expect(addMoney(MAX_MONEY - 1, 1)).toBe(MAX_MONEY);
     expect(refusal(() => addMoney(MAX_MONEY, 1))).toMatchObject({ kind: "rule", code: "MONEY.OVERFLOW" });
+  });
+});
+
+describe("totals past 2^53 (bigint)", () => {
+  it("formats any bigint exactly, and agrees with the number form where both exist", () => {
+    expect(formatMoney(3n * BigInt(MAX_MONEY))).toBe("27021597764.222973");
+    expect(formatMoney(-(10n ** 30n) - 5n)).toBe("-1000000000000000000000000.000005");
+    expect(formatMoney(0n)).toBe("0");
+    fc.assert(fc.property(fc.integer({ min: -MAX_MONEY, max: MAX_MONEY }), (n) => {
+      expect(formatMoney(BigInt(n))).toBe(formatMoney(n));
+    }));
+    // the decimal string is the exact value: digits × 10^6 + fraction
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(10n ** 40n), max: 10n ** 40n }), (n) => {
+        const [whole, fraction = ""] = formatMoney(n).replace("-", "").split(".");
+        const magnitude = BigInt(whole!) * 1_000_000n + BigInt(fraction.padEnd(6, "0"));
+        expect(n < 0n ? -magnitude : magnitude).toBe(n);
+      }),
+    );
+  });
+
+  it("a stored total is a decimal string (or a number written before); anything else is refused", () => {
+    let total: string = "0";
+    for (let i = 0; i < 4; i++) total = addToTotal(total, MAX_MONEY);
+    expect(totalOf(total)).toBe(4n * BigInt(MAX_MONEY));
+    expect([totalOf(undefined), totalOf(null), totalOf(12), totalOf("-7")]).toEqual([0n, 0n, 12n, -7n]);
+    for (const bad of ["1.5", "1e3", "", " 1", 1.5, Number.NaN, {}, true]) expect(refusal(() => totalOf(bad)).code).toBe("MONEY.INVALID");
   });
 });

@@ -6,8 +6,9 @@ const schema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   DATA_DIR: z.string().min(1).default("./data"),
   ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
-  EVENT_STORE: z.enum(["sqlite", "esdb"]).default("sqlite"),
+  EVENT_STORE: z.enum(["sqlite", "esdb", "postgres"]).default("sqlite"),
   ESDB_URL: z.string().startsWith("esdb").optional(),
+  POSTGRES_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be postgres://user@host:port/database").optional(),
   READ_STORE: z.enum(["sqlite", "mongo"]).default("sqlite"),
   MONGO_URL: z.string().startsWith("mongodb").optional(),
   MONGO_DB: z.string().min(1).default("aggregator"),
@@ -38,6 +39,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const config = parsed.data;
   if (config.EVENT_STORE === "esdb" && !config.ESDB_URL) throw new ConfigError("invalid configuration: ESDB_URL is required when EVENT_STORE=esdb");
+  if (config.EVENT_STORE === "postgres" && !config.POSTGRES_URL) throw new ConfigError("invalid configuration: POSTGRES_URL is required when EVENT_STORE=postgres");
   if (config.READ_STORE === "mongo" && !config.MONGO_URL) throw new ConfigError("invalid configuration: MONGO_URL is required when READ_STORE=mongo");
   return config;
 }

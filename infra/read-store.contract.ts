@@ -2,6 +2,7 @@
 // fresh store from the factory; documents are JSON-shaped (no Dates, no nested arrays: FerretDB).
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Collection, Doc, ReadStore } from "../projections/read-store.ts";
+import { exactTotalsContract } from "./read-store.totals.contract.ts";
 
 type Factory = () => Promise<{ store: ReadStore; cleanup: () => Promise<void> }>;
 interface Row extends Doc { user?: string; day?: string; model?: string; n?: number; flag?: boolean }
@@ -10,6 +11,7 @@ const row = (id: string, position: number, fields: Partial<Row> = {}): Row => ({
 const ids = (docs: Doc[]) => docs.map((d) => d._id);
 
 export function readStoreContract(name: string, factory: Factory): void {
+  exactTotalsContract(name, factory);
   describe(`ReadStore contract: ${name}`, () => {
     let store: ReadStore, cleanup: () => Promise<void>, rows: Collection<Row>;
     beforeEach(async () => {

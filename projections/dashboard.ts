@@ -1,4 +1,5 @@
 import type { RecordedEvent } from "../domain/events.ts";
+import { addToTotal } from "../domain/money.ts";
 import type { Doc } from "./read-store.ts";
 import { dayOf, hourOf, stamp, type Projection } from "./projection.ts";
 
@@ -10,9 +11,10 @@ export interface DashboardBucketDoc extends Doc {
   start: string;
   requests: number;
   tokens: number;
-  cost: number;
-  payments: number;
-  refunds: number;
+  /** micro-USD totals over all accounts, as decimal strings (domain/money.ts `totalOf`): exact at any size */
+  cost: string;
+  payments: string;
+  refunds: string;
   /** distinct users with usage in the bucket */
   users: string[];
 }
@@ -36,9 +38,9 @@ export const dashboardProjection: Projection<DashboardBucketDoc> = {
       start,
       requests: 0,
       tokens: 0,
-      cost: 0,
-      payments: 0,
-      refunds: 0,
+      cost: "0",
+      payments: "0",
+      refunds: "0",
       users: [],
     };
     const next = { ...base, ...stamp(id, event) };
@@ -46,12 +48,12 @@ export const dashboardProjection: Projection<DashboardBucketDoc> = {
       case "ai_usage": {
         const { tokens, cost, userId } = event.data;
         const users = base.users.includes(userId) ? base.users : [...base.users, userId];
-        return { ...next, requests: base.requests + 1, tokens: base.tokens + tokens, cost: base.cost + cost, users };
+        return { ...next, requests: base.requests + 1, tokens: base.tokens + tokens, cost: addToTotal(base.cost, cost), users };
       }
       case "payment_processed":
-        return { ...next, payments: base.payments + event.data.amount };
+        return { ...next, payments: addToTotal(base.payments, event.data.amount) };
       case "payment_refunded":
-        return { ...next, refunds: base.refunds + event.data.amount };
+        return { ...next, refunds: addToTotal(base.refunds, event.data.amount) };
       default:
         return next;
     }

@@ -1,4 +1,5 @@
 import { EVENT_TYPES, type EventType } from "../domain/events.ts";
+import { addToTotal } from "../domain/money.ts";
 import type { Doc } from "./read-store.ts";
 import { hourOf, stamp, type Projection } from "./projection.ts";
 
@@ -28,9 +29,10 @@ export interface TotalsDoc extends Doc {
   events: number;
   requests: number;
   tokens: number;
-  revenue: number;
-  payments: number;
-  refunds: number;
+  /** micro-USD over all accounts, as decimal strings (domain/money.ts `totalOf`): exact past 2^53 */
+  revenue: string;
+  payments: string;
+  refunds: string;
 }
 
 export const totalsProjection: Projection<TotalsDoc> = {
@@ -39,15 +41,15 @@ export const totalsProjection: Projection<TotalsDoc> = {
   handles: eventStatsProjection.handles,
   ids: () => ["platform"],
   evolve(doc, event, id) {
-    const t = doc ?? { ...stamp(id, event), events: 0, requests: 0, tokens: 0, revenue: 0, payments: 0, refunds: 0 };
+    const t = doc ?? { ...stamp(id, event), events: 0, requests: 0, tokens: 0, revenue: "0", payments: "0", refunds: "0" };
     const next = { ...t, ...stamp(id, event), events: t.events + 1 };
     switch (event.type) {
       case "ai_usage":
-        return { ...next, requests: t.requests + 1, tokens: t.tokens + event.data.tokens, revenue: t.revenue + event.data.cost };
+        return { ...next, requests: t.requests + 1, tokens: t.tokens + event.data.tokens, revenue: addToTotal(t.revenue, event.data.cost) };
       case "payment_processed":
-        return { ...next, payments: t.payments + event.data.amount };
+        return { ...next, payments: addToTotal(t.payments, event.data.amount) };
       case "payment_refunded":
-        return { ...next, refunds: t.refunds + event.data.amount };
+        return { ...next, refunds: addToTotal(t.refunds, event.data.amount) };
       default:
         return next;
     }

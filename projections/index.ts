@@ -3,6 +3,7 @@ import { balanceProjection } from "./balances.ts";
 import { dashboardProjection } from "./dashboard.ts";
 import { eventStatsProjection, totalsProjection } from "./event-stats.ts";
 import { holdProjection } from "./holds.ts";
+import { modelUsageProjection } from "./model-usage.ts";
 import type { Projection } from "./projection.ts";
 import { transactionProjection } from "./transactions.ts";
 import { usageReportProjection } from "./usage-report.ts";
@@ -11,6 +12,7 @@ export const allProjections: Projection[] = [
   balanceProjection,
   transactionProjection,
   usageReportProjection,
+  modelUsageProjection,
   dashboardProjection,
   apiKeyProjection,
   eventStatsProjection,

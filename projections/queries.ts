@@ -1,8 +1,10 @@
 // Queries for the REST API: they read projections only, never the event store.
+import { totalOf } from "../domain/money.ts";
 import type { ApiKeyDoc } from "./api-keys.ts";
 import type { BalanceDoc } from "./balances.ts";
 import type { DashboardBucketDoc, Granularity } from "./dashboard.ts";
 import type { EventStatDoc, TotalsDoc } from "./event-stats.ts";
+import type { ModelDayDoc } from "./model-usage.ts";
 import type { Filter, ReadStore } from "./read-store.ts";
 import type { TransactionDoc } from "./transactions.ts";
 import type { UsageDayDoc } from "./usage-report.ts";
@@ -16,29 +18,37 @@ export async function listTransactions(reads: ReadStore, userId: string, limit: 
   return { items: page, nextCursor: items.length > limit ? page.at(-1)!._position : null };
 }
 
-const USAGE_FIELDS = ["promptTokens", "completionTokens", "tokens", "cost"];
+// Money totals are bigint (domain/money.ts `totalOf`): a sum over many documents or accounts may pass
+// 2^53 micro-USD, which no engine's own sum keeps exact. The documents summed here are few (one per
+// day × model of one user, one per time bucket, one per day × model), so they are added up in JS.
+
+const byCostThenName = (a: { cost: bigint; model: string }, b: { cost: bigint; model: string }) =>
+  a.cost > b.cost ? -1 : a.cost < b.cost ? 1 : a.model.localeCompare(b.model);
 
 export async function usageReport(reads: ReadStore, userId: string, fromDay: string, toDay: string) {
-  const usage = reads.collection<UsageDayDoc>("usage_daily");
-  const filter = { userId, day: { gte: fromDay, lte: toDay } };
-  const [total, byDay, byModel] = await Promise.all([
-    usage.sum(filter, { groupBy: [], fields: ["requests", ...USAGE_FIELDS] }),
-    usage.sum(filter, { groupBy: ["day"], fields: ["requests", ...USAGE_FIELDS] }),
-    usage.sum(filter, { groupBy: ["provider", "model"], fields: ["requests", ...USAGE_FIELDS] }),
-  ]);
-  const sums = (row?: { sums: Record<string, number> }) => ({
-    requests: row?.sums.requests ?? 0,
-    promptTokens: row?.sums.promptTokens ?? 0,
-    completionTokens: row?.sums.completionTokens ?? 0,
-    tokens: row?.sums.tokens ?? 0,
-    cost: row?.sums.cost ?? 0,
-  });
+  const docs = await reads.collection<UsageDayDoc>("usage_daily").find({ userId, day: { gte: fromDay, lte: toDay } });
+  const empty = () => ({ requests: 0, promptTokens: 0, completionTokens: 0, tokens: 0, cost: 0n });
+  const add = (into: ReturnType<typeof empty>, d: UsageDayDoc) => {
+    into.requests += d.requests;
+    into.promptTokens += d.promptTokens;
+    into.completionTokens += d.completionTokens;
+    into.tokens += d.tokens;
+    into.cost += totalOf(d.cost);
+    return into;
+  };
+  const totals = empty();
+  const days = new Map<string, ReturnType<typeof empty>>();
+  const models = new Map<string, ReturnType<typeof empty> & { provider: string; model: string }>();
+  for (const d of docs) {
+    add(totals, d);
+    add(days.get(d.day) ?? days.set(d.day, empty()).get(d.day)!, d);
+    const key = `${d.provider}|${d.model}`;
+    add(models.get(key) ?? models.set(key, { provider: d.provider, model: d.model, ...empty() }).get(key)!, d);
+  }
   return {
-    totals: sums(total[0]),
-    byDay: byDay.map((r) => ({ day: String(r.key.day), ...sums(r) })).sort((a, b) => a.day.localeCompare(b.day)),
-    byModel: byModel
-      .map((r) => ({ provider: String(r.key.provider), model: String(r.key.model), ...sums(r) }))
-      .sort((a, b) => b.cost - a.cost || a.model.localeCompare(b.model)),
+    totals,
+    byDay: [...days].map(([day, sums]) => ({ day, ...sums })).sort((a, b) => a.day.localeCompare(b.day)),
+    byModel: [...models.values()].sort((a, b) => byCostThenName(a, b) || a.provider.localeCompare(b.provider)),
   };
 }
 
@@ -47,25 +57,27 @@ export async function dashboard(reads: ReadStore, granularity: Granularity, from
     .collection<DashboardBucketDoc>("dashboard")
     .find({ granularity, start: { gte: from, lte: to } }, { sort: { start: 1 } });
   const users = new Set<string>();
-  const totals = { requests: 0, tokens: 0, cost: 0, payments: 0, refunds: 0, activeUsers: 0 };
+  const totals = { requests: 0, tokens: 0, cost: 0n, payments: 0n, refunds: 0n, activeUsers: 0 };
   const items = buckets.map((b) => {
     b.users.forEach((u) => users.add(u));
-    totals.requests += b.requests;
-    totals.tokens += b.tokens;
-    totals.cost += b.cost;
-    totals.payments += b.payments;
-    totals.refunds += b.refunds;
-    const { start, requests, tokens, cost, payments, refunds } = b;
-    return { start, requests, tokens, cost, payments, refunds, activeUsers: b.users.length };
+    const bucket = { start: b.start, requests: b.requests, tokens: b.tokens, cost: totalOf(b.cost), payments: totalOf(b.payments), refunds: totalOf(b.refunds), activeUsers: b.users.length };
+    totals.requests += bucket.requests;
+    totals.tokens += bucket.tokens;
+    totals.cost += bucket.cost;
+    totals.payments += bucket.payments;
+    totals.refunds += bucket.refunds;
+    return bucket;
   });
   totals.activeUsers = users.size;
-  const models = await reads
-    .collection<UsageDayDoc>("usage_daily")
-    .sum({ day: { gte: from.slice(0, 10), lte: to.slice(0, 10) } }, { groupBy: ["model"], fields: ["requests", "tokens", "cost"] });
-  const topModels = models
-    .map((r) => ({ model: String(r.key.model), requests: r.sums.requests ?? 0, tokens: r.sums.tokens ?? 0, cost: r.sums.cost ?? 0 }))
-    .sort((a, b) => b.requests - a.requests || a.model.localeCompare(b.model))
-    .slice(0, top);
+  const days = await reads.collection<ModelDayDoc>("model_daily").find({ day: { gte: from.slice(0, 10), lte: to.slice(0, 10) } });
+  const models = new Map<string, { model: string; requests: number; tokens: number; cost: bigint }>();
+  for (const d of days) {
+    const m = models.get(d.model) ?? models.set(d.model, { model: d.model, requests: 0, tokens: 0, cost: 0n }).get(d.model)!;
+    m.requests += d.requests;
+    m.tokens += d.tokens;
+    m.cost += totalOf(d.cost);
+  }
+  const topModels = [...models.values()].sort((a, b) => b.requests - a.requests || a.model.localeCompare(b.model)).slice(0, top);
   return { buckets: items, totals, topModels };
 }
 
@@ -78,9 +90,9 @@ export async function metrics(reads: ReadStore) {
     accounts,
     requests: totals?.requests ?? 0,
     tokens: totals?.tokens ?? 0,
-    revenue: totals?.revenue ?? 0,
-    payments: totals?.payments ?? 0,
-    refunds: totals?.refunds ?? 0,
+    revenue: totalOf(totals?.revenue),
+    payments: totalOf(totals?.payments),
+    refunds: totalOf(totals?.refunds),
     events: totals?.events ?? 0,
   };
 }

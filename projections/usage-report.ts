@@ -1,3 +1,4 @@
+import { addToTotal } from "../domain/money.ts";
 import type { Doc } from "./read-store.ts";
 import { dayOf, stamp, type Projection } from "./projection.ts";
 
@@ -11,7 +12,8 @@ export interface UsageDayDoc extends Doc {
   promptTokens: number;
   completionTokens: number;
   tokens: number;
-  cost: number;
+  /** micro-USD as a decimal string: usage is never refused for funds, so one day can pass 2^53 */
+  cost: string;
 }
 
 export const usageReportProjection: Projection<UsageDayDoc> = {
@@ -36,7 +38,7 @@ export const usageReportProjection: Projection<UsageDayDoc> = {
       promptTokens: 0,
       completionTokens: 0,
       tokens: 0,
-      cost: 0,
+      cost: "0",
     };
     return {
       ...base,
@@ -45,7 +47,7 @@ export const usageReportProjection: Projection<UsageDayDoc> = {
       promptTokens: base.promptTokens + u.promptTokens,
       completionTokens: base.completionTokens + u.completionTokens,
       tokens: base.tokens + u.tokens,
-      cost: base.cost + u.cost,
+      cost: addToTotal(base.cost, u.cost),
     };
   },
   indexes: [["userId", "day"], ["day"]],

@@ -9,6 +9,7 @@ import { registerAuth } from "./auth.ts";
 import { registerIdempotency, type IdempotencyRecord } from "./idempotency.ts";
 import { documentRoute, finishDocument, registerContract } from "./contract.ts";
 import { clientErrorHandler, frameworkErrors, registerProblemHandlers } from "./problem.ts";
+import { registerJsonBody } from "./json-body.ts";
 import { createGateway } from "../gateway/gateway.ts";
 import { orchestratorRoutes } from "./routes/orchestrator.ts";
 import { proxyRoutes } from "./routes/proxy.ts";
@@ -33,7 +34,7 @@ export async function buildApp(platform: Platform, options: { logger?: FastifySe
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false } },
-    // ids are at most 128 characters: longer path segments reach validation (400) up to this length
+    // ids are at most 128 characters, 3 bytes each once percent-encoded: longer segments reach validation (400)
     routerOptions: { maxParamLength: 1024 },
     // a `__proto__` key is dropped rather than refused: the documented loose objects (OpenAI's
     // pass-through fields) allow any key, and a dropped one can pollute nothing
@@ -46,6 +47,7 @@ export async function buildApp(platform: Platform, options: { logger?: FastifySe
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
   registerContract(app);
+  registerJsonBody(app);
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -77,12 +79,15 @@ export async function buildApp(platform: Platform, options: { logger?: FastifySe
   });
   registerIdempotency(app, platform.reads.collection<IdempotencyRecord>("idempotency"));
 
-  await app.register(systemRoutes, { platform });
+  const gateway = createGateway(platform, {
+    onError: (error, what) => app.log.error({ err: error }, `gateway ${what}`),
+    onWarn: (message, fields) => app.log.warn(fields, `gateway ${message}`),
+  });
+  app.addHook("onClose", () => gateway.close());
+  await app.register(systemRoutes, { platform, gateway });
   await app.register(keyRoutes, { platform, revocations });
   await app.register(billingRoutes, { platform });
   await app.register(analyticsRoutes, { platform });
-  const gateway = createGateway(platform, { onError: (error, what) => app.log.error({ err: error }, `gateway ${what}`) });
-  app.addHook("onClose", () => gateway.close());
   await app.register(orchestratorRoutes, { platform, gateway });
   await app.register(proxyRoutes, { platform, gateway });
   await app.register(eventRoutes, { platform });

@@ -15,9 +15,17 @@ export function commandContext(request: FastifyRequest, platform: Platform): Com
   };
 }
 
-/** `minPosition`: wait briefly until the read models have applied it; 503 when they do not in time */
+/**
+ * `minPosition`: wait briefly until the read models have applied it; 503 when they do not in time.
+ * A position beyond the event store's head was never returned by any command (positions come from
+ * durable appends), so it is refused at once instead of parking the request until the timeout.
+ */
 export async function awaitPosition(platform: Platform, minPosition: number | undefined) {
-  if (minPosition === undefined) return;
+  if (minPosition === undefined || minPosition <= platform.projector.position()) return;
+  const head = await platform.events.headPosition();
+  if (minPosition > head) {
+    throw new HttpProblem("READ_MODEL.POSITION_AHEAD", `minPosition ${minPosition} is beyond the event store's head position ${head}`, { headPosition: head });
+  }
   if (!(await platform.projector.waitFor(minPosition, 5000))) {
     throw new HttpProblem("READ_MODEL.LAGGING", `read models have not reached position ${minPosition} yet; retry`);
   }

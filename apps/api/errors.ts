@@ -14,6 +14,8 @@ export const ERRORS = {
   // the request itself
   "REQUEST.INVALID": { status: 400, meaning: "a field failed validation; `errors` lists each field and why" },
   "REQUEST.JSON_INVALID": { status: 400, meaning: "the body is not valid JSON" },
+  "REQUEST.INVALID_UTF8": { status: 400, meaning: "the body is not valid UTF-8" },
+  "REQUEST.TOO_DEEP": { status: 400, meaning: "the JSON body nests deeper than 64 levels" },
   "REQUEST.URL_INVALID": { status: 400, meaning: "the URL has malformed percent-encoding" },
   "REQUEST.MALFORMED": { status: 400, meaning: "the HTTP request could not be parsed" },
   "REQUEST.TOO_LARGE": { status: 413, meaning: "the body exceeds the route's size limit" },
@@ -81,6 +83,7 @@ export const ERRORS = {
   "UPSTREAM.UNPROCESSABLE": { status: 422, meaning: "the provider could not process the request" },
   "CLIENT.CLOSED": { status: 499, meaning: "the client closed the connection before the answer" },
   "UPSTREAM.FAILED": { status: 502, meaning: "no provider could serve the request; nothing was charged" },
+  "UPSTREAM.INVALID_RESPONSE": { status: 502, meaning: "the provider's 2xx was not a valid chat completion; nothing was charged" },
   "UPSTREAM.BAD_ANSWER": { status: 502, meaning: "the provider's answer was incomplete or invalid; nothing was charged" },
   "PROVIDER.UNAVAILABLE": { status: 503, meaning: "every provider of the model is unconfigured or its circuit is open" },
   // the platform

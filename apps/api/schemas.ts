@@ -6,7 +6,13 @@ import { documentedAs } from "./contract.ts";
 
 export { moneyOut, nonNegativeMoney, nonZeroMoney, positiveMoney } from "./money-schema.ts";
 
-export const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:@-]+$/, "letters, digits and _ . : @ - only");
+/**
+ * Ids (accounts, payments, keys…): 1–128 characters of `A–Z a–z 0–9 _ . : @ -`, the first one a letter,
+ * digit or `_`. So never `.` or `..`, no `/`, no control or non-ASCII characters, no leading `-`:
+ * every id is one plain URL path segment, a safe file name and never a CLI option.
+ */
+export const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:@-]{0,127}$/;
+export const id = z.string().regex(ID_PATTERN, "1 to 128 of A-Z a-z 0-9 _ . : @ -, starting with a letter, digit or _");
 export const userIdParams = z.strictObject({ userId: id });
 export const isoTime = z.iso.datetime({ offset: true });
 /** an instant the server answers (never re-validated on the way out) */

@@ -27,6 +27,7 @@ const KNOWN: Bench[] = [
   { name: "rebuild", about: "issue 5: rebuild of all projections" },
   { name: "relay", about: "issue 3: relay to Kafka vs a raw producer", needs: ["KAFKA_BROKERS"] },
   { name: "projection-mongo", about: "issue 3: projection catch-up on MongoDB vs raw bulkWrite", needs: ["MONGO_URL"] },
+  { name: "postgres", about: "issue 11: PostgreSQL event store appends vs raw batched INSERTs", needs: ["POSTGRES_URL"] },
 ];
 
 /** engines a script needs, from its declaration or, for discovered ones, from its name */

@@ -15,7 +15,7 @@ commands:
   audit verify|export        verify hash chains and balances; export an account's history
 
 Run "aggregator <command> --help" for its options. Environment: DATA_DIR, EVENT_STORE, ESDB_URL,
-READ_STORE, MONGO_URL, MONGO_DB, KAFKA_BROKERS, KAFKA_TOPIC (as for the server).
+POSTGRES_URL, READ_STORE, MONGO_URL, MONGO_DB, KAFKA_BROKERS, KAFKA_TOPIC (as for the server).
 Exit codes: 0 ok, 1 verification failed / not found, 2 usage or configuration error, 3 failure,
 130 interrupted.`;
 

@@ -1,4 +1,5 @@
-// `npm start` on the production engines (issue 3): READ_STORE=mongo on FerretDB and the relay on Kafka.
+// `npm start` on the production engines (issue 3): READ_STORE=mongo on FerretDB and the relay on Kafka, with the
+// event store on SQLite and, where POSTGRES_URL is set, again on PostgreSQL (EVENT_STORE=postgres, issue 11).
 // Commands go in over HTTP; balances are read back over HTTP and straight from MongoDB with the official
 // driver; the topic is read by a kafkajs consumer group and by kcat: both relayed types and only those,
 // key = userId, CloudEvents binary-mode headers, ce_id = event id, per account in revision order.
@@ -11,6 +12,7 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { RELAYED_EVENT_TYPES, type RecordedEvent } from "../../domain/events.ts";
 import { dropMongoDatabase, mongoDocuments } from "../../infra/engines/raw-clients.ts";
+import { createPostgresDatabase, dropPostgresDatabase, withPostgres } from "../../infra/engines/raw-postgres.ts";
 import { engineUrl } from "../../infra/engines/require-engine.ts";
 import { consumeEvents, type TopicRecord } from "../../infra/kafka/consumer.ts";
 import { deleteTopic } from "../../infra/kafka/raw-read.ts";
@@ -18,12 +20,25 @@ import { startServer } from "../testing/server.ts";
 
 const mongoUrl = engineUrl("mongo", "MONGO_URL");
 const brokerList = engineUrl("kafka", "KAFKA_BROKERS");
+const postgresUrl = engineUrl("postgres", "POSTGRES_URL");
 const brokers = brokerList?.split(",") ?? [];
 const run = promisify(execFile);
 const ADMIN = "prod-e2e-admin-token-0123456789";
 const RUN = randomUUID().slice(0, 8);
-const MONGO_DB = `e2e_prod_${RUN}`;
-const KAFKA_TOPIC = `e2e-prod-${RUN}`;
+
+/** where the events go: env for `npm start`, what to remove afterwards, and how many events the engine holds */
+interface EventStoreVariant {
+  name: string;
+  open: () => Promise<{ env: Record<string, string>; drop: () => Promise<void>; stored?: () => Promise<number> }>;
+}
+const variants: EventStoreVariant[] = [
+  { name: "sqlite", open: async () => ({ env: {}, drop: async () => undefined }) }, // events.db in DATA_DIR
+  ...(postgresUrl ? [{ name: "postgres", open: async () => {
+    const db = await createPostgresDatabase(postgresUrl, `e2e_prod_${RUN}`);
+    const stored = () => withPostgres(db.url, async (c) => Number((await c.query("SELECT count(*) AS n FROM events")).rows[0].n));
+    return { env: { EVENT_STORE: "postgres", POSTGRES_URL: db.url }, drop: () => dropPostgresDatabase(postgresUrl, db.name), stored };
+  } }] : []),
+];
 
 /** the record as a consumer sees it, whoever read it */
 interface Seen { key: string | null; headers: Record<string, string>; event: RecordedEvent; timestamp: number }
@@ -55,12 +70,16 @@ function checkTopic(records: Seen[], expected: RecordedEvent[], reader: string) 
     perKey(expected.map((e) => ({ key: (e.data as { userId: string }).userId, revision: e.revision }))));
 }
 
-describe.skipIf(!mongoUrl || !brokerList)("production engines end to end (npm start, MongoDB read models, Kafka relay)", () => {
+for (const variant of variants) describe.skipIf(!mongoUrl || !brokerList)(`production engines end to end (npm start, ${variant.name} event store, MongoDB read models, Kafka relay)`, () => {
+  const MONGO_DB = `e2e_prod_${RUN}_${variant.name}`;
+  const KAFKA_TOPIC = `e2e-prod-${RUN}-${variant.name}`;
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   let dataDir: string | undefined;
+  let dropEvents: (() => Promise<void>) | undefined;
   afterAll(async () => {
     if (!dataDir) return; // the test did not run
     await server?.stop();
+    await dropEvents?.().catch((e: unknown) => console.error(`could not drop the ${variant.name} event store:`, e));
     await dropMongoDatabase(mongoUrl!, MONGO_DB).catch((e: unknown) => console.error(`could not drop ${MONGO_DB}:`, e));
     await deleteTopic(brokers, KAFKA_TOPIC).catch((e: unknown) => console.error(`could not delete ${KAFKA_TOPIC}:`, e));
     rmSync(dataDir, { recursive: true, force: true });
@@ -68,7 +87,9 @@ describe.skipIf(!mongoUrl || !brokerList)("production engines end to end (npm st
 
   it("commands over HTTP → balances in MongoDB → ai_usage and transaction_created on the topic", { timeout: 180_000 }, async () => {
     dataDir = mkdtempSync(join(tmpdir(), "aggregator-prod-e2e-"));
-    server = await startServer({ DATA_DIR: dataDir, ADMIN_TOKEN: ADMIN, READ_STORE: "mongo", MONGO_URL: mongoUrl!, MONGO_DB, KAFKA_BROKERS: brokerList!, KAFKA_TOPIC });
+    const store = await variant.open();
+    dropEvents = store.drop;
+    server = await startServer({ DATA_DIR: dataDir, ADMIN_TOKEN: ADMIN, READ_STORE: "mongo", MONGO_URL: mongoUrl!, MONGO_DB, KAFKA_BROKERS: brokerList!, KAFKA_TOPIC, ...store.env });
     const api = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(server!.url + path, {
         method, headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
@@ -107,6 +128,7 @@ describe.skipIf(!mongoUrl || !brokerList)("production engines end to end (npm st
     // what the store holds (GET /events replays it): the relayed types are a subset of what was appended
     const events = (await api("GET", "/events")).text.trim().split("\n").map((l) => JSON.parse(l) as RecordedEvent);
     const relayed = events.filter((e) => (RELAYED_EVENT_TYPES as readonly string[]).includes(e.type));
+    if (store.stored) expect(await store.stored()).toBe(events.length); // they are in that engine's table
     expect(new Set(events.map((e) => e.type))).toEqual(new Set(["payment_processed", "payment_refunded", "ai_usage", "transaction_created"]));
     expect(relayed.filter((e) => e.type === "ai_usage")).toHaveLength(6);
     expect(relayed.filter((e) => e.type === "transaction_created")).toHaveLength(13);

@@ -10,6 +10,7 @@ import { plainUsage, type TokenUsage } from "./metering.ts";
 import { GatewayError, quoteChat, type Quote } from "./quote.ts";
 import type { Candidate, Strategy } from "./router.ts";
 import { release, reserve, settle, type Hold } from "./settlement.ts";
+import { anomalyOf, checkAnswer, type Refusal } from "./upstream-answer.ts";
 
 // One chat completion: quote → per-key limits → hold (402 when balance − holds cannot cover it) →
 // providers in route order until one answers 2xx → settle. An attempt that fails before anything
@@ -46,12 +47,12 @@ export interface OpenChat {
 const CLIENT_ERRORS = new Map([[400, "UPSTREAM.REJECTED"], [413, "UPSTREAM.TOO_LARGE"], [422, "UPSTREAM.UNPROCESSABLE"]]);
 const SECRETISH = /\b(?:sk|rk|aia|or|key|Bearer)[-_ ][A-Za-z0-9_-]{6,}|[A-Za-z0-9_-]{24,}/g;
 
-/** An upstream 4xx message the client may see: JSON `error.message` only, secrets redacted, truncated. */
-async function upstreamMessage(response: UpstreamResponse): Promise<string> {
+/** An upstream 4xx message the client may see: JSON `error.message` only, credentials and secret-like words redacted, truncated. */
+async function upstreamMessage(gw: Gateway, response: UpstreamResponse): Promise<string> {
   try {
     const body = JSON.parse((await readBody(response, 64 * 1024)).toString("utf8")) as { error?: { message?: unknown } };
     const message = typeof body.error?.message === "string" ? body.error.message : "request rejected";
-    return message.replace(SECRETISH, "[redacted]").slice(0, 300);
+    return gw.redact(message).replace(SECRETISH, "[redacted]").slice(0, 300);
   } catch {
     return "request rejected";
   }
@@ -87,7 +88,7 @@ async function attempt(gw: Gateway, call: ChatCall, quote: Quote) {
     const rejected = CLIENT_ERRORS.get(response.status);
     if (rejected) {
       breaker.success();
-      const message = await upstreamMessage(response);
+      const message = await upstreamMessage(gw, response);
       throw new GatewayError(rejected, `${candidate.provider} rejected the request: ${message}`);
     }
     response.abort();
@@ -162,19 +163,31 @@ export async function charge(gw: Gateway, open: OpenChat, usage: TokenUsage) {
   });
 }
 
-/** A non-streamed answer: read it whole, settle (durable), then the caller sends it. */
+/**
+ * A provider 2xx that cannot be served (not a completion, an error object, a credential echoed, cut
+ * before its end): nothing is charged, the hold is released, the provider's breaker counts a failure.
+ */
+export async function refuseAnswer(gw: Gateway, open: OpenChat, why: Refusal | "incomplete"): Promise<GatewayError> {
+  const { provider } = open.candidate;
+  open.response.abort();
+  if (!open.call.signal.aborted) gw.breaker(provider).failure();
+  const anomaly = why === "incomplete" ? null : anomalyOf(why);
+  if (anomaly) gw.anomaly(provider, anomaly);
+  await abandon(gw, open, open.call.signal.aborted ? "cancelled" : "failed");
+  return new GatewayError("UPSTREAM.INVALID_RESPONSE", `${provider} did not answer with a valid chat completion (${why})`);
+}
+
+/** A non-streamed answer: read it whole, check it, settle (durable); the caller sends `body`, the checked JSON. */
 export async function finishPlain(gw: Gateway, open: OpenChat) {
-  let body: Buffer;
-  let answer: unknown;
+  let body: string;
   try {
-    body = await readBody(open.response, gw.options.maxAnswerBytes);
-    answer = JSON.parse(body.toString("utf8"));
+    body = (await readBody(open.response, gw.options.maxAnswerBytes)).toString("utf8");
   } catch {
-    if (!open.call.signal.aborted) gw.breaker(open.candidate.provider).failure();
-    await abandon(gw, open, open.call.signal.aborted ? "cancelled" : "failed");
-    throw new GatewayError("UPSTREAM.BAD_ANSWER", `${open.candidate.provider} sent an incomplete or invalid answer`);
+    throw await refuseAnswer(gw, open, "incomplete");
   }
-  const usage = plainUsage(answer, open.quote.countedPrompt);
+  const checked = checkAnswer(body, gw.leaks);
+  if (!checked.ok) throw await refuseAnswer(gw, open, checked.why);
+  const usage = plainUsage(checked.answer, open.quote.countedPrompt);
   const settled = await charge(gw, open, usage);
-  return { body, usage, cost: settled.cost };
+  return { body: checked.text, usage, cost: settled.cost };
 }

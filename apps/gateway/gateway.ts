@@ -4,6 +4,7 @@ import { CircuitBreaker, type BreakerOptions } from "./circuit-breaker.ts";
 import { startHoldSweeper } from "./hold-sweeper.ts";
 import { KeyLimiter } from "./limits.ts";
 import { LatencyStats, planRoute, type RouteQuery, type RouterDeps } from "./router.ts";
+import type { UpstreamAnomaly } from "./upstream-answer.ts";
 
 // The gateway's long-lived parts, one set per API instance: provider pools, circuit breakers,
 // latency stats, per-key rate windows and the expired-hold sweeper. The request flow is in chat.ts.
@@ -19,7 +20,10 @@ export interface GatewayOptions {
   /** adapters by provider id; default: OpenAI and OpenRouter from the configuration */
   providers?: Map<string, ChatProvider>;
   onError?: (error: unknown, what: string) => void;
+  /** upstream misbehaviour (never with upstream content: it may carry secrets or personal data) */
+  onWarn?: (message: string, fields: Record<string, unknown>) => void;
 }
+
 
 export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   timeouts: { connectMs: 5_000, firstByteMs: 300_000, idleMs: 120_000, totalMs: 600_000 },
@@ -41,6 +45,10 @@ export function createGateway(platform: Platform, overrides: Partial<GatewayOpti
   const latency = new LatencyStats();
   const limiter = new KeyLimiter();
   const onError = options.onError ?? ((error: unknown, what: string) => console.error(`gateway ${what}:`, error instanceof Error ? error.message : error));
+  const onWarn = options.onWarn ?? ((message: string, fields: Record<string, unknown>) => console.warn(`gateway ${message}`, fields));
+  const anomalies = new Map<string, number>();
+  /** `text` with every configured provider credential replaced by "[redacted]" */
+  const redact = (text: string) => [...providers.values()].reduce((t, p) => p.redact(t), text);
   const sweeper = startHoldSweeper(platform, {
     intervalMs: options.sweepIntervalMs,
     onError: (error) => onError(error, "hold sweep"),
@@ -63,6 +71,15 @@ export function createGateway(platform: Platform, overrides: Partial<GatewayOpti
     limiter,
     sweeper,
     onError,
+    redact,
+    leaks: (text: string) => redact(text) !== text,
+    /** counts by `${provider} ${kind}` */
+    anomalies,
+    anomaly(provider: string, kind: UpstreamAnomaly) {
+      const key = `${provider} ${kind}`;
+      anomalies.set(key, (anomalies.get(key) ?? 0) + 1);
+      onWarn(`upstream ${kind}`, { provider, kind });
+    },
     plan: (query: RouteQuery) => planRoute(routerDeps, query),
     async close() {
       clearInterval(pruner);

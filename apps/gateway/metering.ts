@@ -1,5 +1,6 @@
 import type { UsageSource } from "../../domain/account.ts";
 import { countedCompletionTokens } from "./chat-request.ts";
+import type { ChatChunk } from "./upstream-answer.ts";
 
 // What a completion is billed for. Provider-reported usage wins when it is sane (OWASP API10: never
 // trust upstream numbers blindly); otherwise the gateway counts what it delivered (README policy):
@@ -22,72 +23,65 @@ export function reportedUsage(value: unknown): { promptTokens: number; completio
   return sane(prompt_tokens) && sane(completion_tokens) ? { promptTokens: prompt_tokens, completionTokens: completion_tokens } : null;
 }
 
-/** characters of generated output in a message or a delta: content, refusal, reasoning, tool-call arguments */
-function outputChars(part: unknown): number {
-  if (typeof part !== "object" || part === null) return 0;
+/** generated output in a message or a delta: content, refusal, reasoning, tool-call arguments */
+function outputText(part: unknown): string {
+  if (typeof part !== "object" || part === null) return "";
   const p = part as Record<string, unknown>;
-  let chars = 0;
-  for (const field of ["content", "refusal", "reasoning", "reasoning_content"]) if (typeof p[field] === "string") chars += (p[field] as string).length;
+  let text = "";
+  for (const field of ["content", "refusal", "reasoning", "reasoning_content"]) if (typeof p[field] === "string") text += p[field] as string;
   const calls = Array.isArray(p.tool_calls) ? p.tool_calls : [];
   for (const call of [...calls, p.function_call]) {
     const args = (call as { function?: { arguments?: unknown }; arguments?: unknown } | undefined);
-    const text = args?.function?.arguments ?? args?.arguments;
-    if (typeof text === "string") chars += text.length;
+    const value = args?.function?.arguments ?? args?.arguments;
+    if (typeof value === "string") text += value;
   }
-  return chars;
+  return text;
 }
-
-export type EventAction = "forward" | "drop" | "done" | "error";
 
 export interface Observed {
-  action: EventAction;
-  /** choices in this event that carried output */
+  /** "drop": the usage-only chunk the client did not ask for */
+  action: "forward" | "drop";
+  /** choices in this chunk that carried output */
   chunks: number;
-  chars: number;
+  /** the output text of this chunk */
+  output: string;
 }
 
-/** Watches the SSE data of one streamed completion; counts only what the caller says it delivered. */
+/** how much delivered output is kept to catch a credential split across chunks (longer than any provider key) */
+const RECENT_CHARS = 512;
+
+/** Watches the chunks of one streamed completion; counts only what the caller says it delivered. */
 export class StreamMeter {
   usage: { promptTokens: number; completionTokens: number } | null = null;
   finished = false;
+  /** [DONE] seen */
   done = false;
   readonly delivered = { chunks: 0, chars: 0 };
+  /** the last output characters delivered */
+  recent = "";
 
   constructor(private readonly clientWantsUsage: boolean) {}
 
-  observe(data: string | null): Observed {
-    const none = { chunks: 0, chars: 0 };
-    if (data === null) return { action: "forward", ...none }; // comments and keep-alives
-    if (data.trim() === "[DONE]") {
-      this.done = true;
-      return { action: "done", ...none };
-    }
-    let json: Record<string, unknown>;
-    try {
-      json = JSON.parse(data) as Record<string, unknown>;
-    } catch {
-      return { action: "forward", ...none };
-    }
-    if (json.error !== undefined && json.error !== null) return { action: "error", ...none };
-    const choices = Array.isArray(json.choices) ? (json.choices as Record<string, unknown>[]) : [];
+  observe(chunk: ChatChunk): Observed {
     let chunks = 0;
-    let chars = 0;
-    for (const choice of choices) {
-      const n = outputChars(choice?.delta);
-      if (n > 0) chunks++;
-      chars += n;
-      if (choice?.finish_reason) this.finished = true;
+    let output = "";
+    for (const choice of chunk.choices) {
+      const text = outputText(choice.delta);
+      if (text.length > 0) chunks++;
+      output += text;
+      if (choice.finish_reason) this.finished = true;
     }
-    const usage = reportedUsage(json.usage);
+    const usage = reportedUsage(chunk.usage);
     if (usage) this.usage = usage;
     // the usage-only chunk the client did not ask for is dropped: naive clients index choices[0]
-    const action = usage && choices.length === 0 && !this.clientWantsUsage ? "drop" : "forward";
-    return { action, chunks, chars };
+    const action = usage && chunk.choices.length === 0 && !this.clientWantsUsage ? "drop" : "forward";
+    return { action, chunks, output };
   }
 
   deliver(observed: Observed) {
     this.delivered.chunks += observed.chunks;
-    this.delivered.chars += observed.chars;
+    this.delivered.chars += observed.output.length;
+    this.recent = (this.recent + observed.output).slice(-RECENT_CHARS);
   }
 
   /** what to charge, or null for no charge (nothing delivered and the stream never finished) */
@@ -103,6 +97,6 @@ export function plainUsage(answer: unknown, countedPrompt: number): TokenUsage {
   const reported = reportedUsage((answer as { usage?: unknown } | null)?.usage);
   if (reported) return { ...reported, source: "provider" };
   const choices = (answer as { choices?: unknown } | null)?.choices;
-  const chars = Array.isArray(choices) ? choices.reduce((n: number, c) => n + outputChars((c as { message?: unknown })?.message), 0) : 0;
+  const chars = Array.isArray(choices) ? choices.reduce((n: number, c) => n + outputText((c as { message?: unknown })?.message).length, 0) : 0;
   return { promptTokens: countedPrompt, completionTokens: countedCompletionTokens(0, chars), source: "counted" };
 }

@@ -35,6 +35,7 @@ export interface PlatformOptions {
 export async function openEventStore(config: Config): Promise<EventStore> {
   // vendor SDKs load only when configured: the embedded default does not pay their memory
   if (config.EVENT_STORE === "esdb") return (await import("../../infra/esdb/event-store.ts")).openEsdbEventStore(config.ESDB_URL!);
+  if (config.EVENT_STORE === "postgres") return (await import("../../infra/postgres/event-store.ts")).openPostgresEventStore(config.POSTGRES_URL!);
   return openSqliteEventStore(join(dataDir(config), "events.db"));
 }
 

@@ -26,6 +26,15 @@ export interface FixtureReply {
   hang?: boolean;
   /** answer only once this settles (lets a test hold requests in flight, without timing) */
   gate?: Promise<unknown>;
+  /** a 200 whose whole body is this text (JSON content type, or event-stream when streaming) instead of a completion */
+  rawBody?: string;
+  /** stream: raw text written just before content chunk i (i = content.length: before the finish chunk) */
+  rawEvents?: Record<number, string>;
+  /** extra response headers */
+  headers?: Record<string, string>;
+  /** echo the received Authorization header: as a response header, as a last content chunk (plain and
+   * streamed), in the error body, in an SSE comment (a provider leaking our key in every way it can) */
+  reflectAuthorization?: Array<"headers" | "content" | "error" | "comment">;
 }
 
 export interface ReceivedRequest {
@@ -47,6 +56,14 @@ function chunk(id: string, model: string, delta: Record<string, unknown>, finish
   return `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 1, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
 }
 
+/** the Authorization header the request carried (what a reflecting provider echoes) */
+const authorizationOf = (res: ServerResponse) => String(res.req.headers.authorization ?? "");
+/** `headers` of the reply, plus the echoed Authorization when asked to reflect it there */
+const extraHeaders = (res: ServerResponse, reply: FixtureReply): Record<string, string> => ({
+  ...reply.headers,
+  ...(reply.reflectAuthorization?.includes("headers") ? { "x-echo-authorization": authorizationOf(res) } : {}),
+});
+
 async function stream(res: ServerResponse, reply: FixtureReply, body: Record<string, unknown>, content: string[]) {
   const model = String(body.model);
   const id = "chatcmpl-fixture";
@@ -54,15 +71,20 @@ async function stream(res: ServerResponse, reply: FixtureReply, body: Record<str
   // each write resolves once flushed to the socket, so a scripted cut happens after the bytes left
   const send = (text: string) => new Promise<void>((resolve) => (res.destroyed ? resolve() : res.write(text, () => resolve())));
   const cut = () => void res.socket?.destroy();
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", ...extraHeaders(res, reply) });
   await send(chunk(id, model, { role: "assistant", content: "" }));
+  if (reply.reflectAuthorization?.includes("comment")) await send(`: ${authorizationOf(res)}\n\n`);
   for (const [i, text] of content.entries()) {
     if (reply.cutAfterChunks !== undefined && i >= reply.cutAfterChunks) return cut();
     if (reply.chunkDelayMs) await sleep(reply.chunkDelayMs);
     if (res.destroyed) return;
+    const raw = reply.rawEvents?.[i];
+    if (raw !== undefined) await send(raw);
     await send(chunk(id, model, { content: text }));
   }
   if (reply.cutAfterChunks !== undefined && reply.cutAfterChunks >= content.length) return cut();
+  const beforeFinish = reply.rawEvents?.[content.length];
+  if (beforeFinish !== undefined) await send(beforeFinish);
   await send(chunk(id, model, {}, "stop"));
   const usage = reply.usage === undefined ? { prompt_tokens: 12, completion_tokens: content.length } : reply.usage;
   if (usage && wantsUsage) {
@@ -82,7 +104,7 @@ function plain(res: ServerResponse, reply: FixtureReply, body: Record<string, un
     choices: [{ index: 0, message: { role: "assistant", content: content.join("") }, finish_reason: "stop" }],
     ...(usage ? { usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } } : {}),
   };
-  res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer));
+  res.writeHead(200, { "content-type": "application/json", ...extraHeaders(res, reply) }).end(JSON.stringify(answer));
 }
 
 export async function startUpstreamFixture(script: Script = () => undefined, options: { port?: number; record?: boolean } = {}) {
@@ -112,11 +134,16 @@ export async function startUpstreamFixture(script: Script = () => undefined, opt
     if (reply.gate) await reply.gate;
     if (reply.delayMs) await sleep(reply.delayMs);
     const status = reply.status ?? 200;
+    const reflect = reply.reflectAuthorization ?? [];
     if (status >= 300) {
-      const error = reply.errorBody ?? { error: { message: `fixture error ${status}`, type: "server_error" } };
-      return void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(error));
+      const echo = reflect.includes("error") ? ` (you sent ${authorizationOf(res)})` : "";
+      const error = reply.errorBody ?? { error: { message: `fixture error ${status}${echo}`, type: "server_error" } };
+      return void res.writeHead(status, { "content-type": "application/json", ...extraHeaders(res, reply) }).end(JSON.stringify(error));
     }
-    const content = reply.content ?? ["Hello", " from", " fixture"];
+    if (reply.rawBody !== undefined) {
+      return void res.writeHead(200, { "content-type": body.stream === true ? "text/event-stream" : "application/json", ...extraHeaders(res, reply) }).end(reply.rawBody);
+    }
+    const content = [...(reply.content ?? ["Hello", " from", " fixture"]), ...(reflect.includes("content") ? [` ${authorizationOf(res)}`] : [])];
     if (body.stream === true) await stream(res, reply, body, content);
     else plain(res, reply, body, content);
   });

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Stop the engines started by up.sh (by PID: TERM, then KILL) and remove per-run Kafka data. Never fails.
+# Stop the engines started by up.sh (by PID: TERM, then KILL; PostgreSQL by pg_ctl) and remove per-run
+# Kafka and PostgreSQL data. Never fails.
 cd "$(dirname "$0")/../.." || exit 0
 E=.engines
 
@@ -20,5 +21,6 @@ stop() { # name pattern-in-its-command-line
 
 stop kafka kafka.Kafka
 stop ferretdb ferretdb-bin
+bash infra/engines/postgres.sh down
 rm -rf "$E"/kafka-* "$E/env"
 exit 0

@@ -1,12 +1,15 @@
-// Smoke test of the real engines started by infra/engines/up.sh: Kafka 4.4 via kafkajs, FerretDB via the mongodb driver.
+// Smoke test of the real engines started by infra/engines/up.sh: Kafka 4.4 via kafkajs, FerretDB via the mongodb driver,
+// PostgreSQL 15 via pg.
 import { randomUUID } from "node:crypto";
 import { Kafka, logLevel } from "kafkajs";
 import { MongoClient } from "mongodb";
-import { describe, it, expect } from "vitest";
+import pg from "pg";
+import { describe, it, expect, vi } from "vitest";
 import { engineUrl } from "./require-engine.js";
 
 const brokers = engineUrl("kafka", "KAFKA_BROKERS");
 const mongoUrl = engineUrl("mongo", "MONGO_URL");
+const postgresUrl = engineUrl("postgres", "POSTGRES_URL");
 
 describe.skipIf(!brokers)("Kafka (kafkajs 2.2.4)", () => {
   it("creates a topic, produces with headers and consumes in a consumer group", async () => {
@@ -87,4 +90,27 @@ describe.skipIf(!mongoUrl)("FerretDB (mongodb driver)", () => {
       await client.close();
     }
   }, 30_000);
+});
+
+describe.skipIf(!postgresUrl)("PostgreSQL (pg 8.23.1)", () => {
+  it("is version 15, durable on commit, and delivers NOTIFY to a LISTEN connection only at COMMIT", async () => {
+    const [listener, writer] = [new pg.Client({ connectionString: postgresUrl }), new pg.Client({ connectionString: postgresUrl })];
+    await Promise.all([listener.connect(), writer.connect()]);
+    try {
+      const settings = await writer.query("SELECT current_setting('server_version_num')::int / 10000 AS major, current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sync");
+      expect(settings.rows[0]).toEqual({ major: 15, fsync: "on", sync: "on" });
+      const channel = `smoke_${randomUUID().replaceAll("-", "")}`;
+      const heard: string[] = [];
+      listener.on("notification", (n) => heard.push(n.payload ?? ""));
+      await listener.query(`LISTEN ${channel}`);
+      await writer.query("BEGIN");
+      await writer.query("SELECT pg_notify($1, 'committed')", [channel]);
+      await listener.query("SELECT 1"); // a round trip on the listening connection: nothing has arrived yet
+      expect(heard).toEqual([]);
+      await writer.query("COMMIT");
+      await vi.waitFor(() => expect(heard).toEqual(["committed"]));
+    } finally {
+      await Promise.all([listener.end(), writer.end()]);
+    }
+  });
 });

@@ -1,7 +1,7 @@
 // Decide whether a suite that needs a real engine runs, is skipped, or fails.
 // REQUIRE_ENGINES (comma-separated, e.g. "kafka,mongo"; .ci/run sets it) turns a missing URL into an error.
 
-export type EngineName = "kafka" | "mongo" | "esdb" | "schemathesis";
+export type EngineName = "kafka" | "mongo" | "esdb" | "postgres" | "schemathesis";
 
 /**
  * The engine's address from `process.env[envVar]`, or undefined (after one console line) when the suite should skip.

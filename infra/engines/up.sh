@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start Kafka 4.4 (KRaft, one node) and FerretDB (MongoDB wire, SQLite) for tests; `npm run engines:up`.
+# Start Kafka 4.4 (KRaft, one node), FerretDB (MongoDB wire, SQLite) and PostgreSQL 15 (postgres.sh) for
+# tests; `npm run engines:up`.
 # Idempotent: installs what is missing, reuses engines that are running and answering, writes .engines/env.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -86,4 +87,5 @@ fi
 took "start" "$t"
 
 printf 'KAFKA_BROKERS=%s\nMONGO_URL=%s\n' "$BROKERS" "$MONGO_URL" >"$E/env"
+bash infra/engines/postgres.sh up # adds POSTGRES_URL to .engines/env
 echo "engines: wrote .engines/env"

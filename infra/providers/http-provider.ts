@@ -141,6 +141,7 @@ export function createHttpProvider(options: HttpProviderOptions): ChatProvider {
         throw error;
       }
     },
+    redact: (text) => (options.apiKey && text.includes(options.apiKey) ? text.replaceAll(options.apiKey, "[redacted]") : text),
     close: () => agent.destroy(),
   };
 }

@@ -54,6 +54,8 @@ export interface ChatProvider {
   /** false when no API key is configured: the router skips it */
   readonly configured: boolean;
   chatCompletions(request: UpstreamRequest): Promise<UpstreamResponse>;
+  /** `text` with every occurrence of this provider's credential replaced by "[redacted]" (the gateway's leak check) */
+  redact(text: string): string;
   close(): void;
 }
 

@@ -10,7 +10,7 @@ import { finishPlain, openChat, type ChatCall } from "../../gateway/chat.ts";
 import type { Gateway } from "../../gateway/gateway.ts";
 import { quoteChat } from "../../gateway/quote.ts";
 import { STRATEGIES, type Strategy } from "../../gateway/router.ts";
-import { pipeStream, type StreamSink } from "../../gateway/stream.ts";
+import { openStream, pipeStream, type StreamSink } from "../../gateway/stream.ts";
 import type { Platform } from "../../shared/platform.ts";
 import { actorOf, apiKeyOf } from "../auth.ts";
 import { problem } from "../contract.ts";
@@ -19,7 +19,8 @@ import { moneyOut } from "../schemas.ts";
 
 // The OpenAI-compatible proxy: API keys only (access "key"), metered against the key's account.
 // Errors are problem+json that also carry OpenAI's `error` object, so official SDKs show the message.
-// Never passed to the client: upstream headers, upstream error bodies, the provider key.
+// Never passed to the client: upstream headers (none is allow-listed), upstream error bodies, upstream
+// bytes that were not validated (apps/gateway/upstream-answer.ts), the provider key.
 
 const CHAT_BODY_LIMIT = 16 * 1024 * 1024;
 const strategyHeader = z.object({ "x-aggregator-strategy": z.enum(STRATEGIES).optional() });
@@ -102,11 +103,12 @@ export async function proxyRoutes(fastify: FastifyInstance, { platform, gateway 
       const answer = await finishPlain(gateway, open);
       return reply.header("x-aggregator-cost", formatMoney(answer.cost)).type("application/json").send(answer.body);
     }
+    const upstream = await openStream(gateway, open);
     const out = new PassThrough();
     out.on("error", () => undefined); // a client that left; the outcome is settled below
     reply.header("content-type", "text/event-stream; charset=utf-8").header("cache-control", "no-cache").header("x-accel-buffering", "no");
     reply.send(out);
-    pipeStream(gateway, open, sinkFor(out, reply, abort.signal)).catch((error) => {
+    pipeStream(gateway, open, upstream, sinkFor(out, reply, abort.signal)).catch((error) => {
       request.log.error({ err: error }, "stream failed");
       out.destroy();
     });

@@ -2,13 +2,14 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { readCheckpoint } from "../../../projections/projector.ts";
+import type { Gateway } from "../../gateway/gateway.ts";
 import type { Platform } from "../../shared/platform.ts";
 import { HttpProblem } from "../problem.ts";
 
 const position = z.int().min(0);
 const Ready = z.object({ status: z.literal("ready"), eventStore: z.literal("up"), readStore: z.literal("up"), headPosition: position, projectedPosition: position, lag: position });
 
-export async function systemRoutes(fastify: FastifyInstance, { platform }: { platform: Platform }) {
+export async function systemRoutes(fastify: FastifyInstance, { platform, gateway }: { platform: Platform; gateway: Gateway }) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const tags = ["system"];
 
@@ -40,6 +41,12 @@ export async function systemRoutes(fastify: FastifyInstance, { platform }: { pla
       "# HELP aggregator_projection_lag_events Events not yet projected.",
       "# TYPE aggregator_projection_lag_events gauge",
       `aggregator_projection_lag_events ${Math.max(0, head - applied)}`,
+      "# HELP aggregator_upstream_anomalies_total Provider 200s refused or trimmed: non_json_event (dropped), invalid_response, credential_echo.",
+      "# TYPE aggregator_upstream_anomalies_total counter",
+      ...[...gateway.anomalies].map(([key, n]) => {
+        const [provider, kind] = key.split(" ");
+        return `aggregator_upstream_anomalies_total{provider="${provider}",kind="${kind}"} ${n}`;
+      }),
       "# HELP process_resident_memory_bytes Resident memory size in bytes.",
       "# TYPE process_resident_memory_bytes gauge",
       `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
