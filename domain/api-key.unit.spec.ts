@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { createHash } from "node:crypto";
+import { beforeEach, describe, expect, it } from "vitest";
 import { apiKeyDecider, apiKeyMatches, base62, formatApiKey, hashApiKey, parseApiKey, type ApiKeyCommand } from "./api-key.ts";
 import type { ApiKeyEvent } from "./events.ts";
 import { deciderSpec } from "./testing.ts";
@@ -63,7 +64,11 @@ describe("revokeApiKey", () => {
 
 describe("key format", () => {
   const secret = "s3cr3tS3cr3tS3cr3tS3cr3tS3cr3tS3cr3tabcd";
-  const raw = formatApiKey("AbCd1234", secret);
+  // formatted inside each test, not at collection: mutation testing attributes it to the tests
+  let raw = "";
+  beforeEach(() => {
+    raw = formatApiKey("AbCd1234", secret);
+  });
 
   it("formats aia_{prefix}_{secret}{checksum}", () => {
     expect(raw).toMatch(/^aia_AbCd1234_s3cr3tS3cr3tS3cr3tS3cr3tS3cr3tS3cr3tabcd[0-9a-f]{6}$/);
@@ -83,6 +88,23 @@ describe("key format", () => {
   it("refuses to format a bad prefix or a short secret", () => {
     expect(() => formatApiKey("a_b", secret)).toThrow(/prefix/);
     expect(() => formatApiKey("AbCd1234", "short")).toThrow(/secret/);
+    for (const prefix of ["_abcd", "abcd_", "abc", "x".repeat(33)]) expect(() => formatApiKey(prefix, secret)).toThrow("prefix must be 4..32 base62 characters");
+    expect(() => formatApiKey("a_b", secret)).toThrow(expect.objectContaining({ code: "API_KEY.INVALID_FORMAT" }));
+    expect(() => formatApiKey("AbCd1234", "short")).toThrow(expect.objectContaining({ code: "API_KEY.INVALID_FORMAT" }));
+    for (const bad of [`_${secret}`, `${secret}_`, "x".repeat(15), "x".repeat(129)]) expect(() => formatApiKey("AbCd1234", bad)).toThrow("secret must be 16..128 base62 characters");
+    expect(formatApiKey("abcd", "x".repeat(16))).toMatch(/^aia_abcd_x{16}[0-9a-f]{6}$/);
+  });
+  it("parses only the whole string: nothing before or after the key", () => {
+    expect(parseApiKey(`-${raw}`)).toBeNull();
+    expect(parseApiKey(`${raw}-`)).toBeNull();
+    expect(parseApiKey(` ${raw}`)).toBeNull();
+    expect(parseApiKey({ toString: () => raw } as unknown as string)).toBeNull(); // only strings are keys
+  });
+  it("the checksum is the first 6 hex of sha-256 over aia_{prefix}_{secret}", () => {
+    // independent: node:crypto directly, not the module's helper
+    const expected = createHash("sha256").update(`aia_AbCd1234_${secret}`, "utf8").digest("hex").slice(0, 6);
+    expect(raw.slice(-6)).toBe(expected);
+    expect(hashApiKey(raw)).toBe(createHash("sha256").update(raw, "utf8").digest("hex"));
   });
   it("stores only a sha-256 of the raw key and compares in constant time", () => {
     expect(hashApiKey(raw)).toMatch(/^[0-9a-f]{64}$/);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { EventMetadata, NewEvent, RecordedEvent } from "./events.ts";
 import { canonicalJson, chain, eventHash, GENESIS_HASH, verifyChain } from "./hash-chain.ts";
@@ -29,6 +30,14 @@ const credit = (n: number, amount: number, balanceAfter: number): NewEvent => ({
 const record = (events: NewEvent[]): RecordedEvent[] =>
   events.map((event, revision) => ({ ...JSON.parse(JSON.stringify(event)), streamName: "account-u1", revision, position: 100 + revision }));
 
+/** The test's own canonical JSON (a key-sorting JSON.stringify replacer) and sha-256: not the code under test. */
+function oracleHash(prevHash: string, value: unknown): string {
+  const text = JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+  return createHash("sha256").update(prevHash + text, "utf8").digest("hex");
+}
+
 const chained = () => chain(GENESIS_HASH, [credit(1, 5, 5), credit(2, 7, 12), credit(3, -2, 10)]);
 
 describe("canonicalJson", () => {
@@ -49,6 +58,17 @@ describe("canonicalJson", () => {
   it.each([Number.NaN, Number.POSITIVE_INFINITY, 1n, new Map(), () => 1])("refuses %s", (value) => {
     expect(() => canonicalJson({ value })).toThrow(TypeError);
   });
+
+  it("says why it refuses", () => {
+    expect(() => canonicalJson(Number.NaN)).toThrow("canonicalJson: non-finite number NaN");
+    expect(() => canonicalJson(new Map())).toThrow("canonicalJson: only plain objects are supported");
+    expect(() => canonicalJson(undefined)).toThrow("canonicalJson: unsupported undefined");
+  });
+
+  it("uses toJSON where an object has one (a Date), and takes null-prototype objects as plain", () => {
+    expect(canonicalJson({ at: new Date(0) })).toBe('{"at":"1970-01-01T00:00:00.000Z"}');
+    expect(canonicalJson(Object.assign(Object.create(null), { b: 1, a: 2 }))).toBe('{"a":2,"b":1}');
+  });
 });
 
 describe("chain", () => {
@@ -60,9 +80,25 @@ describe("chain", () => {
     expect(events.every((e) => /^[0-9a-f]{64}$/.test(e.metadata.hash!))).toBe(true);
   });
 
-  it("hashes prevHash + canonical {type, data, metadata without hash}", () => {
-    const [first] = chained();
-    expect(eventHash(GENESIS_HASH, first!)).toBe(first!.metadata.hash);
+  it("hashes prevHash + canonical {type, data, metadata without hash}: an independent oracle agrees", () => {
+    const events = chained();
+    let previous = GENESIS_HASH;
+    for (const event of events) {
+      const { hash, ...metadata } = event.metadata;
+      expect(metadata.prevHash).toBe(previous);
+      expect(hash).toBe(oracleHash(previous, { type: event.type, data: event.data, metadata }));
+      previous = hash!;
+    }
+  });
+
+  it("matches a vector computed outside JavaScript (Python json.dumps sort_keys + hashlib.sha256)", () => {
+    // python3: c = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    //          hashlib.sha256(("0" * 64 + c).encode()).hexdigest()
+    const event = credit(1, 5, 5);
+    (event.data as { metadata: unknown }).metadata = { note: "café ✓", z: [1, null] };
+    const [hashed] = chain(GENESIS_HASH, [event]);
+    expect(hashed!.metadata.hash).toBe("f8532c90b5eb7fc3f36f1fd028f3d2471e4e09debb9bc3374d5102234de24c52");
+    expect(eventHash(GENESIS_HASH, hashed!)).toBe(hashed!.metadata.hash);
   });
 
   it("does not mutate its input and is deterministic", () => {

@@ -18,7 +18,20 @@ describe("uuidV5", () => {
   });
 
   it("refuses a namespace that is not a UUID", () => {
-    expect(() => uuidV5("x", "not-a-uuid")).toThrow(TypeError);
+    expect(() => uuidV5("x", "not-a-uuid")).toThrow(new TypeError("uuidV5: namespace is not a UUID: not-a-uuid"));
+  });
+
+  it("isUuid accepts exactly a UUID: nothing before or after it", () => {
+    expect(isUuid(DNS_NAMESPACE)).toBe(true);
+    expect(isUuid(DNS_NAMESPACE.toUpperCase())).toBe(true);
+    expect(isUuid(`x${DNS_NAMESPACE}`)).toBe(false);
+    expect(isUuid(`${DNS_NAMESPACE}x`)).toBe(false);
+    expect(isUuid(DNS_NAMESPACE.replace(/-/g, ""))).toBe(false);
+  });
+
+  it("hashes the name as UTF-8", () => {
+    // python3: uuid.uuid5(uuid.UUID("6ba7b810-9dad-11d1-80b4-00c04fd430c8"), "café ✓")
+    expect(uuidV5("café ✓", DNS_NAMESPACE)).toBe("c6cf5f2f-bb8e-5590-8b37-8811efffa55d");
   });
 });
 
@@ -42,6 +55,6 @@ describe("eventIdFor", () => {
 
   it("refuses a negative or fractional index", () => {
     expect(() => eventIdFor("s", "account-u1", -1)).toThrow(TypeError);
-    expect(() => eventIdFor("s", "account-u1", 0.5)).toThrow(TypeError);
+    expect(() => eventIdFor("s", "account-u1", 0.5)).toThrow(new TypeError("eventIdFor: bad index 0.5"));
   });
 });

@@ -70,6 +70,15 @@ describe("parseMoney", () => {
 
   it("refuses what is neither string nor number", () => {
     expect(refusal(() => parseMoney(null as unknown as string))).toMatchObject({ code: "MONEY.INVALID" });
+    expect(refusal(() => parseMoney(undefined as unknown as string)).message).toMatch(/must be a decimal string or a number$/);
+    expect(refusal(() => parseMoney(null as unknown as string)).message).toBe('invalid amount "null": must be a decimal string or a number');
+  });
+
+  it("says why: non-finite, too precise, exponent, or not a decimal", () => {
+    expect(refusal(() => parseMoney(Number.NaN)).message).toBe('invalid amount "NaN": must be a finite number');
+    expect(refusal(() => parseMoney("12.1234567")).message).toMatch(/at most 6 fraction digits \(micro-USD\)$/);
+    for (const text of ["+1.1234567", "1.1234567x", "x1.1234567"]) expect(refusal(() => parseMoney(text)).message).toMatch(/expected a decimal such as/);
+    expect(refusal(() => parseMoney("9007199254.740992")).message).toBe('invalid amount "9007199254.740992": exceeds the maximum of 9007199254.740991');
   });
 });
 
@@ -89,7 +98,7 @@ describe("formatMoney", () => {
   });
 
   it.each([1.5, Number.NaN, MAX_MONEY + 1])("refuses %d", (micro) => {
-    expect(refusal(() => formatMoney(micro))).toMatchObject({ code: "MONEY.INVALID" });
+    expect(refusal(() => formatMoney(micro))).toMatchObject({ code: "MONEY.INVALID", message: expect.stringMatching(/: not a safe integer of micro-USD$/) });
   });
 });
 
@@ -149,18 +158,61 @@ describe("costOf", () => {
     );
   });
 
+  it("is exact where tokens × price passes 2^53: a float implementation fails this property", () => {
+    // tokens 1e8..1e10 × prices 1e8..9e9 micro-USD/M: every product is 1e16..9e19 (> 2^53 ≈ 9.007e15),
+    // every cost 1e10..9e13 micro-USD (well within MAX_MONEY). Oracle: BigInt, rounded up.
+    const count = fc.bigInt({ min: 100_000_000n, max: 10_000_000_000n }).map(Number);
+    const price = fc.bigInt({ min: 100_000_000n, max: 9_000_000_000n }).map(Number);
+    fc.assert(
+      fc.property(count, count, price, price, (p, c, pp, cp) => {
+        const total = BigInt(p) * BigInt(pp) + BigInt(c) * BigInt(cp);
+        expect(total > BigInt(Number.MAX_SAFE_INTEGER)).toBe(true);
+        const expected = (total + 999_999n) / 1_000_000n;
+        return costOf(p, c, { promptPerMillion: pp, completionPerMillion: cp }) === Number(expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("over the whole safe range: the exact ceiling, or MONEY.INVALID when it exceeds MAX_MONEY", () => {
+    const any = fc.oneof(fc.nat({ max: 1_000_000 }), fc.maxSafeNat());
+    fc.assert(
+      fc.property(any, any, any, any, (p, c, pp, cp) => {
+        const total = BigInt(p) * BigInt(pp) + BigInt(c) * BigInt(cp);
+        const expected = (total + 999_999n) / 1_000_000n;
+        const run = () => costOf(p, c, { promptPerMillion: pp, completionPerMillion: cp });
+        if (expected > BigInt(MAX_MONEY)) return refusal(run).code === "MONEY.INVALID";
+        return run() === Number(expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it("refuses negative or fractional inputs and costs beyond MAX_MONEY", () => {
     expect(refusal(() => costOf(-1, 0, { promptPerMillion: 1, completionPerMillion: 1 }))).toMatchObject({ code: "MONEY.INVALID" });
     expect(refusal(() => costOf(1.5, 0, { promptPerMillion: 1, completionPerMillion: 1 }))).toMatchObject({ code: "MONEY.INVALID" });
     const huge = { promptPerMillion: MAX_MONEY, completionPerMillion: MAX_MONEY };
-    expect(refusal(() => costOf(MAX_MONEY, MAX_MONEY, huge))).toMatchObject({ code: "MONEY.INVALID" });
+    expect(refusal(() => costOf(MAX_MONEY, MAX_MONEY, huge))).toMatchObject({ code: "MONEY.INVALID", message: "cost exceeds the maximum amount" });
+    expect(refusal(() => costOf(1, 1, { promptPerMillion: 1, completionPerMillion: -1 })).message).toBe("completionPerMillion must be a non-negative integer");
+    // exactly MAX_MONEY is still a cost: MAX_MONEY tokens at 1 USD (1 000 000 micro-USD) per million
+    expect(costOf(MAX_MONEY, 0, { promptPerMillion: 1_000_000, completionPerMillion: 0 })).toBe(MAX_MONEY);
   });
 });
 
 describe("addMoney", () => {
+  it("is the exact sum over the whole safe range, or MONEY.OVERFLOW", () => {
+    fc.assert(
+      fc.property(fc.maxSafeInteger(), fc.maxSafeInteger(), (a, b) => {
+        const exact = BigInt(a) + BigInt(b);
+        if (exact > BigInt(MAX_MONEY) || exact < -BigInt(MAX_MONEY)) return refusal(() => addMoney(a, b)).code === "MONEY.OVERFLOW";
+        return addMoney(a, b) === Number(exact);
+      }),
+    );
+  });
+
   it("refuses to leave the safe-integer range", () => {
     expect(addMoney(MAX_MONEY - 1, 1)).toBe(MAX_MONEY);
-    expect(refusal(() => addMoney(MAX_MONEY, 1))).toMatchObject({ kind: "rule", code: "MONEY.OVERFLOW" });
+    expect(refusal(() => addMoney(MAX_MONEY, 1))).toMatchObject({ kind: "rule", code: "MONEY.OVERFLOW", message: "amount out of the representable range" });
   });
 });
 

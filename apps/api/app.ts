@@ -10,7 +10,7 @@ import { registerIdempotency, type IdempotencyRecord } from "./idempotency.ts";
 import { documentRoute, finishDocument, registerContract } from "./contract.ts";
 import { clientErrorHandler, frameworkErrors, registerProblemHandlers } from "./problem.ts";
 import { registerJsonBody } from "./json-body.ts";
-import { createGateway } from "../gateway/gateway.ts";
+import { createGateway, type GatewayOptions } from "../gateway/gateway.ts";
 import { orchestratorRoutes } from "./routes/orchestrator.ts";
 import { proxyRoutes } from "./routes/proxy.ts";
 import { analyticsRoutes } from "./routes/analytics.ts";
@@ -22,8 +22,8 @@ import { systemRoutes } from "./routes/system.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Builds the API; never listens (apps/main.ts does, tests use app.inject). */
-export async function buildApp(platform: Platform, options: { logger?: FastifyServerOptions["logger"] } = {}) {
+/** Builds the API; never listens (apps/main.ts does, tests use app.inject). Tests may shorten `gateway` timeouts. */
+export async function buildApp(platform: Platform, options: { logger?: FastifyServerOptions["logger"]; gateway?: Partial<GatewayOptions> } = {}) {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: 1024 * 1024,
@@ -80,6 +80,7 @@ export async function buildApp(platform: Platform, options: { logger?: FastifySe
   registerIdempotency(app, platform.reads.collection<IdempotencyRecord>("idempotency"));
 
   const gateway = createGateway(platform, {
+    ...options.gateway,
     onError: (error, what) => app.log.error({ err: error }, `gateway ${what}`),
     onWarn: (message, fields) => app.log.warn(fields, `gateway ${message}`),
   });

@@ -55,7 +55,8 @@ describe("commands over HTTP", () => {
     expect(await t.platform.events.headPosition()).toBe(head);
   });
 
-  it("Idempotency-Key: concurrent duplicates get one execution and 409 for the one in flight", async () => {
+  // "409 while in flight" is proven deterministically in idempotency-retries.int.spec.ts
+  it("Idempotency-Key: concurrent duplicates execute once; each answer is the one 201 or a 409", async () => {
     const key = { "idempotency-key": "usage-concurrent-0001" };
     const body = { userId: "idem2", provider: "openai", model: "gpt-4o", promptTokens: 10, completionTokens: 10 };
     const results = await Promise.all(Array.from({ length: 5 }, () => post("/billing/usage/track", body, key)));

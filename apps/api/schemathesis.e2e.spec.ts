@@ -28,7 +28,7 @@ const SEED = process.env.SCHEMATHESIS_SEED ?? "20261130";
 function schemathesisBinary(): string | undefined {
   const candidates = [process.env.SCHEMATHESIS_BIN, join(ROOT, ".engines/schemathesis/bin/st"), "st"].filter((c): c is string => Boolean(c));
   const found = candidates.find((bin) => (bin.includes("/") ? existsSync(bin) : spawnSync(bin, ["--version"]).status === 0));
-  return found ?? engineMissing("schemathesis", "the `st` binary is not installed", "pip install schemathesis into .engines/schemathesis (.ci/run does)");
+  return found ?? engineMissing("schemathesis", "st not installed");
 }
 
 const REVOKE = "deleteAuthApiKeysByKeyId";

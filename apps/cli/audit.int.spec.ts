@@ -117,3 +117,27 @@ describe("aggregator audit verify (CLI, SQLite copy)", () => {
     expect(run.stderr).toContain("no event store at");
   });
 });
+
+describe("aggregator audit export", () => {
+  it("writes one account's events in a half-open time window, as NDJSON or CSV", async () => {
+    const events = openSqliteEventStore(join(original, "events.db"));
+    const stream = await events.readStream(`account-${users[0]}`);
+    await events.close();
+    expect(stream.length).toBeGreaterThan(4);
+    const from = stream[1]!.metadata.occurredAt;
+    const to = stream.at(-1)!.metadata.occurredAt;
+    const expected = stream.filter((e) => e.metadata.occurredAt >= from && e.metadata.occurredAt < to);
+    expect(expected.length).toBeGreaterThan(0);
+    const ndjson = await runCli(["audit", "export", "--user", users[0]!, "--from", from, "--to", to], { DATA_DIR: original });
+    expect(ndjson.code, ndjson.stderr).toBe(0);
+    const lines = ndjson.stdout.trim().split("\n").map((l) => JSON.parse(l) as { metadata: { eventId: string } });
+    expect(lines.map((l) => l.metadata.eventId)).toEqual(expected.map((e) => e.metadata.eventId));
+    expect(ndjson.stderr).toContain(`exported ${expected.length} of ${stream.length} events of account ${users[0]}`);
+    const csv = await runCli(["audit", "export", "--user", users[0]!, "--format", "csv"], { DATA_DIR: original });
+    const rows = csv.stdout.split("\r\n").filter(Boolean);
+    expect(rows[0]).toMatch(/^position,stream,revision,eventId,type,occurredAt/);
+    expect(rows).toHaveLength(stream.length + 1);
+    const unknown = await runCli(["audit", "export", "--user", "nobody"], { DATA_DIR: original });
+    expect([unknown.code, unknown.stderr.includes("account nobody not found")]).toEqual([1, true]);
+  });
+});

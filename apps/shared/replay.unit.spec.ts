@@ -13,8 +13,12 @@ describe("eventMatcher", () => {
   it("filters by position, type, user and a half-open time window", () => {
     const t = (s: number) => new Date(START + s * 1000).toISOString();
     expect(events.filter(eventMatcher({ after: 10 })).map((e) => e.position)).toEqual([11, 12]);
-    expect(events.filter(eventMatcher({ types: ["ai_usage"] })).every((e) => e.type === "ai_usage")).toBe(true);
+    const usage = events.filter(eventMatcher({ types: ["ai_usage"] }));
+    expect(usage.map((e) => e.position)).toEqual(events.filter((e) => e.type === "ai_usage").map((e) => e.position));
+    expect(usage.length).toBeGreaterThan(0);
+    expect(usage.every((e) => e.type === "ai_usage")).toBe(true);
     expect(events.filter(eventMatcher({ userId: "u2" }))).toEqual([]);
+    expect(events.filter(eventMatcher({ userId: "u1" }))).toEqual(events);
     const window = events.filter(eventMatcher({ from: t(1), to: t(2) }));
     expect(window.length).toBeGreaterThan(0);
     expect(window.every((e) => e.metadata.occurredAt >= t(1) && e.metadata.occurredAt < t(2))).toBe(true);

@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import OpenAI from "openai";
 import { accountStream, type RecordedEvent } from "../../domain/events.ts";
+import type { GatewayOptions } from "../gateway/gateway.ts";
 import { testApp, type TestApp } from "./platform.ts";
 import { startUpstreamFixture, type Script, type UpstreamFixture } from "./upstream-fixture.ts";
 
@@ -24,7 +25,7 @@ export interface GatewayHarness {
   close(): Promise<void>;
 }
 
-export async function startGatewayHarness(script?: Script, env: Record<string, string> = {}): Promise<GatewayHarness> {
+export async function startGatewayHarness(script?: Script, env: Record<string, string> = {}, gateway: Partial<GatewayOptions> = {}): Promise<GatewayHarness> {
   const fixture = await startUpstreamFixture(script);
   const t = await testApp({
     OPENAI_BASE_URL: fixture.baseUrl("openai"),
@@ -32,7 +33,7 @@ export async function startGatewayHarness(script?: Script, env: Record<string, s
     OPENROUTER_BASE_URL: fixture.baseUrl("openrouter"),
     OPENROUTER_API_KEY: UPSTREAM_KEYS.openrouter,
     ...env,
-  });
+  }, gateway);
   await t.app.listen({ port: 0, host: "127.0.0.1" });
   const url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
   const events = (userId: string) => t.platform.events.readStream(accountStream(userId));

@@ -3,16 +3,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../infra/config.ts";
 import { buildApp } from "../api/app.ts";
+import type { GatewayOptions } from "../gateway/gateway.ts";
 import { createPlatform } from "../shared/container.ts";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 
 /** A platform on SQLite files in a fresh temp dir (the embedded default), with its API for app.inject. */
-export async function testApp(env: Record<string, string> = {}) {
+export async function testApp(env: Record<string, string> = {}, gateway: Partial<GatewayOptions> = {}) {
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), "aggregator-"));
   const config = loadConfig({ DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: "silent", ...env });
   const platform = await createPlatform(config, { onProjectorError: (e) => console.error("projector", e) });
-  const app = await buildApp(platform);
+  const app = await buildApp(platform, { gateway });
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
   return {
     app,

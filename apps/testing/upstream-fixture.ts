@@ -35,6 +35,19 @@ export interface FixtureReply {
   /** echo the received Authorization header: as a response header, as a last content chunk (plain and
    * streamed), in the error body, in an SSE comment (a provider leaking our key in every way it can) */
   reflectAuthorization?: Array<"headers" | "content" | "error" | "comment">;
+  /** stream: after this many content chunks send an error object instead of the rest (no finish, no
+   * usage, no [DONE]), as OpenAI-compatible providers do mid-stream, then hold the connection open
+   * until the client closes it */
+  errorAfterChunks?: number;
+  /** the error object sent by `errorAfterChunks` (default an OpenAI-style `{error: {...}}`) */
+  streamError?: unknown;
+  /** send that error as an SSE `event: error` (default: a plain `data:` line) */
+  errorAsSseEvent?: boolean;
+  /** stream: stop sending after this many content chunks and hold the connection open (a stalled
+   * provider): only the client's own timeout ends it */
+  stallAfterChunks?: number;
+  /** stream: send the final `data: [DONE]` only once this settles (after finish and usage) */
+  doneGate?: Promise<unknown>;
 }
 
 export interface ReceivedRequest {
@@ -76,6 +89,8 @@ async function stream(res: ServerResponse, reply: FixtureReply, body: Record<str
   if (reply.reflectAuthorization?.includes("comment")) await send(`: ${authorizationOf(res)}\n\n`);
   for (const [i, text] of content.entries()) {
     if (reply.cutAfterChunks !== undefined && i >= reply.cutAfterChunks) return cut();
+    if (reply.errorAfterChunks !== undefined && i >= reply.errorAfterChunks) return sendError(send, reply);
+    if (reply.stallAfterChunks !== undefined && i >= reply.stallAfterChunks) return; // held open, silent
     if (reply.chunkDelayMs) await sleep(reply.chunkDelayMs);
     if (res.destroyed) return;
     const raw = reply.rawEvents?.[i];
@@ -85,13 +100,22 @@ async function stream(res: ServerResponse, reply: FixtureReply, body: Record<str
   if (reply.cutAfterChunks !== undefined && reply.cutAfterChunks >= content.length) return cut();
   const beforeFinish = reply.rawEvents?.[content.length];
   if (beforeFinish !== undefined) await send(beforeFinish);
+  if (reply.errorAfterChunks !== undefined) return sendError(send, reply);
+  if (reply.stallAfterChunks !== undefined) return;
   await send(chunk(id, model, {}, "stop"));
   const usage = reply.usage === undefined ? { prompt_tokens: 12, completion_tokens: content.length } : reply.usage;
   if (usage && wantsUsage) {
     const total_tokens = usage.prompt_tokens + usage.completion_tokens;
     await send(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 1, model, choices: [], usage: { ...usage, total_tokens } })}\n\n`);
   }
+  if (reply.doneGate) await reply.doneGate;
   res.end("data: [DONE]\n\n");
+}
+
+/** a mid-stream error as providers send it; the connection stays open: the client must end it */
+async function sendError(send: (text: string) => Promise<void>, reply: FixtureReply) {
+  const error = reply.streamError ?? { error: { message: "fixture: upstream overloaded mid-stream", type: "server_error", code: null } };
+  await send(`${reply.errorAsSseEvent ? "event: error\n" : ""}data: ${JSON.stringify(error)}\n\n`);
 }
 
 function plain(res: ServerResponse, reply: FixtureReply, body: Record<string, unknown>, content: string[]) {

@@ -1,7 +1,25 @@
 // Decide whether a suite that needs a real engine runs, is skipped, or fails.
-// REQUIRE_ENGINES (comma-separated, e.g. "kafka,mongo"; .ci/run sets it) turns a missing URL into an error.
+// REQUIRE_ENGINES (comma-separated, e.g. "kafka,mongo,kcat"; .ci/run sets it) turns a missing engine into an error.
+// A skip prints one line "[skip] <engine>: <why>"; .ci/run repeats those reasons in its closing line.
+import { execFile } from "node:child_process";
 
-export type EngineName = "kafka" | "mongo" | "esdb" | "postgres" | "schemathesis";
+export type EngineName = "kafka" | "mongo" | "esdb" | "postgres" | "kcat" | "schemathesis";
+
+/** why an engine may be missing on this machine; otherwise: start the engines */
+const MISSING_BECAUSE: Partial<Record<EngineName, string>> = {
+  esdb: "no EventStoreDB server package exists for this machine",
+  schemathesis: 'install it with "bash infra/engines/schemathesis.sh" (.ci/run does)',
+};
+const START_THEM = 'run "npm run engines:up" and load .engines/env';
+
+const required = (name: EngineName) => (process.env.REQUIRE_ENGINES ?? "").split(/[\s,]+/).includes(name);
+
+/** throws when REQUIRE_ENGINES names the engine, else prints the one skip line */
+export function engineMissing(name: EngineName, what: string): undefined {
+  if (required(name)) throw new Error(`${what}, but REQUIRE_ENGINES=${process.env.REQUIRE_ENGINES} requires ${name}: ${MISSING_BECAUSE[name] ?? START_THEM}`);
+  console.log(`[skip] ${name}: ${what} — ${MISSING_BECAUSE[name] ?? START_THEM}`);
+  return undefined;
+}
 
 /**
  * The engine's address from `process.env[envVar]`, or undefined (after one console line) when the suite should skip.
@@ -9,14 +27,11 @@ export type EngineName = "kafka" | "mongo" | "esdb" | "postgres" | "schemathesis
  */
 export function engineUrl(name: EngineName, envVar: string): string | undefined {
   const url = process.env[envVar]?.trim();
-  if (url) return url;
-  return engineMissing(name, `${envVar} is not set`, 'run "npm run engines:up" and load .engines/env');
+  return url || engineMissing(name, `${envVar} unset`);
 }
 
-/** undefined (after one console line) when the suite should skip; throws when REQUIRE_ENGINES lists `name`. */
-export function engineMissing(name: EngineName, why: string, remedy: string): undefined {
-  const required = (process.env.REQUIRE_ENGINES ?? "").split(/[\s,]+/).filter(Boolean);
-  if (required.includes(name)) throw new Error(`${why}, but REQUIRE_ENGINES=${process.env.REQUIRE_ENGINES} requires ${name}: ${remedy}`);
-  console.log(`[skip] ${name} tests: ${why} (${remedy})`);
-  return undefined;
+/** Whether a command-line tool (kcat) runs here; false after one skip line; throws when REQUIRE_ENGINES lists it. */
+export async function toolAvailable(name: "kcat", probe: string[] = ["-V"]): Promise<boolean> {
+  const runs = await new Promise<boolean>((resolve) => execFile(name, probe, (error) => resolve(!error)));
+  return runs || (engineMissing(name, `${name} not installed`) ?? false);
 }

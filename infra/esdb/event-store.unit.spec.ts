@@ -4,11 +4,24 @@ import { describe, expect, it, vi } from "vitest";
 import { ConcurrencyError } from "../../domain/event-store.ts";
 import type { EventStore } from "../../domain/event-store.ts";
 import type { NewEvent, RecordedEvent } from "../../domain/events.ts";
+import { eventStoreContract } from "../event-store.contract.ts";
 import { esdbEventStore } from "./event-store.ts";
 import { createFakeEsdb } from "./fake-esdb-client.ts";
 
 // The adapter's own logic (paging, system events, idempotent positions, resubscribe) over a fake
-// SDK client. Server semantics are the e2e suite's job (event-store.e2e.spec.ts).
+// SDK client, and the shared EventStore contract over the same fake (with the server's
+// `uniqueEventIds: false`). The server's own semantics are the e2e suite's job (event-store.e2e.spec.ts).
+
+eventStoreContract("EventStoreDB adapter over its test double", async () => {
+  const fake = createFakeEsdb();
+  const opened = [esdbEventStore(fake.client)];
+  return {
+    store: opened[0]!,
+    reopen: async () => opened[opened.push(esdbEventStore(fake.client)) - 1]!, // the fake keeps its log: the "server's" data
+    cleanup: async () => void (await Promise.all(opened.map((s) => s.close()))),
+    uniqueEventIds: false,
+  };
+});
 
 const event = (n = 0): NewEvent => ({
   type: "analytics_event_tracked",
