@@ -16,7 +16,7 @@ try {
   execFileSync("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", mountPoint], { stdio: "pipe" });
   mounted = true;
 } catch (error) {
-  console.log(`[skip] disk-full tests: cannot mount a tmpfs here (${String((error as Error).message).split("\n")[0]})`);
+  console.log(`[skip] tmpfs: cannot mount one here, the disk-full test needs root (${String((error as Error).message).split("\n")[0]})`);
   rmSync(mountPoint, { recursive: true, force: true });
 }
 
