@@ -16,7 +16,7 @@ async function main() {
     : null;
   const relay = publisher ? await (await import("./relay/start.ts")).startRelay({ store: platform.events, readStore: platform.reads, publisher, signal: relayStop.signal, log: app.log }) : null;
   await app.listen({ port: config.PORT, host: config.HOST });
-  console.log(`AI Aggregator listening on http://${config.HOST}:${config.PORT} (docs: /docs, OpenAPI: /openapi.json)`);
+  console.log(`AI Aggregator listening on http://${config.HOST}:${config.PORT} (console: /, docs: /docs, OpenAPI: /openapi.json)`);
   console.log(platform.adminTokenFile ? `admin token is in ${platform.adminTokenFile}` : "admin token is the ADMIN_TOKEN you set");
 
   let stopping = false;

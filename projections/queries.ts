@@ -11,6 +11,16 @@ import type { UsageDayDoc } from "./usage-report.ts";
 
 export const getBalance = (reads: ReadStore, userId: string) => reads.collection<BalanceDoc>("balances").get(userId);
 
+/** Accounts whose user id starts with `prefix`, in id order, after the id `after` (the cursor). */
+export async function listAccounts(reads: ReadStore, prefix: string, limit: number, after?: string) {
+  // ids are ASCII below DEL (apps/api/schemas.ts ID_PATTERN): [prefix, prefix + DEL) holds exactly the ids with that prefix
+  const range: Filter = { _id: { gte: prefix, lt: `${prefix}\u007f`, ...(after !== undefined ? { gt: after } : {}) } };
+  const balances = reads.collection<BalanceDoc>("balances");
+  const [items, total] = await Promise.all([balances.find(range, { sort: { _id: 1 }, limit: limit + 1 }), balances.count({ _id: { gte: prefix, lt: `${prefix}\u007f` } })]);
+  const page = items.slice(0, limit);
+  return { items: page, total, nextCursor: items.length > limit ? page.at(-1)!._id : null };
+}
+
 export async function listTransactions(reads: ReadStore, userId: string, limit: number, before?: number) {
   const filter: Filter = before === undefined ? { userId } : { userId, _position: { lt: before } };
   const items = await reads.collection<TransactionDoc>("transactions").find(filter, { sort: { _position: -1 }, limit: limit + 1 });
@@ -45,8 +55,12 @@ export async function usageReport(reads: ReadStore, userId: string, fromDay: str
     const key = `${d.provider}|${d.model}`;
     add(models.get(key) ?? models.set(key, { provider: d.provider, model: d.model, ...empty() }).get(key)!, d);
   }
+  const daily = docs
+    .map((d) => ({ day: d.day, provider: d.provider, model: d.model, ...add(empty(), d) }))
+    .sort((a, b) => a.day.localeCompare(b.day) || a.provider.localeCompare(b.provider) || a.model.localeCompare(b.model));
   return {
     totals,
+    daily,
     byDay: [...days].map(([day, sums]) => ({ day, ...sums })).sort((a, b) => a.day.localeCompare(b.day)),
     byModel: [...models.values()].sort((a, b) => byCostThenName(a, b) || a.provider.localeCompare(b.provider)),
   };
@@ -78,7 +92,14 @@ export async function dashboard(reads: ReadStore, granularity: Granularity, from
     m.cost += totalOf(d.cost);
   }
   const topModels = [...models.values()].sort((a, b) => b.requests - a.requests || a.model.localeCompare(b.model)).slice(0, top);
-  return { buckets: items, totals, topModels };
+  const providers = await reads
+    .collection<UsageDayDoc>("usage_daily")
+    .sum({ day: { gte: from.slice(0, 10), lte: to.slice(0, 10) } }, { groupBy: ["provider"], fields: ["requests", "tokens"] });
+  const topProviders = providers
+    .map((r) => ({ provider: String(r.key.provider), requests: r.sums.requests ?? 0, tokens: r.sums.tokens ?? 0 }))
+    .sort((a, b) => b.requests - a.requests || a.provider.localeCompare(b.provider))
+    .slice(0, top);
+  return { buckets: items, totals, topModels, topProviders };
 }
 
 export async function metrics(reads: ReadStore) {

@@ -104,5 +104,12 @@ export async function rebuildProjections(options: RebuildOptions): Promise<Rebui
   return { completed: true, events: read, resumedFrom, position, collections: await counts(reads, projections, (p) => p.collection) };
 }
 
+/** Rebuilds running or interrupted (a projection's checkpoint lives until its switch-over): where each got to. */
+export async function pendingRebuilds(reads: ReadStore, projections: Projection[]) {
+  const found = await reads.collection("checkpoints").getMany(projections.map(checkpointOf));
+  const at = new Map(found.map((c) => [c._id, c._position]));
+  return projections.filter((p) => at.has(checkpointOf(p))).map((p) => ({ projection: p.name, collection: rebuildCollection(p), position: at.get(checkpointOf(p))! }));
+}
+
 const counts = (reads: ReadStore, projections: Projection[], name: (p: Projection) => string) =>
   Promise.all(projections.map(async (p) => ({ name: name(p), documents: await reads.collection(name(p)).count() })));

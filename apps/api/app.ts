@@ -19,6 +19,9 @@ import { billingRoutes } from "./routes/billing.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { systemRoutes } from "./routes/system.ts";
+import { accountRoutes } from "./routes/accounts.ts";
+import { statusRoutes } from "./routes/status.ts";
+import { consoleRoutes } from "../console/serve.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -93,5 +96,8 @@ export async function buildApp(platform: Platform, options: { logger?: FastifySe
   await app.register(proxyRoutes, { platform, gateway });
   await app.register(eventRoutes, { platform });
   await app.register(auditRoutes, { platform });
+  await app.register(accountRoutes, { platform });
+  await app.register(statusRoutes, { platform, gateway });
+  await app.register(consoleRoutes);
   return app;
 }

@@ -17,10 +17,11 @@ declare module "fastify" {
   }
 }
 
-const handDocumented = new WeakMap<z.core.$ZodType, Record<string, unknown>>();
+// keyed by the schema's definition, which `.describe()` and `.meta()` copies share with the original
+const handDocumented = new WeakMap<object, Record<string, unknown>>();
 /** `schema`, documented by the JSON Schema given here instead of the generated one (codecs, transforms) */
 export function documentedAs<T extends z.core.$ZodType>(schema: T, json: Record<string, unknown>): T {
-  handDocumented.set(schema, json);
+  handDocumented.set(schema._zod.def, json);
   return schema;
 }
 
@@ -58,10 +59,8 @@ function standardReasons(route: RouteOptions, method: string) {
   const reasons = new Map<number, string[]>();
   const add = (status: number, why: string) => reasons.set(status, [...(reasons.get(status) ?? []), why]);
   if (schema.body || schema.querystring || schema.params || schema.headers) add(400, "invalid input: `errors` names each field");
-  if (access !== "public") {
-    add(401, "missing, malformed, unknown or revoked token");
-    add(403, "the token may not call this route (admin only, API key only, or a scope is missing)");
-  }
+  if (access !== "public") add(401, "missing, malformed, unknown or revoked token");
+  if (access !== "public" && access !== "any") add(403, "the token may not call this route (admin only, API key only, or a scope is missing)");
   if (owner) add(404, "not found, or it belongs to another user (the owner rule)");
   if (owner && !owner.optional) add(422, "the admin token must name the userId (REQUEST.USER_REQUIRED)");
   const query = schema.querystring as { shape?: Record<string, unknown> } | undefined;
@@ -120,10 +119,11 @@ const IDEMPOTENCY_KEY = {
 const zodTransform = createJsonSchemaTransform({
   zodToJsonConfig: {
     override: (ctx) => {
-      const doc = handDocumented.get(ctx.zodSchema);
+      const doc = handDocumented.get(ctx.zodSchema._zod.def);
       if (doc) {
+        const { description } = ctx.jsonSchema; // a copy's own `.describe()` wins
         for (const key of Object.keys(ctx.jsonSchema)) delete (ctx.jsonSchema as Record<string, unknown>)[key];
-        Object.assign(ctx.jsonSchema, structuredClone(doc));
+        Object.assign(ctx.jsonSchema, structuredClone(doc), description ? { description } : {});
       }
       // the library's default override: empty branches of a union say nothing
       if (ctx.zodSchema._zod.def.type === "union" && ctx.jsonSchema.anyOf) ctx.jsonSchema.anyOf = ctx.jsonSchema.anyOf.filter((s) => Object.keys(s).length > 0);

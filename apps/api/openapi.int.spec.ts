@@ -58,7 +58,7 @@ describe("OpenAPI document", () => {
   });
 
   it("names and summarises every operation", () => {
-    expect(operations.length).toBe(30);
+    expect(operations.length).toBe(34);
     for (const [name, op] of operations) {
       expect(op.operationId, name).toMatch(/^[a-z][A-Za-z0-9]+$/);
       expect(op.summary, name).toBeTruthy();
@@ -68,7 +68,7 @@ describe("OpenAPI document", () => {
   it("marks public routes public and every other route bearer", () => {
     for (const [name, op] of operations) {
       expect(op.security, name).toEqual(PUBLIC.includes(name) ? [] : [{ bearer: [] }]);
-      if (!PUBLIC.includes(name)) expect(Object.keys(op.responses), name).toEqual(expect.arrayContaining(["401", "403"]));
+      if (!PUBLIC.includes(name)) expect(Object.keys(op.responses), name).toContain("401");
     }
   });
 

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { engineMissing } from "../../infra/engines/require-engine.ts";
+import { missing } from "../../infra/engines/require-engine.ts";
 import { startServer } from "../testing/server.ts";
 import { startUpstreamFixture, type UpstreamFixture } from "../testing/upstream-fixture.ts";
 
@@ -28,7 +28,7 @@ const SEED = process.env.SCHEMATHESIS_SEED ?? "20261130";
 function schemathesisBinary(): string | undefined {
   const candidates = [process.env.SCHEMATHESIS_BIN, join(ROOT, ".engines/schemathesis/bin/st"), "st"].filter((c): c is string => Boolean(c));
   const found = candidates.find((bin) => (bin.includes("/") ? existsSync(bin) : spawnSync(bin, ["--version"]).status === 0));
-  return found ?? engineMissing("schemathesis", "st not installed");
+  return found ?? missing("schemathesis", "st not installed");
 }
 
 const REVOKE = "deleteAuthApiKeysByKeyId";
@@ -101,12 +101,13 @@ describe.skipIf(!bin)("schemathesis over every operation (npm start, upstream fi
 
   it("as an API key with every scope: no failures, chat completions served by the upstream", async () => {
     const before = upstream.received.length;
-    expect(await expectNoFailures("an API key", await mint(), ["--exclude-operation-id", REVOKE])).toMatch(/Selected: 29\/30/);
+    const [, selected, all] = /Selected: (\d+)\/(\d+)/.exec(await expectNoFailures("an API key", await mint(), ["--exclude-operation-id", REVOKE]))!;
+    expect(Number(selected)).toBe(Number(all) - 1);
     expect(upstream.received.length - before).toBeGreaterThan(10);
-    expect(await expectNoFailures("an API key (revocation)", await mint(), ["--include-operation-id", REVOKE])).toMatch(/Selected: 1\/30/);
+    expect(await expectNoFailures("an API key (revocation)", await mint(), ["--include-operation-id", REVOKE])).toMatch(/Selected: 1\/\d+/);
   }, 1_200_000);
 
   it("as the admin token: no failures", async () => {
-    expect(await expectNoFailures("the admin token", ADMIN)).toMatch(/Selected: 30\/30/);
+    expect(await expectNoFailures("the admin token", ADMIN)).toMatch(/Selected: (\d+)\/\1\b/);
   }, 1_200_000);
 });

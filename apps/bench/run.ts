@@ -25,6 +25,7 @@ const KNOWN: Bench[] = [
   { name: "gateway", about: "issue 4: added latency of the gateway" },
   { name: "replay-*", about: "issue 5: replay from the topic / from the store" },
   { name: "rebuild", about: "issue 5: rebuild of all projections" },
+  { name: "console", about: "issue 9: console first-load weight and time to interactive, 100k events (Chromium)" },
   { name: "relay", about: "issue 3: relay to Kafka vs a raw producer", needs: ["KAFKA_BROKERS"] },
   { name: "projection-mongo", about: "issue 3: projection catch-up on MongoDB vs raw bulkWrite", needs: ["MONGO_URL"] },
   { name: "postgres", about: "issue 11: PostgreSQL event store appends vs raw batched INSERTs", needs: ["POSTGRES_URL"] },

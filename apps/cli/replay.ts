@@ -1,16 +1,19 @@
 import { parseArgs } from "node:util";
 import type { RecordedEvent } from "../../domain/events.ts";
-import { csvHeader, formatPage, type ReplayFormat, type ReplayPage } from "../shared/event-format.ts";
+import { csvHeader, formatPage, fromEventLine, type EventLine, type ReplayFormat, type ReplayPage } from "../shared/event-format.ts";
 import { storeNdjsonChunks, type ReplayChunk } from "../shared/ndjson-replay.ts";
 import { isEventType, storeEventPages, type EventFilter } from "../shared/replay.ts";
 import { topicEventPages } from "../shared/topic-replay.ts";
+import { adminTokenFor, apiNdjsonChunks } from "./api-replay.ts";
 import { CliError, config, eventStore, EXIT, interruptSignal, openOutput, parseCount, parseInstant, seconds } from "./io.ts";
 import { createProgress } from "./progress.ts";
 
 export const REPLAY_HELP = `aggregator replay: write a slice of the event history as NDJSON or CSV
 
-  --source store|kafka    read the event store (default) or the Kafka topic (KAFKA_BROKERS, KAFKA_TOPIC;
-                          the topic holds ai_usage and transaction_created only; no offsets are committed)
+  --source S              store: the event store (default); kafka: the topic (KAFKA_BROKERS, KAFKA_TOPIC;
+                          it holds ai_usage and transaction_created only; no offsets are committed);
+                          api: a running server's GET /events (--url, default http://HOST:PORT; ADMIN_TOKEN
+                          or DATA_DIR/admin-token), which leaves the server's files alone
   --from-beginning        (default) | --from-time T (occurredAt >= T) | --from-position P (position > P)
   --to-time T             occurredAt < T
   --types a,b             event types            --user U      events of one user (data.userId)
@@ -18,6 +21,7 @@ export const REPLAY_HELP = `aggregator replay: write a slice of the event histor
   --follow                keep tailing new events until Ctrl-C
   --limit N               stop after N events
   --brokers H:P --topic T override KAFKA_BROKERS / KAFKA_TOPIC for --source kafka
+  --url URL               the server for --source api
 Times are ISO-8601 (or epoch ms). Lines are ordered by global position (store) or per account (topic).
 A progress line with rate and ETA goes to stderr when it is a terminal.`;
 
@@ -31,6 +35,11 @@ async function* chunksOf(pages: AsyncIterable<RecordedEvent[] | ReplayPage>, for
     yield { count, text: formatPage(taken, format) };
     if ((left -= count) <= 0) return;
   }
+}
+
+/** NDJSON chunks as pages of events (for CSV) */
+async function* linesAsEvents(chunks: AsyncIterable<ReplayChunk>): AsyncGenerator<RecordedEvent[]> {
+  for await (const chunk of chunks) yield chunk.text.split("\n").filter(Boolean).map((line) => fromEventLine(JSON.parse(line) as EventLine));
 }
 
 export async function replayCommand(args: string[]): Promise<number> {
@@ -50,12 +59,13 @@ export async function replayCommand(args: string[]): Promise<number> {
       limit: { type: "string" },
       brokers: { type: "string" },
       topic: { type: "string" },
+      url: { type: "string" },
     },
     strict: true,
   });
   const starts = ["from-beginning", "from-time", "from-position"].filter((k) => values[k as keyof typeof values] !== undefined);
   if (starts.length > 1) throw new CliError(`choose one of --${starts.join(", --")}`);
-  if (values.source !== "store" && values.source !== "kafka") throw new CliError(`--source must be store or kafka, not "${values.source}"`);
+  if (!["store", "kafka", "api"].includes(values.source!)) throw new CliError(`--source must be store, kafka or api, not "${values.source}"`);
   if (values.format !== "ndjson" && values.format !== "csv") throw new CliError(`--format must be ndjson or csv, not "${values.format}"`);
   const types = values.types?.split(",").map((t) => t.trim()).filter(Boolean);
   const unknown = types?.filter((t) => !isEventType(t)) ?? [];
@@ -84,6 +94,10 @@ export async function replayCommand(args: string[]): Promise<number> {
       onPage: (p: { position: number; head: number; matched: number }) => progress.update(p.position - after, values.follow ? undefined : p.head - after, `${p.matched} matched`),
     };
     chunks = format === "ndjson" ? storeNdjsonChunks(store, filter, { ...options, limit }) : chunksOf(storeEventPages(store, filter, options), format, limit);
+  } else if (values.source === "api") {
+    const api = { url: values.url ?? `http://${cfg.HOST}:${cfg.PORT}`, token: adminTokenFor(cfg), follow: values.follow, limit, signal };
+    const ndjson = apiNdjsonChunks(filter, api);
+    chunks = format === "ndjson" ? ndjson : chunksOf(linesAsEvents(ndjson), format, limit);
   } else {
     const brokers = values.brokers ?? cfg.KAFKA_BROKERS;
     if (!brokers) throw new CliError("--source kafka needs KAFKA_BROKERS (or --brokers host:port)");

@@ -11,8 +11,13 @@ export interface BreakerOptions {
   now?: () => number;
 }
 
+/** outcomes over the last 5 minutes, in 10-second buckets (the operator's error rate; no effect on the state) */
+const BUCKET_MS = 10_000;
+const WINDOW_BUCKETS = 30;
+
 export class CircuitBreaker {
   private failures = 0;
+  private readonly outcomes = new Map<number, { ok: number; failed: number }>();
   private openedAt: number | null = null;
   private probing = false;
   private readonly now: () => number;
@@ -42,12 +47,14 @@ export class CircuitBreaker {
   }
 
   success() {
+    this.count("ok");
     this.failures = 0;
     this.openedAt = null;
     this.probing = false;
   }
 
   failure() {
+    this.count("failed");
     this.failures++;
     if (this.probing || this.failures >= this.options.failureThreshold) this.openedAt = this.now();
     this.probing = false;
@@ -62,6 +69,32 @@ export class CircuitBreaker {
   retryAfterMs(): number {
     if (this.openedAt === null) return 0;
     return Math.max(0, this.openedAt + this.options.cooldownMs - this.now());
+  }
+
+  /** requests that told something about the provider over the last 5 minutes, and how many failed */
+  recent() {
+    const oldest = Math.floor(this.now() / BUCKET_MS) - WINDOW_BUCKETS + 1;
+    let requests = 0;
+    let failures = 0;
+    for (const [bucket, n] of this.outcomes) {
+      if (bucket < oldest) {
+        this.outcomes.delete(bucket);
+        continue;
+      }
+      requests += n.ok + n.failed;
+      failures += n.failed;
+    }
+    return { windowSeconds: (WINDOW_BUCKETS * BUCKET_MS) / 1000, requests, failures };
+  }
+
+  private count(outcome: "ok" | "failed") {
+    const bucket = Math.floor(this.now() / BUCKET_MS);
+    let n = this.outcomes.get(bucket);
+    if (!n) {
+      if (this.outcomes.size >= WINDOW_BUCKETS) this.recent(); // prunes old buckets
+      this.outcomes.set(bucket, (n = { ok: 0, failed: 0 }));
+    }
+    n[outcome]++;
   }
 
   snapshot() {

@@ -47,4 +47,19 @@ describe("CircuitBreaker", () => {
     breaker.release();
     expect(breaker.tryAcquire()).toBe(true);
   });
+
+  it("counts the outcomes of the last 5 minutes for the operator's error rate; a release counts nothing", () => {
+    const { breaker, advance } = setup();
+    breaker.success();
+    breaker.failure();
+    breaker.release();
+    expect(breaker.recent()).toEqual({ windowSeconds: 300, requests: 2, failures: 1 });
+    advance(200_000);
+    breaker.success();
+    expect(breaker.recent()).toEqual({ windowSeconds: 300, requests: 3, failures: 1 });
+    advance(110_000); // the first two are now older than 5 minutes
+    expect(breaker.recent()).toEqual({ windowSeconds: 300, requests: 1, failures: 0 });
+    advance(300_000);
+    expect(breaker.recent()).toEqual({ windowSeconds: 300, requests: 0, failures: 0 });
+  });
 });

@@ -36,12 +36,17 @@ export class LatencyStats {
   private readonly ewma = new Map<string, number>();
   constructor(private readonly alpha = 0.2) {}
   record(provider: string, model: string, ms: number) {
-    const key = `${provider}|${model}`;
-    const previous = this.ewma.get(key);
-    this.ewma.set(key, previous === undefined ? ms : previous + this.alpha * (ms - previous));
+    for (const key of [`${provider}|${model}`, provider]) {
+      const previous = this.ewma.get(key);
+      this.ewma.set(key, previous === undefined ? ms : previous + this.alpha * (ms - previous));
+    }
   }
   get(provider: string, model: string): number | null {
     return this.ewma.get(`${provider}|${model}`) ?? null;
+  }
+  /** over every model of the provider */
+  ofProvider(provider: string): number | null {
+    return this.ewma.get(provider) ?? null;
   }
 }
 

@@ -24,6 +24,7 @@ const Dashboard = z.object({
   buckets: z.array(z.object({ start: instantOut, ...bucketSums })),
   totals: z.object(bucketSums),
   topModels: z.array(z.object({ model: z.string(), requests: count, tokens: count, cost: moneyOut })),
+  topProviders: z.array(z.object({ provider: z.string(), requests: count, tokens: count })),
 });
 const EventsSummary = z.object({ from: instantOut, to: instantOut, total: count, byType: z.array(z.object({ type: z.string(), count })) });
 const CollectionStats = z.object({ collections: z.array(z.object({ name: z.string(), documents: count })) });

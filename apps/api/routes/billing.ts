@@ -42,6 +42,7 @@ const Report = z.object({
   totals: z.object(usageSums),
   byDay: z.array(z.object({ day: z.iso.date(), ...usageSums })),
   byModel: z.array(z.object({ provider: z.string(), model: z.string(), ...usageSums })),
+  daily: z.array(z.object({ day: z.iso.date(), provider: z.string(), model: z.string(), ...usageSums })).describe("one row per day, provider and model"),
 });
 const notFound = (what: string) => ({ 404: problem(`no such ${what} (${what.toUpperCase()}.NOT_FOUND)`) });
 
@@ -147,7 +148,7 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
     config: { access: "user", scope: "billing:read", owner: { in: "params" } },
     schema: {
       tags,
-      summary: "Usage by day, model and provider over from/to (days, inclusive)",
+      summary: "Usage by day, model and provider over from/to (days, inclusive); `daily`: one row per day × provider × model",
       params: userIdParams,
       querystring: z.strictObject({ from: z.iso.date().optional(), to: z.iso.date().optional(), minPosition }),
       response: { 200: Report, 422: problem("from is after to (REQUEST.RANGE_INVALID)") },

@@ -12,6 +12,9 @@ import { id, isoTime, queryInt } from "../schemas.ts";
 // GET /events: NDJSON replay straight from the event store, in global position order. The body is a
 // stream fed one page at a time (socket backpressure pauses the reader), so memory stays flat however
 // long the history. `x-head-position` is the head the replay stops at; resume with `after`.
+// `follow=true` does not stop there: the response stays open and every new event is written as it is
+// appended (the console's live tail, `aggregator replay --source api --follow`), until the client
+// goes away or the server closes.
 
 const oneType = `(?:${EVENT_TYPES.join("|")})`;
 const TYPE_LIST = `^(?:${oneType}(?:,${oneType})*)?$`;
@@ -31,6 +34,7 @@ export const eventsQuery = z.strictObject({
   to: isoTime.optional().describe("occurredAt < to"),
   limit: queryInt(1).optional().describe("stop after this many events"),
   pageSize: queryInt(1, 10_000).default(1000),
+  follow: z.enum(["true", "false"]).default("false").transform((v) => v === "true").describe("keep the response open and stream new events as they are appended"),
 });
 /** one line of the replay (OpenAPI 3.1: the schema of a line-delimited stream is one line) */
 const RecordedLine = z.object({
@@ -45,6 +49,8 @@ const ndjson = { description: "one recorded event per line; x-head-position is t
 
 export async function eventRoutes(fastify: FastifyInstance, { platform }: { platform: Platform }) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const following = new Set<AbortController>();
+  fastify.addHook("preClose", async () => following.forEach((f) => f.abort())); // open tails must not hold the shutdown
 
   app.get("/events", {
     config: { access: "admin" },
@@ -55,15 +61,21 @@ export async function eventRoutes(fastify: FastifyInstance, { platform }: { plat
       response: { 200: ndjson, 422: problem("from is after to (REQUEST.RANGE_INVALID)") },
     },
     handler: async (request, reply) => {
-      const { limit, pageSize, ...filter } = request.query;
+      const { limit, pageSize, follow, ...filter } = request.query;
       if (filter.from && filter.to && Date.parse(filter.from) > Date.parse(filter.to)) {
         throw new HttpProblem("REQUEST.RANGE_INVALID", "from must not be after to");
       }
       const stop = new AbortController();
       reply.raw.on("close", () => stop.abort()); // finished or client gone: stop reading the store
       const head = await platform.events.headPosition();
-      const chunks = storeNdjsonChunks(platform.events, filter, { pageSize, until: head, limit, signal: stop.signal });
+      const chunks = storeNdjsonChunks(platform.events, filter, { pageSize, limit, signal: stop.signal, ...(follow ? { follow } : { until: head }) });
+      if (follow) {
+        following.add(stop);
+        stop.signal.addEventListener("abort", () => following.delete(stop));
+        reply.header("cache-control", "no-store").header("x-accel-buffering", "no"); // proxies must not hold lines back
+      }
       async function* body() {
+        if (follow) reply.raw.flushHeaders(); // a tail may wait long for its first event: answer now
         for await (const chunk of chunks) yield chunk.text;
       }
       return reply
