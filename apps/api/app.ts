@@ -1,14 +1,15 @@
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyServerOptions } from "fastify";
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import { randomUUID } from "node:crypto";
 import { findApiKeyByPrefix } from "../../projections/queries.ts";
 import type { Platform } from "../shared/platform.ts";
 import { registerAuth } from "./auth.ts";
 import { registerIdempotency, type IdempotencyRecord } from "./idempotency.ts";
+import { documentRoute, finishDocument, registerContract } from "./contract.ts";
+import { clientErrorHandler, frameworkErrors, registerProblemHandlers } from "./problem.ts";
 import { registerJsonBody } from "./json-body.ts";
-import { registerProblemHandlers } from "./problem.ts";
 import { createGateway, type GatewayOptions } from "../gateway/gateway.ts";
 import { orchestratorRoutes } from "./routes/orchestrator.ts";
 import { proxyRoutes } from "./routes/proxy.ts";
@@ -29,8 +30,6 @@ export async function buildApp(platform: Platform, options: { logger?: FastifySe
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: 1024 * 1024,
-    // an id is up to 128 characters, each up to 3 once percent-encoded (%40): every valid id is addressable
-    routerOptions: { maxParamLength: 512 },
     // per-request lines cost throughput on the hot path: requests are logged at debug level only
     disableRequestLogging: true,
     genReqId: (req) => {
@@ -38,19 +37,29 @@ export async function buildApp(platform: Platform, options: { logger?: FastifySe
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false } },
+    // ids are at most 128 characters, 3 bytes each once percent-encoded: longer segments reach validation (400)
+    routerOptions: { maxParamLength: 1024 },
+    // a `__proto__` key is dropped rather than refused: the documented loose objects (OpenAI's
+    // pass-through fields) allow any key, and a dropped one can pollute nothing
+    onProtoPoisoning: "remove",
+    // errors before a route or a request exists answer problem+json too (apps/api/problem.ts)
+    frameworkErrors,
+    clientErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
+  registerContract(app);
   registerJsonBody(app);
 
   await app.register(fastifySwagger, {
     openapi: {
-      info: { title: "AI Aggregator", version: "1.0.0", description: "Event-sourced billing, metering and OpenAI-compatible gateway. Money is a decimal string of USD with at most 6 fraction digits." },
+      openapi: "3.1.0",
+      info: { title: "AI Aggregator", version: "1.0.0", description: "Event-sourced billing, metering and OpenAI-compatible gateway. Money is a decimal string of USD with at most 6 fraction digits. Errors are application/problem+json (RFC 9457) with a stable `code`." },
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "admin token or API key" } } },
-      security: [{ bearer: [] }],
     },
-    transform: jsonSchemaTransform,
+    transform: documentRoute,
+    transformObject: finishDocument,
   });
   app.addHook("onRoute", (route) => {
     if (route.url.startsWith("/docs")) route.config = { ...route.config, access: "public" };

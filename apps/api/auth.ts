@@ -53,7 +53,7 @@ export const AUTH_CACHE_TTL_MS = 1000;
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
 const sameDigest = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqual(a, b);
-const invalidToken = () => new HttpProblem(401, "AUTH.INVALID_TOKEN", "the token is not a valid admin token or API key");
+const invalidToken = () => new HttpProblem("AUTH.INVALID_TOKEN", "the token is not a valid admin token or API key");
 
 export function registerAuth(app: FastifyInstance, deps: AuthDeps): Revocations {
   const adminDigest = digest(deps.adminToken);
@@ -85,14 +85,14 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): Revocations 
     const header = request.headers.authorization;
     if (!header) return null;
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw new HttpProblem(401, "AUTH.MALFORMED", "Authorization must be 'Bearer <token>'");
+    if (!match) throw new HttpProblem("AUTH.MALFORMED", "Authorization must be 'Bearer <token>'");
     const token = match[1]!;
     if (sameDigest(digest(token), adminDigest)) return { kind: "admin" };
     const parsed = parseApiKey(token);
     if (!parsed) throw invalidToken();
     const doc = await lookup(parsed.prefix);
     if (!doc || !apiKeyMatches(token, doc.secretHash)) throw invalidToken();
-    if (doc.status !== "active" || revokedHere.has(doc.id)) throw new HttpProblem(401, "AUTH.KEY_REVOKED", "this API key has been revoked");
+    if (doc.status !== "active" || revokedHere.has(doc.id)) throw new HttpProblem("AUTH.KEY_REVOKED", "this API key has been revoked");
     return { kind: "user", userId: doc.userId, keyId: doc.id, scopes: doc.scopes, limits: doc.limits };
   }
 
@@ -111,12 +111,12 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): Revocations 
     const { access = "admin", scope } = request.routeOptions.config;
     if (access === "public" || request.is404) return;
     const principal = await authenticate(request);
-    if (!principal) throw new HttpProblem(401, "AUTH.MISSING", "missing Authorization: Bearer <token>");
+    if (!principal) throw new HttpProblem("AUTH.MISSING", "missing Authorization: Bearer <token>");
     if (principal.kind === "admin") {
-      if (access === "key") throw new HttpProblem(403, "AUTH.API_KEY_REQUIRED", "this route needs an API key");
+      if (access === "key") throw new HttpProblem("AUTH.API_KEY_REQUIRED", "this route needs an API key");
     } else {
-      if (access === "admin") throw new HttpProblem(403, "AUTH.ADMIN_ONLY", "this route needs the admin token");
-      if (access !== "any" && (!scope || !principal.scopes.includes(scope))) throw new HttpProblem(403, "AUTH.SCOPE_MISSING", `this API key lacks the '${scope}' scope`);
+      if (access === "admin") throw new HttpProblem("AUTH.ADMIN_ONLY", "this route needs the admin token");
+      if (access !== "any" && (!scope || !principal.scopes.includes(scope))) throw new HttpProblem("AUTH.SCOPE_MISSING", `this API key lacks the '${scope}' scope`);
     }
     request.principal = principal;
     request.log = request.log.child({ actor: principal.kind === "admin" ? "admin" : principal.keyId });
@@ -128,7 +128,8 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): Revocations 
     const named = (request[owner.in] as { userId?: string } | undefined)?.userId;
     request.owner = ownerOf(request, named);
     if (request.owner === undefined && !owner.optional) {
-      throw new HttpProblem(400, "REQUEST.INVALID", `${owner.in}.userId: required with the admin token`, { errors: [{ field: `${owner.in}.userId`, message: "required" }] });
+      // schema-valid (an API key names nobody), so a 422 rather than a 400
+      throw new HttpProblem("REQUEST.USER_REQUIRED", `${owner.in}.userId is required with the admin token`);
     }
   });
 
@@ -154,7 +155,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): Revocations 
 export function ownerOf(request: FastifyRequest, userId: string | undefined): string | undefined {
   const p = request.principal;
   if (p?.kind !== "user") return userId;
-  if (userId !== undefined && userId !== p.userId) throw new HttpProblem(404, "RESOURCE.NOT_FOUND", "no such account for this API key");
+  if (userId !== undefined && userId !== p.userId) throw new HttpProblem("RESOURCE.NOT_FOUND", "no such account for this API key");
   return p.userId;
 }
 

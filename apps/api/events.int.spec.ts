@@ -66,14 +66,15 @@ describe("GET /events (NDJSON replay)", () => {
     expect(events.length).toBeGreaterThan(0);
   });
 
-  it("is admin only and rejects unknown types and bad windows with 400", async () => {
+  it("is admin only, rejects unknown types (400) and an inverted window (422)", async () => {
     expect((await t.app.inject({ url: "/events" })).statusCode).toBe(401);
     expect((await t.app.inject({ url: "/events", headers: t.bearer(userKey) })).statusCode).toBe(403);
     const bad = await t.app.inject({ url: "/events?types=payment_processed,nope", headers: t.admin });
     expect(bad.statusCode).toBe(400);
     expect(bad.headers["content-type"]).toContain("application/problem+json");
     const window = await t.app.inject({ url: "/events?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", headers: t.admin });
-    expect(window.statusCode).toBe(400);
+    expect(window.statusCode).toBe(422);
+    expect(window.json().code).toBe("REQUEST.RANGE_INVALID");
   });
 
   it("stays in the OpenAPI document", async () => {

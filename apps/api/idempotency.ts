@@ -59,7 +59,7 @@ export function registerIdempotency(app: FastifyInstance, records: Collection<Id
     const key = request.headers["idempotency-key"];
     if (key === undefined) return;
     if (typeof key !== "string" || !KEY.test(key)) {
-      throw new HttpProblem(400, "IDEMPOTENCY.KEY_INVALID", "Idempotency-Key must be 8 to 255 visible ASCII characters");
+      throw new HttpProblem("IDEMPOTENCY.KEY_INVALID", "Idempotency-Key must be 8 to 255 visible ASCII characters");
     }
     const p = request.principal;
     const principal = p === null ? "public" : p.kind === "user" ? `key:${p.keyId}` : "admin";
@@ -72,12 +72,12 @@ export function registerIdempotency(app: FastifyInstance, records: Collection<Id
       if (existing && now - existing.claimedAt > IDEMPOTENCY_RETENTION_MS) {
         await records.put(claim); // expired: a new request, with new ids
       } else if (existing && existing.fingerprint !== fingerprint) {
-        throw new HttpProblem(422, "IDEMPOTENCY.KEY_REUSED", "this Idempotency-Key was used with another request body or route");
+        throw new HttpProblem("IDEMPOTENCY.KEY_REUSED", "this Idempotency-Key was used with another request body or route");
       } else if (existing?.state === "done") {
         reply.header("idempotent-replayed", "true");
         return reply.code(existing.status!).type(existing.contentType!).send(existing.body);
       } else if (existing?.state === "in_flight" && now - existing.lockedAt < STALE_MS) {
-        throw new HttpProblem(409, "IDEMPOTENCY.IN_FLIGHT", "a request with this Idempotency-Key is still in flight; retry later");
+        throw new HttpProblem("IDEMPOTENCY.IN_FLIGHT", "a request with this Idempotency-Key is still in flight; retry later");
       } else {
         // released after a 5xx, or its process died mid-request: run again with the same scope, so the
         // same ids are decided and a first attempt that did commit is caught as a duplicate

@@ -60,7 +60,7 @@ describe("gateway money and limits", () => {
     expect(outcomes.filter((o) => statusOf(o) === 200)).toHaveLength(10);
     expect(outcomes.filter((o) => statusOf(o) === 402)).toHaveLength(40);
     const refusal = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
-    expect((refusal.reason as APIError).error).toMatchObject({ code: "ACCOUNT.INSUFFICIENT_FUNDS" });
+    expect((refusal.reason as APIError).error).toMatchObject({ code: "GATEWAY.INSUFFICIENT_FUNDS" });
     const ledger = await h.ledger(userId);
     expect(ledger.held).toBe(0);
     expect(ledger.balance).toBeGreaterThanOrEqual(0);
@@ -140,7 +140,7 @@ describe("gateway money and limits", () => {
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().code).toBe("MODEL.NOT_FOUND");
     const tooLong = await h.t.app.inject({ method: "POST", url: "/proxy/validate-request", headers: h.t.bearer(key), payload: { ...ask, max_tokens: 100_000 } });
-    expect(tooLong.json()).toMatchObject({ status: 400, code: "REQUEST.MAX_TOKENS" });
+    expect(tooLong.json()).toMatchObject({ status: 422, code: "REQUEST.MAX_TOKENS" });
     const bad = await h.t.app.inject({ method: "POST", url: "/proxy/validate-request", headers: h.t.bearer(key), payload: { model: "gpt-4o-mini", messages: [] } });
     expect(bad.statusCode).toBe(400);
     expect(h.fixture.received.length).toBe(before);

@@ -1,23 +1,10 @@
 import { z } from "zod";
-import { DomainError } from "../../domain/errors.ts";
-import { parseMoney } from "../../domain/money.ts";
+import { documentedAs } from "./contract.ts";
 
-// Shared request pieces. Money arrives as a decimal string or a JSON number and leaves zod as
-// integer micro-USD; more precision, NaN or overflow is a 400 naming the field.
+// Shared request pieces. Each one accepts exactly what its documented JSON Schema says (the contract
+// is fuzzed against the server), so no lenient coercions: "", " 5" or "0x10" are not integers.
 
-export const money = z
-  .union([z.string().max(40), z.number()])
-  .transform((input, ctx) => {
-    try {
-      return parseMoney(input);
-    } catch (error) {
-      ctx.addIssue({ code: "custom", message: error instanceof DomainError ? error.message : "invalid amount" });
-      return z.NEVER;
-    }
-  })
-  .meta({ type: "string", description: 'Decimal USD with at most 6 fraction digits, e.g. "12.5"; a JSON number is accepted', example: "12.5" });
-
-export const positiveMoney = money.refine((m) => m > 0, "must be greater than 0");
+export { moneyOut, nonNegativeMoney, nonZeroMoney, positiveMoney } from "./money-schema.ts";
 
 /**
  * Ids (accounts, payments, keys…): 1–128 characters of `A–Z a–z 0–9 _ . : @ -`, the first one a letter,
@@ -28,4 +15,18 @@ export const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:@-]{0,127}$/;
 export const id = z.string().regex(ID_PATTERN, "1 to 128 of A-Z a-z 0-9 _ . : @ -, starting with a letter, digit or _");
 export const userIdParams = z.strictObject({ userId: id });
 export const isoTime = z.iso.datetime({ offset: true });
-export const minPosition = z.coerce.number().int().min(0).optional().describe("wait until the read models have applied this global position");
+/** an instant the server answers (never re-validated on the way out) */
+export const instantOut = z.string().meta({ format: "date-time" });
+export const positionOut = z.int().min(0).describe("global position of the event store");
+
+/** an integer in a query string: decimal digits only, documented as an integer */
+export function queryInt(min = 0, max = Number.MAX_SAFE_INTEGER) {
+  const schema = z
+    .string()
+    .regex(/^(?:0|[1-9][0-9]{0,15})$/, "must be a decimal integer")
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be between ${min} and ${max}`);
+  return documentedAs(schema, { type: "integer", minimum: min, maximum: max });
+}
+
+export const minPosition = queryInt().optional().describe("wait until the read models have applied this global position");

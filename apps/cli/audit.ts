@@ -1,5 +1,6 @@
 import { Option, type Command } from "commander";
 import { accountStream } from "../../domain/events.ts";
+import { formatMoney } from "../../domain/money.ts";
 import type { AccountAudit } from "../shared/account-auditor.ts";
 import { csvHeader, formatPage, type ReplayFormat } from "../shared/event-format.ts";
 import { auditJson, reconcileAll, verifyAccount, type Reconciliation } from "../shared/reconcile.ts";
@@ -47,7 +48,7 @@ async function verify(values: VerifyOptions): Promise<number> {
     }
     const ok = result.ok && missing.length === 0;
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ ...result, ok, notFound: missing, mismatches: result.mismatches.map(auditJson) }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ ...result, ok, notFound: missing, mismatches: result.mismatches.map((a) => auditJson(a, formatMoney)) }, null, 2)}\n`);
     } else {
       for (const user of missing) process.stdout.write(`NOT FOUND account ${user}: no events and no balance document\n`);
       result.mismatches.forEach(printAccount);

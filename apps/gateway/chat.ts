@@ -43,7 +43,8 @@ export interface OpenChat {
   response: UpstreamResponse;
 }
 
-const CLIENT_ERRORS = new Set([400, 413, 422]);
+/** upstream statuses that are the client's fault: passed back (as these codes), unretried and uncharged */
+const CLIENT_ERRORS = new Map([[400, "UPSTREAM.REJECTED"], [413, "UPSTREAM.TOO_LARGE"], [422, "UPSTREAM.UNPROCESSABLE"]]);
 const SECRETISH = /\b(?:sk|rk|aia|or|key|Bearer)[-_ ][A-Za-z0-9_-]{6,}|[A-Za-z0-9_-]{24,}/g;
 
 /** An upstream 4xx message the client may see: JSON `error.message` only, credentials and secret-like words redacted, truncated. */
@@ -73,7 +74,7 @@ async function attempt(gw: Gateway, call: ChatCall, quote: Quote) {
     } catch (error) {
       if (call.signal.aborted) {
         breaker.release();
-        throw new GatewayError(499, "CLIENT.CLOSED", "the client closed the request");
+        throw new GatewayError("CLIENT.CLOSED", "the client closed the request");
       }
       breaker.failure();
       outcomes.push({ provider: candidate.provider, outcome: error instanceof UpstreamError ? error.kind : "error" });
@@ -84,25 +85,27 @@ async function attempt(gw: Gateway, call: ChatCall, quote: Quote) {
       breaker.success();
       return { candidate, response };
     }
-    if (CLIENT_ERRORS.has(response.status)) {
+    const rejected = CLIENT_ERRORS.get(response.status);
+    if (rejected) {
       breaker.success();
       const message = await upstreamMessage(gw, response);
-      throw new GatewayError(response.status, "UPSTREAM.REJECTED", `${candidate.provider} rejected the request: ${message}`);
+      throw new GatewayError(rejected, `${candidate.provider} rejected the request: ${message}`);
     }
     response.abort();
     breaker.failure();
     outcomes.push({ provider: candidate.provider, outcome: `http_${response.status}` });
   }
-  throw new GatewayError(502, "UPSTREAM.FAILED", `no provider could serve ${quote.plan.model}`, {}, { attempts: outcomes });
+  throw new GatewayError("UPSTREAM.FAILED", `no provider could serve ${quote.plan.model}`, {}, { attempts: outcomes });
 }
 
 function refusal(error: unknown, gw: Gateway, caller: ChatCaller): unknown {
   if (!(error instanceof DomainError)) return error;
-  if (error.kind === "insufficient_funds") return new GatewayError(402, error.code, error.message, { "x-should-retry": "false" });
+  // the gateway's own code: 402 here, while a debit beyond the balance (ACCOUNT.INSUFFICIENT_FUNDS) is 422
+  if (error.kind === "insufficient_funds") return new GatewayError("GATEWAY.INSUFFICIENT_FUNDS", error.message, { "x-should-retry": "false" });
   if (error.code === "API_KEY.BUDGET_EXCEEDED") {
     // in-flight holds of this key may still be released; otherwise only a new budget helps
     const pending = gw.limiter.inFlight(caller.keyId) > 0;
-    return new GatewayError(429, error.code, error.message, pending ? { "retry-after": "1" } : { "retry-after": "3600", "x-should-retry": "false" });
+    return new GatewayError(error.code, error.message, pending ? { "retry-after": "1" } : { "retry-after": "3600", "x-should-retry": "false" });
   }
   return error;
 }
@@ -112,7 +115,7 @@ export async function openChat(gw: Gateway, call: ChatCall): Promise<OpenChat> {
   const first = call.context();
   const quote = quoteChat(gw, call.request, { strategy: call.strategy, at: first.now, ...(call.provider ? { provider: call.provider } : {}) });
   const admission = gw.limiter.admit(caller.keyId, caller.limits, quote.tokenEstimate);
-  if (!admission.ok) throw new GatewayError(429, admission.code, admission.detail, { "retry-after": String(admission.retryAfterSeconds) });
+  if (!admission.ok) throw new GatewayError(admission.code, admission.detail, { "retry-after": String(admission.retryAfterSeconds) });
   const { ticket } = admission;
   const id = randomUUID().replace(/-/g, "");
   const expiresAt = new Date(Date.parse(first.now) + gw.options.timeouts.totalMs + gw.options.holdMarginMs).toISOString();
@@ -171,7 +174,7 @@ export async function refuseAnswer(gw: Gateway, open: OpenChat, why: Refusal | "
   const anomaly = why === "incomplete" ? null : anomalyOf(why);
   if (anomaly) gw.anomaly(provider, anomaly);
   await abandon(gw, open, open.call.signal.aborted ? "cancelled" : "failed");
-  return new GatewayError(502, "UPSTREAM.INVALID_RESPONSE", `${provider} did not answer with a valid chat completion (${why})`);
+  return new GatewayError("UPSTREAM.INVALID_RESPONSE", `${provider} did not answer with a valid chat completion (${why})`);
 }
 
 /** A non-streamed answer: read it whole, check it, settle (durable); the caller sends `body`, the checked JSON. */

@@ -16,10 +16,9 @@ import { offersOf, type RoutePlan, type Strategy } from "./router.ts";
 // Before anything is held: the route, and the most the request can cost on any of its candidates.
 // The hold covers the priciest candidate, so a fallback never runs on an insufficient hold.
 
-/** A refusal with its HTTP status, stable code and headers (Retry-After…); the API turns it into problem+json. */
+/** A refusal with its stable code and headers (Retry-After…); the API's error table gives its status. */
 export class GatewayError extends Error {
   constructor(
-    readonly status: number,
     readonly code: string,
     detail: string,
     readonly headers: Record<string, string> = {},
@@ -34,7 +33,7 @@ export class GatewayError extends Error {
 export function unavailable(plan: RoutePlan): GatewayError {
   const waits = plan.skipped.flatMap((s) => (s.retryAfterMs === undefined ? [] : [s.retryAfterMs]));
   const retryAfter = waits.length ? Math.max(1, Math.ceil(Math.min(...waits) / 1000)) : 30;
-  return new GatewayError(503, "PROVIDER.UNAVAILABLE", `no provider can serve ${plan.model} now`, { "retry-after": String(retryAfter) }, { skipped: plan.skipped });
+  return new GatewayError("PROVIDER.UNAVAILABLE", `no provider can serve ${plan.model} now`, { "retry-after": String(retryAfter) }, { skipped: plan.skipped });
 }
 
 export interface Quote {
@@ -64,11 +63,11 @@ export function quoteChat(gw: Gateway, request: ChatRequest, query: QuoteQuery):
   const plan = gw.plan({ model: request.model, strategy: query.strategy, at: query.at, estimate: holdCost, ...(query.provider ? { provider: query.provider } : {}) });
   if (!plan) {
     const where = query.provider ? ` at provider ${query.provider}` : "";
-    throw new GatewayError(404, "MODEL.NOT_FOUND", `model ${request.model} is not offered${where}; GET /v1/models lists the models`);
+    throw new GatewayError("MODEL.NOT_FOUND", `model ${request.model} is not offered${where}; GET /v1/models lists the models`);
   }
   if (requested !== null) {
     const limit = Math.max(...offersOf(gw.platform.catalog, request.model, query.provider).map((m) => m.maxOutputTokens));
-    if (requested > limit) throw new GatewayError(400, "REQUEST.MAX_TOKENS", `max_tokens ${requested} exceeds the limit of ${limit} for model ${plan.model}`);
+    if (requested > limit) throw new GatewayError("REQUEST.MAX_TOKENS", `max_tokens ${requested} exceeds the limit of ${limit} for model ${plan.model}`);
     plan.candidates = plan.candidates.filter((c) => requested <= c.model.maxOutputTokens);
   }
   if (plan.candidates.length === 0) throw unavailable(plan);

@@ -64,7 +64,7 @@ export async function openStream(gw: Gateway, open: OpenChat): Promise<UpstreamS
     } catch {
       if (open.call.signal.aborted) {
         await abandon(gw, open, "cancelled");
-        throw new GatewayError(499, "CLIENT.CLOSED", "the client closed the request");
+        throw new GatewayError("CLIENT.CLOSED", "the client closed the request");
       }
       throw await refuseAnswer(gw, open, "incomplete");
     }

@@ -1,7 +1,6 @@
 import { notFound } from "../../domain/errors.ts";
 import type { EventStore } from "../../domain/event-store.ts";
 import { accountStream, type RecordedEvent } from "../../domain/events.ts";
-import { formatMoney } from "../../domain/money.ts";
 
 // Auditors' reads: they come from the account stream itself, never from a read model.
 
@@ -32,7 +31,7 @@ export async function balanceAsOf(p: { events: EventStore }, userId: string, asO
     position = Math.max(position, event.position);
     if (updatedAt === null || event.metadata.occurredAt > updatedAt) updatedAt = event.metadata.occurredAt;
   }
-  return { userId, balance: formatMoney(balance), currency: "USD", asOf, updatedAt, position, transactions };
+  return { userId, balance, currency: "USD" as const, asOf, updatedAt, position, transactions };
 }
 
 export interface TrailOptions {
@@ -59,7 +58,7 @@ export async function auditTrail(events: EventStore, userId: string, options: Tr
       break;
     }
     const m = e.metadata;
-    const money = e.type === "transaction_created" ? { amount: formatMoney(e.data.amount), balanceAfter: formatMoney(e.data.balanceAfter) } : {};
+    const money = e.type === "transaction_created" ? { amount: e.data.amount, balanceAfter: e.data.balanceAfter } : {};
     items.push({
       position: e.position, revision: e.revision, eventId: m.eventId, type: e.type, occurredAt: m.occurredAt, actor: m.actor,
       correlationId: m.correlationId, causationId: m.causationId, prevHash: m.prevHash ?? null, hash: m.hash ?? null,

@@ -1,6 +1,5 @@
 import type { EventStore } from "../../domain/event-store.ts";
 import { accountStream, type RecordedEvent } from "../../domain/events.ts";
-import { formatMoney } from "../../domain/money.ts";
 import type { BalanceDoc } from "../../projections/balances.ts";
 import { LIVE_PROJECTOR, readCheckpoint } from "../../projections/projector.ts";
 import type { ReadStore } from "../../projections/read-store.ts";
@@ -87,14 +86,12 @@ export async function reconcileAll(events: EventStore, reads: ReadStore, options
   };
 }
 
-const fold = (f: { balance: number; held: number; transactions: number }) => ({
-  balance: formatMoney(f.balance),
-  held: formatMoney(f.held),
-  transactions: f.transactions,
-});
-
-/** JSON shape of one account's check: money as decimal strings, problems as they were found */
-export function auditJson(a: AccountAudit) {
+/**
+ * JSON shape of one account's check, problems as they were found; money through `money`: the CLI
+ * formats it (formatMoney), the API keeps integers for its response codec.
+ */
+export function auditJson<M>(a: AccountAudit, money: (micro: number) => M) {
+  const fold = (f: { balance: number; held: number; transactions: number }) => ({ balance: money(f.balance), held: money(f.held), transactions: f.transactions });
   return {
     userId: a.userId,
     ok: a.ok,

@@ -4,7 +4,7 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 
-export type EngineName = "kafka" | "mongo" | "esdb" | "postgres" | "kcat" | "chromium";
+export type EngineName = "kafka" | "mongo" | "esdb" | "postgres" | "kcat" | "chromium" | "schemathesis";
 
 /** why an engine may be missing on this machine; otherwise: start the engines */
 const MISSING_BECAUSE: Partial<Record<EngineName, string>> = {
@@ -14,12 +14,13 @@ const START_THEM = 'run "npm run engines:up" and load .engines/env';
 /** how to get an engine that engines:up does not start */
 const GET_IT: Partial<Record<EngineName, string>> = {
   chromium: "apt-get install -y chromium (.ci/run does), or set CHROMIUM_PATH",
+  schemathesis: 'bash infra/engines/schemathesis.sh (.ci/run does), or set SCHEMATHESIS_BIN',
 };
 
 const required = (name: EngineName) => (process.env.REQUIRE_ENGINES ?? "").split(/[\s,]+/).includes(name);
 
 /** throws when REQUIRE_ENGINES names the engine, else prints the one skip line */
-function missing(name: EngineName, what: string): undefined {
+export function missing(name: EngineName, what: string): undefined {
   if (required(name)) throw new Error(`${what}, but REQUIRE_ENGINES=${process.env.REQUIRE_ENGINES} requires ${name}: ${GET_IT[name] ?? START_THEM}`);
   console.log(`[skip] ${name}: ${what} — ${MISSING_BECAUSE[name] ?? GET_IT[name] ?? START_THEM}`);
   return undefined;

@@ -1,15 +1,14 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { formatMoney } from "../../../domain/money.ts";
 import { listAccounts } from "../../../projections/queries.ts";
 import type { Platform } from "../../shared/platform.ts";
 import { awaitPosition } from "../context.ts";
-import { id, minPosition } from "../schemas.ts";
+import { id, instantOut, minPosition, moneyOut, queryInt } from "../schemas.ts";
 
 // Who is calling, and the operator's account list: what a console needs to know whose data it shows.
 
-const money = z.string().describe("decimal USD");
+const money = moneyOut;
 const Account = z.object({
   userId: z.string(),
   balance: money,
@@ -17,7 +16,7 @@ const Account = z.object({
   available: money.describe("balance minus held"),
   currency: z.literal("USD"),
   transactions: z.int(),
-  updatedAt: z.string(),
+  updatedAt: instantOut,
   position: z.int().describe("global position of the last event applied to this account's balance"),
 });
 const AccountList = z.object({ items: z.array(Account), total: z.int().describe("accounts matching the prefix"), nextCursor: z.string().nullable() });
@@ -43,7 +42,7 @@ export async function accountRoutes(fastify: FastifyInstance, { platform }: { pl
       const p = request.principal!;
       if (p.kind === "admin") return { kind: "admin" as const };
       const { budget, ...rates } = p.limits;
-      return { kind: "user" as const, userId: p.userId, keyId: p.keyId, scopes: p.scopes, limits: { ...rates, ...(budget !== undefined ? { budget: formatMoney(budget) } : {}) } };
+      return { kind: "user" as const, userId: p.userId, keyId: p.keyId, scopes: p.scopes, limits: { ...rates, ...(budget !== undefined ? { budget } : {}) } };
     },
   });
 
@@ -54,7 +53,7 @@ export async function accountRoutes(fastify: FastifyInstance, { platform }: { pl
       summary: "Accounts (balances read model) whose user id starts with `prefix`, in id order, paginated by `cursor`",
       querystring: z.strictObject({
         prefix: z.string().max(128).regex(/^[A-Za-z0-9_.:@-]*$/, "letters, digits and _ . : @ - only").default(""),
-        limit: z.coerce.number().int().min(1).max(500).default(50),
+        limit: queryInt(1, 500).default(50),
         cursor: id.optional().describe("the nextCursor of the previous page"),
         minPosition,
       }),
@@ -66,7 +65,7 @@ export async function accountRoutes(fastify: FastifyInstance, { platform }: { pl
       const page = await listAccounts(platform.reads, prefix, limit, cursor);
       return {
         items: page.items.map((d) => ({
-          userId: d.userId, balance: formatMoney(d.balance), held: formatMoney(d.held), available: formatMoney(d.balance - d.held),
+          userId: d.userId, balance: d.balance, held: d.held, available: d.balance - d.held,
           currency: d.currency, transactions: d.transactions, updatedAt: d.updatedAt, position: d._position,
         })),
         total: page.total,

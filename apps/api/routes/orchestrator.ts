@@ -2,19 +2,47 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { pricesAt } from "../../../domain/catalog.ts";
-import { formatMoney } from "../../../domain/money.ts";
 import type { Gateway } from "../../gateway/gateway.ts";
 import { GatewayError, unavailable } from "../../gateway/quote.ts";
 import { STRATEGIES, type Candidate } from "../../gateway/router.ts";
 import type { Platform } from "../../shared/platform.ts";
-import { toProblem } from "./proxy.ts";
+import { problem } from "../contract.ts";
+import { instantOut, moneyOut } from "../schemas.ts";
 
 // The catalog and the router, read-only: prices are decimal USD per million tokens.
 
 const perMillion = (p: { promptPerMillion: number; completionPerMillion: number }) => ({
-  promptPerMillion: formatMoney(p.promptPerMillion),
-  completionPerMillion: formatMoney(p.completionPerMillion),
+  promptPerMillion: p.promptPerMillion,
+  completionPerMillion: p.completionPerMillion,
 });
+const Prices = z.object({ promptPerMillion: moneyOut, completionPerMillion: moneyOut });
+const circuit = z.enum(["closed", "open", "half_open"]);
+const Catalog = z.object({
+  version: z.string(),
+  currency: z.literal("USD"),
+  models: z.array(
+    z.object({
+      id: z.string(),
+      contextLength: z.int(),
+      providers: z.array(
+        z.object({
+          provider: z.string(),
+          upstreamId: z.string(),
+          contextLength: z.int(),
+          maxOutputTokens: z.int(),
+          priority: z.int().nullable(),
+          configured: z.boolean(),
+          circuit,
+          prices: Prices.nullable().describe("in effect now; null when the model is not priced yet"),
+          priceHistory: z.array(Prices.extend({ from: instantOut })),
+        }),
+      ),
+    }),
+  ),
+});
+const RouteView = z.object({ provider: z.string(), upstreamId: z.string(), prices: Prices, latencyMs: z.number().nullable(), circuit });
+const Skipped = z.object({ provider: z.string(), reason: z.enum(["circuit_open", "not_configured", "unpriced"]), retryAfterMs: z.number().optional() });
+const Route = z.object({ model: z.string(), strategy: z.enum(STRATEGIES), route: RouteView, fallbacks: z.array(RouteView), skipped: z.array(Skipped) });
 
 export async function orchestratorRoutes(fastify: FastifyInstance, { platform, gateway }: { platform: Platform; gateway: Gateway }) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -23,13 +51,13 @@ export async function orchestratorRoutes(fastify: FastifyInstance, { platform, g
 
   app.get("/orchestrator/models", {
     config: { access: "public" },
-    schema: { tags, summary: "Model catalog: providers, context length, current prices and their history (USD per million tokens)" },
+    schema: { tags, summary: "Model catalog: providers, context length, current prices and their history (USD per million tokens)", response: { 200: Catalog } },
     handler: async () => {
       const now = platform.now();
       const ids = [...new Set(catalog.models.map((m) => m.id))];
       return {
         version: catalog.version,
-        currency: "USD",
+        currency: "USD" as const,
         models: ids.map((id) => {
           const offers = catalog.models.filter((m) => m.id === id);
           return {
@@ -65,16 +93,13 @@ export async function orchestratorRoutes(fastify: FastifyInstance, { platform, g
         strategy: z.enum(STRATEGIES).default("priority"),
         provider: z.enum(["openai", "openrouter"]).optional(),
       }),
+      response: { 200: Route, 404: problem("the model is not offered (MODEL.NOT_FOUND)"), 503: problem("no provider can serve the model now (PROVIDER.UNAVAILABLE)") },
     },
-    handler: async (request, reply) => {
+    handler: async (request) => {
       const { model, strategy, provider } = request.body;
       const plan = gateway.plan({ model, strategy, at: platform.now(), ...(provider ? { provider } : {}) });
-      try {
-        if (!plan) throw new GatewayError(404, "MODEL.NOT_FOUND", `model ${model} is not offered${provider ? ` at provider ${provider}` : ""}`);
-        if (plan.candidates.length === 0) throw unavailable(plan);
-      } catch (error) {
-        throw toProblem(error, reply);
-      }
+      if (!plan) throw new GatewayError("MODEL.NOT_FOUND", `model ${model} is not offered${provider ? ` at provider ${provider}` : ""}`);
+      if (plan.candidates.length === 0) throw unavailable(plan);
       const view = (c: Candidate) => ({
         provider: c.provider,
         upstreamId: c.model.upstreamId,

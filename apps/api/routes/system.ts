@@ -1,25 +1,34 @@
 import type { FastifyInstance } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
 import { readCheckpoint } from "../../../projections/projector.ts";
 import type { Gateway } from "../../gateway/gateway.ts";
 import type { Platform } from "../../shared/platform.ts";
+import { HttpProblem } from "../problem.ts";
 
-export async function systemRoutes(app: FastifyInstance, { platform, gateway }: { platform: Platform; gateway: Gateway }) {
+const position = z.int().min(0);
+const Ready = z.object({ status: z.literal("ready"), eventStore: z.literal("up"), readStore: z.literal("up"), headPosition: position, projectedPosition: position, lag: position });
+
+export async function systemRoutes(fastify: FastifyInstance, { platform, gateway }: { platform: Platform; gateway: Gateway }) {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const tags = ["system"];
 
-  app.get("/health", { config: { access: "public" }, schema: { tags, summary: "Liveness" } }, async () => ({ status: "ok" }));
+  app.get("/health", { config: { access: "public" }, schema: { tags, summary: "Liveness", response: { 200: z.object({ status: z.literal("ok") }) } } }, async () => ({ status: "ok" as const }));
 
-  app.get("/ready", { config: { access: "public" }, schema: { tags, summary: "Readiness: stores answer; projection lag" } }, async (_request, reply) => {
+  app.get("/ready", { config: { access: "public" }, schema: { tags, summary: "Readiness: stores answer; projection lag", response: { 200: Ready } } }, async (request) => {
     try {
       const head = await platform.events.headPosition();
       await readCheckpoint(platform.reads);
       const applied = platform.projector.position();
-      return { status: "ready", eventStore: "up", readStore: "up", headPosition: head, projectedPosition: applied, lag: Math.max(0, head - applied) };
-    } catch {
-      return reply.code(503).type("application/problem+json").send({ type: "about:blank", title: "Service Unavailable", status: 503, detail: "a store does not answer", code: "SYSTEM.NOT_READY" });
+      return { status: "ready" as const, eventStore: "up" as const, readStore: "up" as const, headPosition: head, projectedPosition: applied, lag: Math.max(0, head - applied) };
+    } catch (error) {
+      request.log.warn({ err: error }, "not ready");
+      throw new HttpProblem("SYSTEM.NOT_READY", "a store does not answer");
     }
   });
 
-  app.get("/metrics", { config: { access: "public" }, schema: { tags, summary: "Prometheus metrics" } }, async (_request, reply) => {
+  const metricsText = { description: "Prometheus text exposition format 0.0.4", content: { "text/plain": { schema: z.string() } } };
+  app.get("/metrics", { config: { access: "public" }, schema: { tags, summary: "Prometheus metrics", response: { 200: metricsText } } }, async (_request, reply) => {
     const head = await platform.events.headPosition();
     const applied = platform.projector.position();
     const lines = [
