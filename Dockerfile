@@ -8,6 +8,7 @@ RUN npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json ./
 COPY domain domain
 COPY projections projections
+COPY application application
 COPY infra infra
 COPY apps apps
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 DATA_DIR=/data

@@ -7,18 +7,16 @@
 export const mutate = [
   "domain/**/*.ts",
   "!domain/**/*.spec.ts",
-  "!domain/account.fixtures.ts", // test builders
-  "!domain/testing.ts", // the given/when/then helper for decider specs
-  "apps/shared/handle-command.ts",
-  "apps/gateway/settlement.ts",
+  "application/commands/command-handler.ts",
+  "application/gateway/settlement.ts",
   "projections/projector.ts",
 ];
 
 /** the fast unit tests that cover it (int and e2e suites are too slow to rerun per mutant) */
 export const tests = [
   "domain/**/*.unit.spec.ts",
-  "apps/shared/handle-command.unit.spec.ts",
-  "apps/gateway/settlement.unit.spec.ts",
+  "application/commands/command-handler.unit.spec.ts",
+  "application/gateway/settlement.unit.spec.ts",
   "projections/projector.unit.spec.ts",
 ];
 

@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 // *.e2e.spec.ts (real engines, real HTTP). CI runs all of them.
 export default defineConfig({
   test: {
-    include: ["{domain,projections,infra,apps}/**/*.spec.ts"],
+    include: ["{domain,projections,application,infra,apps,test}/**/*.spec.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",

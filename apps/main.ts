@@ -2,7 +2,7 @@
 // configured engines (embedded SQLite files under DATA_DIR by default).
 import { buildApp } from "./api/app.ts";
 import { ConfigError, loadConfig } from "../infra/config.ts";
-import { createPlatform } from "./shared/container.ts";
+import { createPlatform } from "./composition/container.ts";
 
 async function main() {
   const config = loadConfig();

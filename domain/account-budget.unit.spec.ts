@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { given, LATER, NOW, reserve, settle, topUp, usage, usageEvent, USD } from "./account.fixtures.ts";
+import { given, LATER, NOW, reserve, settle, topUp, usage, usageEvent, USD } from "../test/fixtures/account.fixtures.ts";
 import type { AccountCommand } from "./account.ts";
 import type { AccountEvent, AiUsage } from "./events.ts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { availableBalance, evolveAccount, expiredHolds, initialAccountState, keyCommitted, type AccountEventInput } from "./account-state.ts";
-import { given, NOW, paid, refunded, reserved, settle, topUp, usage, usageEvent, USD } from "./account.fixtures.ts";
+import { given, NOW, paid, refunded, reserved, settle, topUp, usage, usageEvent, USD } from "../test/fixtures/account.fixtures.ts";
 import type { AccountEvent } from "./events.ts";
 import { GENESIS_HASH } from "./hash-chain.ts";
 

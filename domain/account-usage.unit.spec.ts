@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { given, LATER, NOW, release, released, reserve, reserved, settle, topUp, track, txn, usage, usageEvent, USD } from "./account.fixtures.ts";
+import { given, LATER, NOW, release, released, reserve, reserved, settle, topUp, track, txn, usage, usageEvent, USD } from "../test/fixtures/account.fixtures.ts";
 import type { TransactionCreated } from "./events.ts";
 
 describe("trackUsage", () => {

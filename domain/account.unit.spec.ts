@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { accountDecider, availableBalance, decideAccount, evolveAccount, initialAccountState, type AccountCommand } from "./account.ts";
-import { given, LATER, manual, NOW, paid, pay, refund, refunded, reserve, reserved, topUp, txn, USD } from "./account.fixtures.ts";
+import { given, LATER, manual, NOW, paid, pay, refund, refunded, reserve, reserved, topUp, txn, USD } from "../test/fixtures/account.fixtures.ts";
 import type { FoldableEvent } from "./decider.ts";
 import { DomainError } from "./errors.ts";
 import type { AccountEvent, TransactionCreated } from "./events.ts";

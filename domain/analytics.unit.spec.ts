@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { analyticsDecider, type AnalyticsCommand } from "./analytics.ts";
-import { deciderSpec } from "./testing.ts";
+import { deciderSpec } from "../test/harness/decider-spec.ts";
 
 const NOW = "2025-03-01T12:00:00.000Z";
 const track = (data: Partial<AnalyticsCommand["data"]>): AnalyticsCommand => ({

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
 import { apiKeyDecider, apiKeyMatches, base62, formatApiKey, hashApiKey, parseApiKey, type ApiKeyCommand } from "./api-key.ts";
 import type { ApiKeyEvent } from "./events.ts";
-import { deciderSpec } from "./testing.ts";
+import { deciderSpec } from "../test/harness/decider-spec.ts";
 
 const NOW = "2025-03-01T12:00:00.000Z";
 const { given } = deciderSpec(apiKeyDecider, "apikey-k1");

@@ -28,7 +28,7 @@ export interface StoredEventJson {
 
 /**
  * The event store port. Adapters: SQLite (embedded default), EventStoreDB (production),
- * in-memory (unit tests only). All pass infra/event-store.contract.ts.
+ * in-memory (unit tests only). All pass test/contracts/event-store.contract.ts.
  *
  * Guarantees every adapter gives:
  * - append is atomic and durable when it resolves; it succeeds only at the exact expected revision;

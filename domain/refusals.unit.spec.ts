@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { AccountCommand } from "./account.ts";
-import { given, manual, NOW, pay, refund, refunded, release, reserve, reserved, settle, topUp, track, usage, usageEvent, USD } from "./account.fixtures.ts";
+import { given, manual, NOW, pay, refund, refunded, release, reserve, reserved, settle, topUp, track, usage, usageEvent, USD } from "../test/fixtures/account.fixtures.ts";
 import { analyticsDecider, type AnalyticsCommand } from "./analytics.ts";
 import { apiKeyDecider, type ApiKeyCommand } from "./api-key.ts";
 import type { AccountEvent, ApiKeyEvent } from "./events.ts";
-import { deciderSpec } from "./testing.ts";
+import { deciderSpec } from "../test/harness/decider-spec.ts";
 
 // Every refusal says what was wrong: the HTTP API passes a decider's message on as the problem's
 // `detail`, so a client learns which field, which id and which amount. One row per refusal:

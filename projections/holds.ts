@@ -5,7 +5,7 @@ import { stamp, type Projection } from "./projection.ts";
 /** One gateway hold: open until its usage_released (settled, failed, cancelled or expired). */
 export type HoldDoc = Doc & UsageReserved["data"] & { status: "open" | UsageReleased["data"]["reason"] };
 
-// Feeds the expired-hold sweeper (apps/gateway/hold-sweeper.ts) and the completeness check
+// Feeds the expired-hold sweeper (application/gateway/hold-sweeper.ts) and the completeness check
 // "every request id ↔ exactly one settlement": an open hold past its expiry is a request that
 // never settled. A release seen before its reservation (not possible in one stream) is ignored.
 export const holdProjection: Projection<HoldDoc> = {

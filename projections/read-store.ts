@@ -1,6 +1,6 @@
 // The read-store port: documents keyed by `_id`, each carrying `_position`, the global position of the
 // last event applied to it. Adapters: SQLite (embedded default), MongoDB/FerretDB (production),
-// in-memory (unit tests). All pass infra/read-store.contract.ts.
+// in-memory (unit tests). All pass test/contracts/read-store.contract.ts.
 //
 // Only operations that both MongoDB and FerretDB support: single-document atomic writes,
 // equality/range filters, sort, limit, and grouped sums. No multi-document transactions.

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatApiKey } from "../../domain/api-key.ts";
-import { startGatewayHarness, UPSTREAM_KEYS, type GatewayHarness } from "../testing/gateway-harness.ts";
-import { ADMIN_TOKEN } from "../testing/platform.ts";
+import { startGatewayHarness, UPSTREAM_KEYS, type GatewayHarness } from "../../test/harness/gateway-harness.ts";
+import { ADMIN_TOKEN } from "../../test/harness/platform.ts";
 
 // Every route × every kind of caller. The expected statuses are written by hand from the README's
 // scope table, not read from the route config; the route list comes from the running instance, so a

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AUTH_CACHE_TTL_MS } from "./auth.ts";
-import { testApp, type TestApp } from "../testing/platform.ts";
+import { testApp, type TestApp } from "../../test/harness/platform.ts";
 
 // Scopes, owner rule, what a key may mint, and when a revocation takes effect.
 describe("access rules", () => {

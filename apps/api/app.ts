@@ -4,13 +4,15 @@ import Fastify, { type FastifyServerOptions } from "fastify";
 import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import { randomUUID } from "node:crypto";
 import { findApiKeyByPrefix } from "../../projections/queries.ts";
-import type { Platform } from "../shared/platform.ts";
+import type { Platform } from "../../application/platform.ts";
+import type { Config } from "../../infra/config.ts";
+import { providersFromConfig } from "../../infra/providers/index.ts";
 import { registerAuth } from "./auth.ts";
 import { registerIdempotency, type IdempotencyRecord } from "./idempotency.ts";
 import { documentRoute, finishDocument, registerContract } from "./contract.ts";
 import { clientErrorHandler, frameworkErrors, registerProblemHandlers } from "./problem.ts";
 import { registerJsonBody } from "./json-body.ts";
-import { createGateway, type GatewayOptions } from "../gateway/gateway.ts";
+import { createGateway, type GatewayOptions } from "../../application/gateway/gateway.ts";
 import { orchestratorRoutes } from "./routes/orchestrator.ts";
 import { proxyRoutes } from "./routes/proxy.ts";
 import { analyticsRoutes } from "./routes/analytics.ts";
@@ -26,7 +28,7 @@ import { consoleRoutes } from "../console/serve.ts";
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Builds the API; never listens (apps/main.ts does, tests use app.inject). Tests may shorten `gateway` timeouts. */
-export async function buildApp(platform: Platform, options: { logger?: FastifyServerOptions["logger"]; gateway?: Partial<GatewayOptions> } = {}) {
+export async function buildApp(platform: Platform & { config: Config }, options: { logger?: FastifyServerOptions["logger"]; gateway?: Partial<GatewayOptions> } = {}) {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: 1024 * 1024,
@@ -82,7 +84,7 @@ export async function buildApp(platform: Platform, options: { logger?: FastifySe
   });
   registerIdempotency(app, platform.reads.collection<IdempotencyRecord>("idempotency"));
 
-  const gateway = createGateway(platform, {
+  const gateway = createGateway(platform, providersFromConfig(platform.config), {
     ...options.gateway,
     onError: (error, what) => app.log.error({ err: error }, `gateway ${what}`),
     onWarn: (message, fields) => app.log.warn(fields, `gateway ${message}`),

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accountStream } from "../../domain/events.ts";
 import { formatMoney } from "../../domain/money.ts";
 import { loadConfig } from "../../infra/config.ts";
-import { createPlatform } from "../shared/container.ts";
-import { ADMIN_TOKEN } from "../testing/platform.ts";
+import { createPlatform } from "../composition/container.ts";
+import { ADMIN_TOKEN } from "../../test/harness/platform.ts";
 import { buildApp } from "./app.ts";
 
 // Done-when: `asOf` at random instants equals a recomputation from the events. Commands run through

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedEvent } from "../../domain/events.ts";
 import { verifyChain } from "../../domain/hash-chain.ts";
-import { testApp, type TestApp } from "../testing/platform.ts";
-import { seedHistory } from "../testing/seed.ts";
+import { testApp, type TestApp } from "../../test/harness/platform.ts";
+import { seedHistory } from "../../test/fixtures/seed.ts";
 
 let t: TestApp;
 let ownKey: string;

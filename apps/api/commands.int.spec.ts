@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accountStream } from "../../domain/events.ts";
-import { testApp, type TestApp } from "../testing/platform.ts";
+import { testApp, type TestApp } from "../../test/harness/platform.ts";
 import { IDEMPOTENCY_RETENTION_MS, type IdempotencyRecord } from "./idempotency.ts";
 
 describe("commands over HTTP", () => {

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from "fastify";
-import type { CommandContext } from "../shared/handle-command.ts";
-import type { Platform } from "../shared/platform.ts";
+import type { CommandContext } from "../../application/commands/command-handler.ts";
+import type { Platform } from "../../application/platform.ts";
 import { actorOf } from "./auth.ts";
 import { HttpProblem } from "./problem.ts";
 

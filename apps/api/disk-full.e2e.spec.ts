@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer } from "../testing/server.ts";
+import { startServer } from "../../test/harness/server.ts";
 
 // A store out of disk is a 503 STORE.DISK_FULL with Retry-After, not a 500, and says nothing of the
 // driver; once space is back the service serves again. The disk really fills: `npm start` runs on a

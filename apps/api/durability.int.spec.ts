@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openSqliteEventStore } from "../../infra/sqlite/event-store.ts";
-import { startServer } from "../testing/server.ts";
+import { startServer } from "../../test/harness/server.ts";
 
 // README "Durable before 2xx": `npm start` on SQLite files takes a burst of payments and is killed with
 // SIGKILL as soon as the 20th 201 arrives, while others are still being written. Every payment that

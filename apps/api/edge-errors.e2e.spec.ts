@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { connect } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testApp, type TestApp } from "../testing/platform.ts";
+import { testApp, type TestApp } from "../../test/harness/platform.ts";
 
 // Errors raised before a route runs (Node's HTTP parser, fastify's router and body parser) answer
 // problem+json like every other error, over a real socket: Node's clientError never reaches app.inject.

@@ -4,7 +4,7 @@ import type { FastifyRequest } from "fastify";
 import { describe, expect, it } from "vitest";
 import { conflict, insufficientFunds, invalid, notFound, ruleViolated } from "../../domain/errors.ts";
 import { ConcurrencyError } from "../../domain/event-store.ts";
-import { GatewayError } from "../gateway/quote.ts";
+import { GatewayError } from "../../application/gateway/quote.ts";
 import { ERRORS } from "./errors.ts";
 import { HttpProblem, problemOf, problemResponse } from "./problem.ts";
 import { storeFailure } from "./store-failure.ts";
@@ -42,7 +42,7 @@ describe("the error table", () => {
   });
 
   it("names every code the code raises", () => {
-    const files = ["domain", "apps/api", "apps/gateway", "apps/shared"].flatMap(sources);
+    const files = ["domain", "apps/api", "application"].flatMap(sources);
     const raised = new Set(files.flatMap((file) => RAISED.flatMap((re) => [...readFileSync(join(ROOT, file), "utf8").matchAll(re)].map((m) => m[1]!))));
     expect(raised.size).toBeGreaterThan(40); // the scan sees the code base
     expect([...raised].filter((code) => !(code in ERRORS) && !IN_STREAM.includes(code))).toEqual([]);

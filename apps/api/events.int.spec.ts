@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedEvent } from "../../domain/events.ts";
 import { verifyChain } from "../../domain/hash-chain.ts";
-import { fromEventLine, ndjsonLine, type EventLine } from "../shared/event-format.ts";
-import { testApp, type TestApp } from "../testing/platform.ts";
-import { seedHistory } from "../testing/seed.ts";
+import { fromEventLine, ndjsonLine, type EventLine } from "../../application/replay/event-format.ts";
+import { testApp, type TestApp } from "../../test/harness/platform.ts";
+import { seedHistory } from "../../test/fixtures/seed.ts";
 
 let t: TestApp;
 let all: RecordedEvent[];

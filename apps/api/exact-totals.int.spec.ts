@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testApp, type TestApp } from "../testing/platform.ts";
+import { testApp, type TestApp } from "../../test/harness/platform.ts";
 
 // Platform totals past 2^53 micro-USD over HTTP: maximal payments, usage and refunds on several
 // accounts; every total is the exact decimal the test computes itself with BigInt.

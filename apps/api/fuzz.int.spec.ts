@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testApp, type TestApp } from "../testing/platform.ts";
+import { testApp, type TestApp } from "../../test/harness/platform.ts";
 
 // Hundreds of malformed bodies to every POST route: only 4xx problem+json, and the event store unchanged.
 const POST_ROUTES = [

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGatewayHarness, type GatewayHarness } from "../testing/gateway-harness.ts";
-import { MAX_JSON_DEPTH } from "../../infra/json-depth.ts";
+import { startGatewayHarness, type GatewayHarness } from "../../test/harness/gateway-harness.ts";
+import { MAX_JSON_DEPTH } from "../../application/gateway/json-depth.ts";
 import { ID_PATTERN } from "./schemas.ts";
 
 // Hostile bodies, ids, bytes and positions: each is a 4xx problem+json with a stable code, appends

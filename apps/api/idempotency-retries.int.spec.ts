@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ExpectedRevision } from "../../domain/event-store.ts";
 import { accountStream, type NewEvent } from "../../domain/events.ts";
-import { testApp, type TestApp } from "../testing/platform.ts";
+import { testApp, type TestApp } from "../../test/harness/platform.ts";
 
 // Idempotency-Key retries against failures of the event store (README "Guarantees"): a 5xx releases
 // the key and the retry decides the same ids; a commit whose answer was lost makes the retry a

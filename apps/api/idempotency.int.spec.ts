@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analyticsStream } from "../../domain/events.ts";
-import { testApp, type TestApp } from "../testing/platform.ts";
+import { testApp, type TestApp } from "../../test/harness/platform.ts";
 import type { IdempotencyRecord } from "./idempotency.ts";
 
 // Idempotency-Key records belong to the principal that made them, are consulted only after

@@ -15,7 +15,7 @@ import { HttpProblem } from "./problem.ts";
 //   caller that may not make the request;
 // - a secret in a response (route config `secret`: the field holding it) is never stored: the replay
 //   carries that field as null and `secretShown: false`.
-// The key also makes event ids deterministic (apps/shared/handle-command.ts), so a retry that slips
+// The key also makes event ids deterministic (application/commands/command-handler.ts), so a retry that slips
 // past this record is still stopped at the stream.
 
 export interface IdempotencyRecord extends Doc {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../infra/json-depth.ts";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../application/gateway/json-depth.ts";
 import { HttpProblem } from "./problem.ts";
 
 // Every JSON body is bounded before anything walks it. The byte size is bounded by fastify's

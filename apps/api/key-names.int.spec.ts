@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testApp, type TestApp } from "../testing/platform.ts";
+import { testApp, type TestApp } from "../../test/harness/platform.ts";
 
 // README "Key names are unique among a user's active keys", under concurrency: requests racing on one
 // name in one instance go through the per-user queue, so exactly one wins.

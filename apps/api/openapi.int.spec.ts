@@ -2,7 +2,7 @@ import { validate } from "@readme/openapi-parser";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testApp, type TestApp } from "../testing/platform.ts";
+import { testApp, type TestApp } from "../../test/harness/platform.ts";
 
 // The published contract: a valid OpenAPI 3.1 document (checked by @readme/openapi-parser against the
 // official 3.1 schema plus its own rules: unique operationIds, parameters, references), and the

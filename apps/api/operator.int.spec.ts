@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allProjections } from "../../projections/index.ts";
 import { rebuildProjections } from "../../projections/rebuild.ts";
-import { startGatewayHarness, type GatewayHarness } from "../testing/gateway-harness.ts";
-import { ADMIN_TOKEN, testApp } from "../testing/platform.ts";
+import { startGatewayHarness, type GatewayHarness } from "../../test/harness/gateway-harness.ts";
+import { ADMIN_TOKEN, testApp } from "../../test/harness/platform.ts";
 import type { AddressInfo } from "node:net";
 
 // The routes the console reads beyond the seed's: who am I, the account list, system status,

@@ -1,6 +1,6 @@
 import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGatewayHarness, type GatewayHarness } from "../testing/gateway-harness.ts";
+import { startGatewayHarness, type GatewayHarness } from "../../test/harness/gateway-harness.ts";
 
 const hi = { model: "gpt-4o-mini", messages: [{ role: "user" as const, content: "hi" }] };
 

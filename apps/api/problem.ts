@@ -3,7 +3,7 @@ import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { DomainError } from "../../domain/errors.ts";
-import { GatewayError } from "../gateway/quote.ts";
+import { GatewayError } from "../../application/gateway/quote.ts";
 import { ERRORS, isErrorCode, type ErrorCode } from "./errors.ts";
 import { storeFailure } from "./store-failure.ts";
 

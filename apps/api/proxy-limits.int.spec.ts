@@ -1,7 +1,7 @@
 import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { formatMoney, parseMoney } from "../../domain/money.ts";
-import { startGatewayHarness, type GatewayHarness } from "../testing/gateway-harness.ts";
+import { startGatewayHarness, type GatewayHarness } from "../../test/harness/gateway-harness.ts";
 
 // Money and limits under concurrency. In-flight requests are held at the fixture behind a gate the
 // test opens, so "all reservations happen before any settlement" is a fact, not a timing bet.

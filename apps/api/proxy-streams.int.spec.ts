@@ -2,9 +2,9 @@ import { APIError } from "openai";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { AiUsage, NewEvent, RecordedEvent } from "../../domain/events.ts";
-import { DEFAULT_GATEWAY_OPTIONS } from "../gateway/gateway.ts";
-import { startGatewayHarness, type GatewayHarness } from "../testing/gateway-harness.ts";
-import type { FixtureReply } from "../testing/upstream-fixture.ts";
+import { DEFAULT_GATEWAY_OPTIONS } from "../../application/gateway/gateway.ts";
+import { startGatewayHarness, type GatewayHarness } from "../../test/harness/gateway-harness.ts";
+import type { FixtureReply } from "../../test/fixtures/upstream-fixture.ts";
 
 // README "Billing streamed requests", case by case, against the upstream fixture: error events and
 // stalls mid-stream, a provider that never answers, the cap at the hold, and [DONE] only once the

@@ -1,7 +1,7 @@
 import { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { AiUsage, RecordedEvent } from "../../domain/events.ts";
-import { startGatewayHarness, UPSTREAM_KEYS, type GatewayHarness } from "../testing/gateway-harness.ts";
+import { startGatewayHarness, UPSTREAM_KEYS, type GatewayHarness } from "../../test/harness/gateway-harness.ts";
 
 // The gateway end to end: the official openai SDK → our /v1 → the local upstream fixture.
 // Every check of the account stream runs right after the SDK call returns: settlement is durable

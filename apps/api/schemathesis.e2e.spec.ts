@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { missing } from "../../infra/engines/require-engine.ts";
-import { startServer } from "../testing/server.ts";
-import { startUpstreamFixture, type UpstreamFixture } from "../testing/upstream-fixture.ts";
+import { missing } from "../../test/engines/require-engine.ts";
+import { startServer } from "../../test/harness/server.ts";
+import { startUpstreamFixture, type UpstreamFixture } from "../../test/fixtures/upstream-fixture.ts";
 
 // Schemathesis (PyPI; .ci/run installs it into .engines/schemathesis) against a live `npm start`: every
 // operation of /openapi.json, with its default checks (server errors, status codes, content types,

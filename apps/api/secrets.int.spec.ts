@@ -5,8 +5,8 @@ import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashApiKey } from "../../domain/api-key.ts";
 import { loadConfig } from "../../infra/config.ts";
-import { createPlatform } from "../shared/container.ts";
-import { startUpstreamFixture, type UpstreamFixture } from "../testing/upstream-fixture.ts";
+import { createPlatform } from "../composition/container.ts";
+import { startUpstreamFixture, type UpstreamFixture } from "../../test/fixtures/upstream-fixture.ts";
 import { buildApp } from "./app.ts";
 
 // Key secrets, the admin token and the upstream provider key never reach the stores' files (read as

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AiUsage, RecordedEvent } from "../../domain/events.ts";
 import { costOf } from "../../domain/money.ts";
-import { startGatewayHarness, UPSTREAM_KEYS, type GatewayHarness } from "../testing/gateway-harness.ts";
-import type { FixtureReply } from "../testing/upstream-fixture.ts";
+import { startGatewayHarness, UPSTREAM_KEYS, type GatewayHarness } from "../../test/harness/gateway-harness.ts";
+import type { FixtureReply } from "../../test/fixtures/upstream-fixture.ts";
 
 // A provider's 200 is untrusted input: what is not a chat completion is a 502 that costs nothing,
 // junk SSE lines are dropped and counted, no upstream header passes, and the upstream key never

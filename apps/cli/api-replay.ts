@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Config } from "../../infra/config.ts";
-import type { ReplayChunk } from "../shared/ndjson-replay.ts";
-import type { EventFilter } from "../shared/replay.ts";
+import type { ReplayChunk } from "../../application/replay/ndjson-replay.ts";
+import type { EventFilter } from "../../application/replay/replay.ts";
 import { CliError, EXIT } from "./io.ts";
 
 // `aggregator replay --source api`: the event log from a running server's GET /events, as the admin,

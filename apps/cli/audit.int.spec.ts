@@ -5,10 +5,10 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSqliteEventStore } from "../../infra/sqlite/event-store.ts";
 import { openSqliteReadStore } from "../../infra/sqlite/read-store.ts";
-import { reconcileAll } from "../shared/reconcile.ts";
-import { runCli } from "../testing/cli.ts";
-import { testApp } from "../testing/platform.ts";
-import { seedHistory } from "../testing/seed.ts";
+import { reconcileAll } from "../../application/audit/reconcile.ts";
+import { runCli } from "../../test/harness/cli.ts";
+import { testApp } from "../../test/harness/platform.ts";
+import { seedHistory } from "../../test/fixtures/seed.ts";
 
 // Done-when: one byte of one event's data changed in a COPY of the SQLite store → `audit verify`
 // names that account and event and exits non-zero; the untouched store exits 0.

@@ -1,10 +1,10 @@
 import { Option, type Command } from "commander";
 import { accountStream } from "../../domain/events.ts";
 import { formatMoney } from "../../domain/money.ts";
-import type { AccountAudit } from "../shared/account-auditor.ts";
-import { csvHeader, formatPage, type ReplayFormat } from "../shared/event-format.ts";
-import { auditJson, reconcileAll, verifyAccount, type Reconciliation } from "../shared/reconcile.ts";
-import { eventMatcher } from "../shared/replay.ts";
+import type { AccountAudit } from "../../application/audit/account-auditor.ts";
+import { csvHeader, formatPage, type ReplayFormat } from "../../application/replay/event-format.ts";
+import { auditJson, reconcileAll, verifyAccount, type Reconciliation } from "../../application/audit/reconcile.ts";
+import { eventMatcher } from "../../application/replay/replay.ts";
 import { CliError, config, eventStore, EXIT, instant, readStore, writeOutput, type Run } from "./io.ts";
 import { createProgress } from "./progress.ts";
 

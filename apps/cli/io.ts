@@ -5,7 +5,7 @@ import { InvalidArgumentError } from "commander";
 import type { EventStore } from "../../domain/event-store.ts";
 import { loadConfig, type Config } from "../../infra/config.ts";
 import type { ReadStore } from "../../projections/read-store.ts";
-import { openEventStore, openReadStore } from "../shared/container.ts";
+import { openEventStore, openReadStore } from "../composition/container.ts";
 
 // What every command shares: the environment (the same variables as the server), the stores, the
 // output sink, Ctrl-C, and exit codes.

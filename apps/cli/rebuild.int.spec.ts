@@ -7,10 +7,10 @@ import { allProjections } from "../../projections/index.ts";
 import { applyBatch, readCheckpoint } from "../../projections/projector.ts";
 import type { Doc, ReadStore } from "../../projections/read-store.ts";
 import { rebuildCollection, rebuildProjections } from "../../projections/rebuild.ts";
-import { runCli } from "../testing/cli.ts";
-import { testApp, type TestApp } from "../testing/platform.ts";
-import { seedHistory } from "../testing/seed.ts";
-import { seedSynthetic } from "../testing/synthetic.ts";
+import { runCli } from "../../test/harness/cli.ts";
+import { testApp, type TestApp } from "../../test/harness/platform.ts";
+import { seedHistory } from "../../test/fixtures/seed.ts";
+import { seedSynthetic } from "../../test/fixtures/synthetic.ts";
 
 // Done-when: a rebuild equals the live projections; an interrupted rebuild, run again, ends equal.
 

@@ -1,8 +1,8 @@
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../testing/cli.ts";
-import { ADMIN_TOKEN, testApp, type TestApp } from "../testing/platform.ts";
-import { seedHistory } from "../testing/seed.ts";
+import { runCli } from "../../test/harness/cli.ts";
+import { ADMIN_TOKEN, testApp, type TestApp } from "../../test/harness/platform.ts";
+import { seedHistory } from "../../test/fixtures/seed.ts";
 
 // `aggregator replay --source api`: the same lines as GET /events from a running server, and with
 // --follow the events appended after it started (GET /events?follow=true).

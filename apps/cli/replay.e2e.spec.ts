@@ -5,16 +5,16 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RELAYED_EVENT_TYPES, type RecordedEvent } from "../../domain/events.ts";
-import { engineUrl } from "../../infra/engines/require-engine.ts";
+import { engineUrl } from "../../test/engines/require-engine.ts";
 import { createKafkaPublisher } from "../../infra/kafka/publisher.ts";
 import { runRelay } from "../../infra/kafka/relay.ts";
-import { committedOffsets } from "../../infra/kafka/topic-stream.ts";
+import { committedOffsets, openTopicStream } from "../../infra/kafka/topic-stream.ts";
 import { createMemoryReadStore } from "../../infra/memory/read-store.ts";
 import { openSqliteEventStore } from "../../infra/sqlite/event-store.ts";
-import { fromEventLine, type EventLine } from "../shared/event-format.ts";
-import { topicEventPages } from "../shared/topic-replay.ts";
-import { runCli } from "../testing/cli.ts";
-import { seedSynthetic, syntheticAccount } from "../testing/synthetic.ts";
+import { fromEventLine, type EventLine } from "../../application/replay/event-format.ts";
+import { topicEventPages } from "../../application/replay/topic-replay.ts";
+import { runCli } from "../../test/harness/cli.ts";
+import { seedSynthetic, syntheticAccount } from "../../test/fixtures/synthetic.ts";
 
 // Done-when: replay from the topic from time T returns exactly the events after T, in order per
 // account; replay from the store and from the topic give the same events. Real Kafka, real CLI.
@@ -90,7 +90,7 @@ describe.skipIf(!url)("aggregator replay (Kafka e2e)", () => {
 
   it("--follow keeps reading records published after it started, until aborted", async () => {
     const stop = new AbortController();
-    const { pages } = await topicEventPages({ types: ["ai_usage"], userId: "late-user" }, { brokers, topic, follow: true, signal: stop.signal });
+    const { pages } = await topicEventPages((o) => openTopicStream({ brokers, topic, ...o }), { types: ["ai_usage"], userId: "late-user" }, { follow: true, signal: stop.signal });
     const seen: RecordedEvent[] = [];
     const reading = (async () => {
       for await (const page of pages) {

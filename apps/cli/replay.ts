@@ -1,9 +1,10 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import type { RecordedEvent } from "../../domain/events.ts";
-import { csvHeader, formatPage, fromEventLine, type EventLine, type ReplayFormat, type ReplayPage } from "../shared/event-format.ts";
-import { storeNdjsonChunks, type ReplayChunk } from "../shared/ndjson-replay.ts";
-import { isEventType, storeEventPages, type EventFilter } from "../shared/replay.ts";
-import { topicEventPages } from "../shared/topic-replay.ts";
+import { csvHeader, formatPage, fromEventLine, type EventLine, type ReplayFormat, type ReplayPage } from "../../application/replay/event-format.ts";
+import { storeNdjsonChunks, type ReplayChunk } from "../../application/replay/ndjson-replay.ts";
+import { isEventType, storeEventPages, type EventFilter } from "../../application/replay/replay.ts";
+import { topicEventPages, type OpenTopic } from "../../application/replay/topic-replay.ts";
+import { openTopicStream } from "../../infra/kafka/topic-stream.ts";
 import { adminTokenFor, apiNdjsonChunks } from "./api-replay.ts";
 import { count, CliError, config, eventStore, EXIT, instant, interruptSignal, seconds, writeOutput, type Run } from "./io.ts";
 import { createProgress } from "./progress.ts";
@@ -105,8 +106,9 @@ async function replay(options: ReplayOptions): Promise<number> {
   } else {
     const brokers = options.brokers ?? cfg.KAFKA_BROKERS;
     if (!brokers) throw new CliError("--source kafka needs KAFKA_BROKERS (or --brokers host:port)");
-    const { pages } = await topicEventPages(filter, {
-      brokers: brokers.split(","), topic: options.topic ?? cfg.KAFKA_TOPIC, follow, signal,
+    const openTopic: OpenTopic = (o) => openTopicStream({ brokers: brokers.split(","), topic: options.topic ?? cfg.KAFKA_TOPIC, ...o });
+    const { pages } = await topicEventPages(openTopic, filter, {
+      follow, signal,
       onBatch: (p) => progress.update(p.read, follow ? undefined : p.total, `${p.matched} matched, ${p.duplicates} duplicates`),
     });
     chunks = chunksOf(pages, format, limit);

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSqliteEventStore } from "../../infra/sqlite/event-store.ts";
-import { runCli, type CliRun } from "../testing/cli.ts";
-import { seedSynthetic } from "../testing/synthetic.ts";
+import { runCli, type CliRun } from "../../test/harness/cli.ts";
+import { seedSynthetic } from "../../test/fixtures/synthetic.ts";
 
 // Done-when: the CLI behaves as a Unix tool. A closed pipe ends it quietly; --out FILE writes what
 // stdout gets, with no listener-leak warning over a long replay; --version; usage errors are one line

@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromiumPath, engineUrl } from "../../infra/engines/require-engine.ts";
+import { chromiumPath, engineUrl } from "../../test/engines/require-engine.ts";
 import { openMongoReadStore } from "../../infra/mongo/read-store.ts";
 import { openSqliteEventStore } from "../../infra/sqlite/event-store.ts";
-import { startServer } from "../testing/server.ts";
-import { startUpstreamFixture, type UpstreamFixture } from "../testing/upstream-fixture.ts";
+import { startServer } from "../../test/harness/server.ts";
+import { startUpstreamFixture, type UpstreamFixture } from "../../test/fixtures/upstream-fixture.ts";
 import { launchBrowser, screenshot, signIn, watchPage } from "./browser.ts";
 
 // The console in a real headless Chromium against `npm start` (embedded SQLite), driven through the

@@ -1,6 +1,6 @@
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testApp, type TestApp } from "../testing/platform.ts";
+import { testApp, type TestApp } from "../../test/harness/platform.ts";
 
 // The console's own responses: a strict CSP and the other hardening headers, no inline script or
 // style in the page, versioned assets cached for good, gzip, and a bundle that never parses HTML.

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { startServer } from "../testing/server.ts";
+import { startServer } from "../../test/harness/server.ts";
 
 // Drives `npm start` over real HTTP as a user would, on the embedded SQLite default.
 const ADMIN = "e2e-admin-token-0123456789abcdef";

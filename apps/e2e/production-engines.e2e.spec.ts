@@ -11,12 +11,12 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { RELAYED_EVENT_TYPES, type RecordedEvent } from "../../domain/events.ts";
-import { dropMongoDatabase, mongoDocuments } from "../../infra/engines/raw-clients.ts";
-import { createPostgresDatabase, dropPostgresDatabase, withPostgres } from "../../infra/engines/raw-postgres.ts";
-import { engineUrl, toolAvailable } from "../../infra/engines/require-engine.ts";
+import { dropMongoDatabase, mongoDocuments } from "../../test/engines/raw-clients.ts";
+import { createPostgresDatabase, dropPostgresDatabase, withPostgres } from "../../test/engines/raw-postgres.ts";
+import { engineUrl, toolAvailable } from "../../test/engines/require-engine.ts";
 import { consumeEvents, type TopicRecord } from "../../infra/kafka/consumer.ts";
-import { deleteTopic } from "../../infra/kafka/raw-read.ts";
-import { startServer } from "../testing/server.ts";
+import { deleteTopic } from "../../test/engines/raw-kafka-read.ts";
+import { startServer } from "../../test/harness/server.ts";
 
 const mongoUrl = engineUrl("mongo", "MONGO_URL");
 const brokerList = engineUrl("kafka", "KAFKA_BROKERS");

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { pricesAt } from "../../domain/catalog.ts";
 import { costOf, formatMoney, parseMoney } from "../../domain/money.ts";
 import { loadCatalog } from "../../infra/catalog/load.ts";
-import { freePort } from "../testing/server.ts";
+import { freePort } from "../../test/harness/server.ts";
 
 // Done-when: the README's first session works as pasted. Its bash blocks are parsed from README.md
 // (nothing is copied here) and run, unchanged and in one bash, against a real `npm start` on a fresh

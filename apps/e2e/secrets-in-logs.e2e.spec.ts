@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UPSTREAM_KEYS } from "../testing/gateway-harness.ts";
-import { startServer } from "../testing/server.ts";
-import { startUpstreamFixture, type UpstreamFixture } from "../testing/upstream-fixture.ts";
+import { UPSTREAM_KEYS } from "../../test/harness/gateway-harness.ts";
+import { startServer } from "../../test/harness/server.ts";
+import { startUpstreamFixture, type UpstreamFixture } from "../../test/fixtures/upstream-fixture.ts";
 
 // README "Secrets": upstream keys, the admin token and API key secrets never reach a log line, even at
 // LOG_LEVEL=trace. `npm start` as a user runs it, every log line captured; the traffic covers success,

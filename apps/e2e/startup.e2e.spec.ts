@@ -5,9 +5,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { accountStream } from "../../domain/events.ts";
 import { openSqliteEventStore } from "../../infra/sqlite/event-store.ts";
-import { UPSTREAM_KEYS } from "../testing/gateway-harness.ts";
-import { startServer } from "../testing/server.ts";
-import { startUpstreamFixture } from "../testing/upstream-fixture.ts";
+import { UPSTREAM_KEYS } from "../../test/harness/gateway-harness.ts";
+import { startServer } from "../../test/harness/server.ts";
+import { startUpstreamFixture } from "../../test/fixtures/upstream-fixture.ts";
 
 // README "Commands": a bad configuration value stops `npm start` with one line naming the variable;
 // SIGTERM stops taking requests but finishes the ones in flight (their charge included), then exits 0.

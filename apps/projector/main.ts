@@ -1,7 +1,7 @@
 // The projector as its own app (docker-compose `projector`): builds the read models from the event
 // store, from its checkpoint, until SIGTERM. `npm start` runs the same projector in-process.
 import { ConfigError, loadConfig } from "../../infra/config.ts";
-import { createPlatform } from "../shared/container.ts";
+import { createPlatform } from "../composition/container.ts";
 
 async function main() {
   const config = loadConfig();

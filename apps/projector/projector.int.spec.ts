@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSqliteEventStore } from "../../infra/sqlite/event-store.ts";
 import { openSqliteReadStore } from "../../infra/sqlite/read-store.ts";
 import { readCheckpoint } from "../../projections/projector.ts";
-import { dumpReadModels, projectToHead } from "../testing/read-models.ts";
-import { appendWorkload } from "../testing/workload.ts";
+import { dumpReadModels, projectToHead } from "../../test/harness/read-models.ts";
+import { appendWorkload } from "../../test/fixtures/workload.ts";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 

@@ -4,7 +4,7 @@
 import { ConfigError, loadConfig } from "../../infra/config.ts";
 import { createKafkaPublisher } from "../../infra/kafka/publisher.ts";
 import type { RelayLogger } from "../../infra/kafka/relay.ts";
-import { openEventStore, openReadStore } from "../shared/container.ts";
+import { openEventStore, openReadStore } from "../composition/container.ts";
 import { startRelay } from "./start.ts";
 
 const line = (level: string) => (fields: Record<string, unknown>, msg: string) => {

@@ -1,7 +1,7 @@
 // The relay under fire: events are appended continuously to a SQLite event store while the relay is
 // killed mid-stream and restarted, and while its (private) Kafka broker is killed and restarted under it.
 // Checks the delivery contract of shared/DESIGN.md: every event at least once, in order per account,
-// exactly once after dedupe on ce_id. The broker is this test's own (infra/engines/kafka-process.ts):
+// exactly once after dedupe on ce_id. The broker is this test's own (test/engines/kafka-process.ts):
 // the shared one at KAFKA_BROKERS serves other test files in parallel and is never restarted.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,14 +10,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { accountDecider, type AccountCommand } from "../../domain/account.ts";
 import { RELAYED_EVENT_TYPES, accountStream, type RecordedEvent } from "../../domain/events.ts";
-import { engineUrl } from "../../infra/engines/require-engine.ts";
-import { startKafka, type KafkaProcess } from "../../infra/engines/kafka-process.ts";
+import { engineUrl } from "../../test/engines/require-engine.ts";
+import { startKafka, type KafkaProcess } from "../../test/engines/kafka-process.ts";
 import { readTopic, type TopicRecord } from "../../infra/kafka/consumer.ts";
 import { createKafkaPublisher } from "../../infra/kafka/publisher.ts";
 import { openSqliteEventStore } from "../../infra/sqlite/event-store.ts";
 import { openSqliteReadStore } from "../../infra/sqlite/read-store.ts";
-import { createCommandHandler } from "../shared/handle-command.ts";
-import { freePort } from "../testing/server.ts";
+import { createCommandHandler } from "../../application/commands/command-handler.ts";
+import { freePort } from "../../test/harness/server.ts";
 import { startRelay } from "./start.ts";
 
 // Gate: the private broker runs from the jars engines:up provides, so it runs wherever Kafka does.

@@ -5,7 +5,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { MongoClient } from "mongodb";
 import pg from "pg";
 import { describe, it, expect, vi } from "vitest";
-import { engineUrl } from "./require-engine.js";
+import { engineUrl } from "../../test/engines/require-engine.js";
 
 const brokers = engineUrl("kafka", "KAFKA_BROKERS");
 const mongoUrl = engineUrl("mongo", "MONGO_URL");

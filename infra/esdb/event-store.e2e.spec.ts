@@ -1,8 +1,8 @@
 import { GenericContainer, ImageName, Wait, getContainerRuntimeClient } from "testcontainers";
 import { afterAll, beforeAll, describe } from "vitest";
 import type { EventStore } from "../../domain/event-store.ts";
-import { engineUrl } from "../engines/require-engine.ts";
-import { eventStoreContract } from "../event-store.contract.ts";
+import { engineUrl } from "../../test/engines/require-engine.ts";
+import { eventStoreContract } from "../../test/contracts/event-store.contract.ts";
 import { openEsdbEventStore } from "./event-store.ts";
 
 // Runs the shared EventStore contract against a real EventStoreDB:

@@ -4,9 +4,9 @@ import { describe, expect, it, vi } from "vitest";
 import { ConcurrencyError } from "../../domain/event-store.ts";
 import type { EventStore } from "../../domain/event-store.ts";
 import type { NewEvent, RecordedEvent } from "../../domain/events.ts";
-import { eventStoreContract } from "../event-store.contract.ts";
+import { eventStoreContract } from "../../test/contracts/event-store.contract.ts";
 import { esdbEventStore } from "./event-store.ts";
-import { createFakeEsdb } from "./fake-esdb-client.ts";
+import { createFakeEsdb } from "../../test/fakes/fake-esdb-client.ts";
 
 // The adapter's own logic (paging, system events, idempotent positions, resubscribe) over a fake
 // SDK client, and the shared EventStore contract over the same fake (with the server's

@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
 import { RELAYED_EVENT_TYPES, accountStream, type NewEvent, type RecordedEvent } from "../../domain/events.ts";
-import { engineUrl, toolAvailable } from "../engines/require-engine.ts";
+import { engineUrl, toolAvailable } from "../../test/engines/require-engine.ts";
 import { createMemoryReadStore } from "../memory/read-store.ts";
 import { openSqliteEventStore } from "../sqlite/event-store.ts";
 import { consumeEvents, readTopic, type TopicRecord } from "./consumer.ts";

@@ -6,13 +6,9 @@
 import { randomUUID } from "node:crypto";
 import { Kafka, logLevel } from "kafkajs";
 import type { RecordedEvent } from "../../domain/events.ts";
+import type { TopicRecord, TopicStream } from "../../application/replay/topic-replay.ts";
 
-/** One record, decoded lean: only the value (no headers: ce_id equals metadata.eventId). */
-export interface TopicEvent {
-  event: RecordedEvent;
-  /** the record value as text: the event's JSON exactly as the relay published it */
-  json: string;
-}
+// Records are decoded lean: only the value (no headers: ce_id equals metadata.eventId).
 
 export interface TopicStreamOptions {
   brokers: string[];
@@ -24,12 +20,6 @@ export interface TopicStreamOptions {
   clientId?: string;
   /** batches buffered ahead of the reader */
   highWaterMark?: number;
-}
-
-export interface TopicStream {
-  /** records between the start offsets and the end offsets when it opened (the progress total) */
-  readonly total: number;
-  readonly batches: AsyncIterable<TopicEvent[]>;
 }
 
 export async function openTopicStream(options: TopicStreamOptions): Promise<TopicStream> {
@@ -57,11 +47,11 @@ export async function openTopicStream(options: TopicStreamOptions): Promise<Topi
 async function* batches(
   kafka: Kafka, admin: ReturnType<Kafka["admin"]>, topic: string, ranges: Map<number, { from: bigint; end: bigint }>,
   follow: boolean, highWaterMark: number, signal?: AbortSignal,
-): AsyncGenerator<TopicEvent[]> {
+): AsyncGenerator<TopicRecord[]> {
   const pending = new Set([...ranges].filter(([, r]) => r.from < r.end).map(([p]) => p));
   const groupId = `aggregator-replay-${randomUUID()}`;
   const consumer = kafka.consumer({ groupId });
-  const queue: TopicEvent[][] = [];
+  const queue: TopicRecord[][] = [];
   let finished = !follow && pending.size === 0;
   let failure: unknown;
   let wake = () => {};
@@ -87,7 +77,7 @@ async function* batches(
       eachBatch: async ({ batch, heartbeat }) => {
         const range = ranges.get(batch.partition);
         if (!range || finished) return;
-        const records: TopicEvent[] = [];
+        const records: TopicRecord[] = [];
         for (const m of batch.messages) {
           const offset = BigInt(m.offset);
           if (offset < range.from || (!follow && offset >= range.end) || !m.value) continue;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { eventStoreContract, testEvent } from "../event-store.contract.ts";
+import { eventStoreContract, testEvent } from "../../test/contracts/event-store.contract.ts";
 import { createMemoryEventStore } from "./event-store.ts";
 
 eventStoreContract("memory", async () => {

@@ -1,5 +1,5 @@
 import { createMemoryReadStore } from "./read-store.ts";
-import { readStoreContract } from "../read-store.contract.ts";
+import { readStoreContract } from "../../test/contracts/read-store.contract.ts";
 
 readStoreContract("memory", async () => {
   const store = createMemoryReadStore();

@@ -8,8 +8,8 @@ import { randomUUID } from "node:crypto";
 import { MongoClient } from "mongodb";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Collection, Doc, ReadStore } from "../../projections/read-store.ts";
-import { engineUrl } from "../engines/require-engine.ts";
-import { readStoreContract } from "../read-store.contract.ts";
+import { engineUrl } from "../../test/engines/require-engine.ts";
+import { readStoreContract } from "../../test/contracts/read-store.contract.ts";
 import { openMongoReadStore } from "./read-store.ts";
 
 const url = engineUrl("mongo", "MONGO_URL");

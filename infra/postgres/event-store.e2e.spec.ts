@@ -3,9 +3,9 @@ import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { EventStore } from "../../domain/event-store.ts";
 import type { NewEvent, RecordedEvent } from "../../domain/events.ts";
-import { createPostgresDatabase, dropPostgresDatabase, withPostgres } from "../engines/raw-postgres.ts";
-import { engineUrl } from "../engines/require-engine.ts";
-import { eventStoreContract, testEvent } from "../event-store.contract.ts";
+import { createPostgresDatabase, dropPostgresDatabase, withPostgres } from "../../test/engines/raw-postgres.ts";
+import { engineUrl } from "../../test/engines/require-engine.ts";
+import { eventStoreContract, testEvent } from "../../test/contracts/event-store.contract.ts";
 import { openPostgresEventStore, type PostgresEventStoreOptions } from "./event-store.ts";
 import { writeBatch } from "./write-batch.ts";
 

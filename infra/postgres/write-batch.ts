@@ -132,7 +132,7 @@ export async function writeBatch(client: pg.ClientBase | pg.Pool, batch: Append[
  * Takes from `queue` the appends that can share one batch: a stream once and an event id once, none of
  * them in a batch still in flight (which commits first is up to the lock), and up to `maxEvents` events
  * (one append may exceed it alone). The rest stays, in order. A bounded batch lets the next one be built
- * and sent while the server writes this one (about 20% more appends/s in apps/bench/postgres.ts).
+ * and sent while the server writes this one (about 20% more appends/s in bench/postgres.ts).
  */
 export function takeBatch<T extends Append>(queue: T[], inFlight: Iterable<Append[]> = [], maxEvents = 1000): { batch: T[]; rest: T[] } {
   const streams = new Set<string>();

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHttpProvider } from "./http-provider.ts";
-import { readBody, UpstreamError, type UpstreamTimeouts } from "./provider.ts";
+import { readBody, UpstreamError, type UpstreamTimeouts } from "../../application/gateway/provider.ts";
 
 // The adapter against a bare local HTTP server (infra/ cannot use the apps/ fixture).
 

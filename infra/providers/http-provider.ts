@@ -1,7 +1,7 @@
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
 import { performance } from "node:perf_hooks";
-import { UpstreamError, type ChatProvider, type UpstreamRequest, type UpstreamResponse } from "./provider.ts";
+import { UpstreamError, type ChatProvider, type UpstreamRequest, type UpstreamResponse } from "../../application/gateway/provider.ts";
 
 // An OpenAI-compatible provider over node:http(s) with a keep-alive pool (no vendor SDK on the hot path).
 // Retry rule: only a request whose reused keep-alive socket was already closed by the server (reset

@@ -1,9 +1,7 @@
 import type { Config } from "../config.ts";
 import { createHttpProvider } from "./http-provider.ts";
-import type { ChatProvider } from "./provider.ts";
+import type { ChatProvider } from "../../application/gateway/provider.ts";
 
-export type { ChatProvider, UpstreamRequest, UpstreamResponse, UpstreamTimeouts } from "./provider.ts";
-export { readBody, UpstreamError } from "./provider.ts";
 
 /** OpenAI: OPENAI_BASE_URL + OPENAI_API_KEY. */
 export const openAiProvider = (config: Pick<Config, "OPENAI_BASE_URL" | "OPENAI_API_KEY">) =>

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ConcurrencyError } from "../../domain/event-store.ts";
 import type { RecordedEvent } from "../../domain/events.ts";
-import { eventStoreContract, testEvent } from "../event-store.contract.ts";
+import { eventStoreContract, testEvent } from "../../test/contracts/event-store.contract.ts";
 import { openSqliteEventStore } from "./event-store.ts";
 import type { SqliteEventStore } from "./event-store.ts";
 

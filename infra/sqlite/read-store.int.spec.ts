@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readStoreContract } from "../read-store.contract.ts";
+import { readStoreContract } from "../../test/contracts/read-store.contract.ts";
 import { openSqliteReadStore } from "./read-store.ts";
 
 readStoreContract("sqlite", async () => {

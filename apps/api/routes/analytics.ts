@@ -1,10 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { trackAnalyticsEvent } from "../../shared/analytics.ts";
+import { trackAnalyticsEvent } from "../../../application/analytics/analytics.ts";
 import { allProjections } from "../../../projections/index.ts";
 import { collectionStats, dashboard, eventsSummary, metrics } from "../../../projections/queries.ts";
-import type { Platform } from "../../shared/platform.ts";
+import type { Platform } from "../../../application/platform.ts";
 import { problem } from "../contract.ts";
 import { awaitPosition, commandContext } from "../context.ts";
 import { HttpProblem } from "../problem.ts";

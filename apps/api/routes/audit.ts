@@ -1,9 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { auditTrail } from "../../shared/audit.ts";
-import type { Platform } from "../../shared/platform.ts";
-import { auditJson, reconcileAll, verifyAccount } from "../../shared/reconcile.ts";
+import { auditTrail } from "../../../application/audit/audit.ts";
+import type { Platform } from "../../../application/platform.ts";
+import { auditJson, reconcileAll, verifyAccount } from "../../../application/audit/reconcile.ts";
 import { documentedAs } from "../contract.ts";
 import { HttpProblem } from "../problem.ts";
 import { instantOut, moneyOut, positionOut, queryInt, userIdParams } from "../schemas.ts";

@@ -2,10 +2,10 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { pricesAt } from "../../../domain/catalog.ts";
-import type { Gateway } from "../../gateway/gateway.ts";
-import { GatewayError, unavailable } from "../../gateway/quote.ts";
-import { STRATEGIES, type Candidate } from "../../gateway/router.ts";
-import type { Platform } from "../../shared/platform.ts";
+import type { Gateway } from "../../../application/gateway/gateway.ts";
+import { GatewayError, unavailable } from "../../../application/gateway/quote.ts";
+import { STRATEGIES, type Candidate } from "../../../application/gateway/router.ts";
+import type { Platform } from "../../../application/platform.ts";
 import { problem } from "../contract.ts";
 import { instantOut, moneyOut } from "../schemas.ts";
 

@@ -5,13 +5,13 @@ import { PassThrough } from "node:stream";
 import { z } from "zod";
 import { formatMoney } from "../../../domain/money.ts";
 import { getBalance } from "../../../projections/queries.ts";
-import { chatRequestSchema, isStream, requestedMaxTokens, choicesOf } from "../../gateway/chat-request.ts";
-import { finishPlain, openChat, type ChatCall } from "../../gateway/chat.ts";
-import type { Gateway } from "../../gateway/gateway.ts";
-import { quoteChat } from "../../gateway/quote.ts";
-import { STRATEGIES, type Strategy } from "../../gateway/router.ts";
-import { openStream, pipeStream, type StreamSink } from "../../gateway/stream.ts";
-import type { Platform } from "../../shared/platform.ts";
+import { chatRequestSchema, isStream, requestedMaxTokens, choicesOf } from "../../../application/gateway/chat-request.ts";
+import { finishPlain, openChat, type ChatCall } from "../../../application/gateway/chat.ts";
+import type { Gateway } from "../../../application/gateway/gateway.ts";
+import { quoteChat } from "../../../application/gateway/quote.ts";
+import { STRATEGIES, type Strategy } from "../../../application/gateway/router.ts";
+import { openStream, pipeStream, type StreamSink } from "../../../application/gateway/stream.ts";
+import type { Platform } from "../../../application/platform.ts";
 import { actorOf, apiKeyOf } from "../auth.ts";
 import { problem } from "../contract.ts";
 import { HttpProblem } from "../problem.ts";
@@ -20,7 +20,7 @@ import { moneyOut } from "../schemas.ts";
 // The OpenAI-compatible proxy: API keys only (access "key"), metered against the key's account.
 // Errors are problem+json that also carry OpenAI's `error` object, so official SDKs show the message.
 // Never passed to the client: upstream headers (none is allow-listed), upstream error bodies, upstream
-// bytes that were not validated (apps/gateway/upstream-answer.ts), the provider key.
+// bytes that were not validated (application/gateway/upstream-answer.ts), the provider key.
 
 const CHAT_BODY_LIMIT = 16 * 1024 * 1024;
 const strategyHeader = z.object({ "x-aggregator-strategy": z.enum(STRATEGIES).optional() });

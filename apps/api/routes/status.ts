@@ -5,8 +5,9 @@ import { relayCheckpointId } from "../../../infra/kafka/relay.ts";
 import { allProjections } from "../../../projections/index.ts";
 import { readCheckpoint } from "../../../projections/projector.ts";
 import { pendingRebuilds } from "../../../projections/rebuild.ts";
-import type { Gateway } from "../../gateway/gateway.ts";
-import type { Platform } from "../../shared/platform.ts";
+import type { Gateway } from "../../../application/gateway/gateway.ts";
+import type { Platform } from "../../../application/platform.ts";
+import type { Config } from "../../../infra/config.ts";
 
 // What an operator watches: each store answering and how fast, the projector's and the relay's
 // checkpoints and lag, rebuilds in progress, and each provider's circuit, error rate and latency.
@@ -50,7 +51,7 @@ async function timed<T>(read: () => Promise<T>): Promise<{ value: T; ms: number 
   }
 }
 
-export async function statusRoutes(fastify: FastifyInstance, { platform, gateway }: { platform: Platform; gateway: Gateway }) {
+export async function statusRoutes(fastify: FastifyInstance, { platform, gateway }: { platform: Platform & { config: Config }; gateway: Gateway }) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { config, events, reads } = platform;
 

@@ -2,8 +2,8 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { readCheckpoint } from "../../../projections/projector.ts";
-import type { Gateway } from "../../gateway/gateway.ts";
-import type { Platform } from "../../shared/platform.ts";
+import type { Gateway } from "../../../application/gateway/gateway.ts";
+import type { Platform } from "../../../application/platform.ts";
 import { HttpProblem } from "../problem.ts";
 
 const position = z.int().min(0);

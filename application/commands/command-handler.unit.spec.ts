@@ -1,0 +1,144 @@
+import { describe, expect, it } from "vitest";
+import { accountDecider, type AccountCommand } from "../../domain/account.ts";
+import { manual, NOW, pay, USD } from "../../test/fixtures/account.fixtures.ts";
+import { ConcurrencyError, type EventStore } from "../../domain/event-store.ts";
+import { accountStream } from "../../domain/events.ts";
+import { verifyChain } from "../../domain/hash-chain.ts";
+import { isUuid } from "../../domain/ids.ts";
+import { createMemoryEventStore } from "../../infra/memory/event-store.ts";
+import { createCommandHandler, uuidV7 } from "./command-handler.ts";
+
+describe("uuidV7", () => {
+  it("is a valid RFC 9562 version-7 UUID whose first 48 bits are the time", () => {
+    const ms = Date.parse("2026-11-27T12:00:00Z");
+    const id = uuidV7(ms);
+    expect(isUuid(id)).toBe(true);
+    expect(id[14]).toBe("7");
+    expect("89ab").toContain(id[19]);
+    expect(parseInt(id.replace(/-/g, "").slice(0, 12), 16)).toBe(ms);
+  });
+
+  it("sorts by time and is unique", () => {
+    const ids = Array.from({ length: 1000 }, (_, i) => uuidV7(1_700_000_000_000 + i));
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(Array.from({ length: 1000 }, () => uuidV7(1)))).toHaveProperty("size", 1000);
+  });
+});
+
+// Another instance (its own handler and cache) writes between this handler's decision and its append.
+describe("createCommandHandler: conflicts with another writer", () => {
+  const stream = accountStream("u1");
+  const ctx = (id: string) => ({ actor: { type: "admin" as const, id: "admin" }, correlationId: id, now: NOW });
+
+  /** a handler whose next `writes` appends are each preceded by one of the other instance's commands */
+  async function contended(writes: number, otherCommand: (i: number) => AccountCommand) {
+    const store = createMemoryEventStore();
+    const other = createCommandHandler(store);
+    let armed = false;
+    let attempts = 0;
+    const racing: EventStore = {
+      ...store,
+      append: async (name, events, expected) => {
+        if (armed) attempts++;
+        if (armed && attempts <= writes) await other.handle(stream, accountDecider, otherCommand(attempts), ctx(`other-${attempts}`));
+        return store.append(name, events, expected);
+      },
+    };
+    const mine = createCommandHandler(racing);
+    await other.handle(stream, accountDecider, pay("p0", 10 * USD), ctx("seed"));
+    await mine.handle(stream, accountDecider, manual("t-warm", "credit", 1), ctx("warm")); // cached at its revision
+    armed = true;
+    return { store, mine, attempts: () => attempts };
+  }
+
+  it("reloads the stream and decides again on what the other writer appended", async () => {
+    const { store, mine, attempts } = await contended(1, () => manual("t-other", "debit", 6 * USD));
+    // decided on the cached balance (10 USD + 1 micro): fine; after the reload (4 USD + 1 micro): refused
+    await expect(mine.handle(stream, accountDecider, manual("t-mine", "debit", 6 * USD), ctx("mine"))).rejects.toMatchObject({
+      code: "ACCOUNT.INSUFFICIENT_FUNDS",
+    });
+    expect(attempts()).toBe(1); // the refusal came from the second decision: nothing was appended blindly
+    const events = await store.readStream(stream);
+    expect(events.map((e) => (e.type === "transaction_created" ? e.data.transactionId : e.type))).toEqual(["payment_processed", "txn_p0", "t-warm", "t-other"]);
+    expect(verifyChain(events).ok).toBe(true);
+  });
+
+  it("decides again at most 5 times: 4 conflicts then success, on the latest state", async () => {
+    const { store, mine, attempts } = await contended(4, (i) => manual(`t-other-${i}`, "credit", USD));
+    const result = await mine.handle(stream, accountDecider, manual("t-mine", "credit", USD), ctx("mine"));
+    expect(attempts()).toBe(5);
+    // 10 USD + 1 micro + 4 × 1 USD from the other writer + mine
+    expect(result.events.at(-1)).toMatchObject({ type: "transaction_created", data: { transactionId: "t-mine", balanceAfter: 15 * USD + 1 } });
+    expect(verifyChain(await store.readStream(stream)).ok).toBe(true);
+  });
+
+  it("5 conflicts in a row: the command fails with the ConcurrencyError, nothing of it appended", async () => {
+    const { store, mine, attempts } = await contended(5, (i) => manual(`t-other-${i}`, "credit", USD));
+    await expect(mine.handle(stream, accountDecider, manual("t-mine", "credit", USD), ctx("mine"))).rejects.toBeInstanceOf(ConcurrencyError);
+    expect(attempts()).toBe(5);
+    const ids = (await store.readStream(stream)).flatMap((e) => (e.type === "transaction_created" ? [e.data.transactionId] : []));
+    expect(ids).not.toContain("t-mine");
+    expect(ids).toHaveLength(7); // txn_p0, t-warm and the other writer's 5
+  });
+});
+
+describe("createCommandHandler: batches, cache and failures", () => {
+  const ctx = { actor: { type: "admin" as const, id: "admin" }, correlationId: "c", now: NOW };
+  /** a memory store that counts reads and appends per stream, and can be told to fail */
+  function counted() {
+    const store = createMemoryEventStore();
+    const reads = new Map<string, number>();
+    const appends: { stream: string; events: number }[] = [];
+    const fail = { read: 0, append: 0 };
+    const wrapped: EventStore = {
+      ...store,
+      readStream: async (stream, from) => {
+        if (fail.read-- > 0) throw new Error("read failed");
+        reads.set(stream, (reads.get(stream) ?? 0) + 1);
+        return store.readStream(stream, from);
+      },
+      append: async (stream, events, expected) => {
+        appends.push({ stream, events: events.length });
+        if (fail.append-- > 0) throw new Error("disk full");
+        return store.append(stream, events, expected);
+      },
+    };
+    return { store: wrapped, reads, appends, fail };
+  }
+  const payTo = (userId: string, id: string): [string, typeof accountDecider, AccountCommand, typeof ctx] => {
+    const command = pay(id, USD);
+    return [accountStream(userId), accountDecider, { ...command, data: { ...command.data, userId } } as AccountCommand, ctx];
+  };
+
+  it("commands arriving together on one stream are decided in turn and appended in ONE append", async () => {
+    const { store, appends } = counted();
+    const handler = createCommandHandler(store);
+    const results = await Promise.all(["p1", "p2", "p3"].map((id) => handler.handle(...payTo("u1", id))));
+    expect(appends).toEqual([{ stream: "account-u1", events: 6 }]);
+    expect(new Set(results.map((r) => r.position)).size).toBe(1);
+    expect(results.map((r) => (r.events[1]!.data as { balanceAfter: number }).balanceAfter)).toEqual([USD, 2 * USD, 3 * USD]);
+  });
+
+  it("keeps folded states of the most recently used streams only (LRU of cacheSize)", async () => {
+    const { store, reads } = counted();
+    const handler = createCommandHandler(store, 2);
+    for (const [user, id] of [["a", "1"], ["b", "2"], ["a", "3"], ["c", "4"], ["a", "5"], ["b", "6"]] as const) await handler.handle(...payTo(user, id));
+    // a: loaded once and kept (it was used last); b: evicted by c, loaded again; c: once
+    expect(Object.fromEntries(reads)).toEqual({ "account-a": 1, "account-b": 2, "account-c": 1 });
+  });
+
+  it("a store failure (not a conflict) fails the batch at once, and the stream is reloaded for the next command", async () => {
+    const { store, reads, appends, fail } = counted();
+    const handler = createCommandHandler(store);
+    await handler.handle(...payTo("u1", "p1"));
+    fail.append = 1;
+    await expect(handler.handle(...payTo("u1", "p2"))).rejects.toThrow("disk full");
+    expect(appends).toHaveLength(2); // no retry of a failure that is not a conflict
+    await handler.handle(...payTo("u1", "p2"));
+    expect(reads.get("account-u1")).toBe(2);
+    fail.read = 1;
+    const stale = createCommandHandler(store);
+    await expect(stale.handle(...payTo("u1", "p3"))).rejects.toThrow("read failed");
+    expect((await stale.handle(...payTo("u1", "p3"))).events[1]!.data).toMatchObject({ balanceAfter: 3 * USD });
+  });
+});

@@ -1,0 +1,89 @@
+import type { ChatProvider, UpstreamTimeouts } from "./provider.ts";
+import type { Platform } from "../platform.ts";
+import { CircuitBreaker, type BreakerOptions } from "./circuit-breaker.ts";
+import { startHoldSweeper } from "./hold-sweeper.ts";
+import { KeyLimiter } from "./limits.ts";
+import { LatencyStats, planRoute, type RouteQuery, type RouterDeps } from "./router.ts";
+import type { UpstreamAnomaly } from "./upstream-answer.ts";
+
+// The gateway's long-lived parts, one set per API instance: provider pools, circuit breakers,
+// latency stats, per-key rate windows and the expired-hold sweeper. The request flow is in chat.ts.
+
+export interface GatewayOptions {
+  timeouts: UpstreamTimeouts;
+  /** a hold expires this long after the longest a request may run (timeouts.totalMs) */
+  holdMarginMs: number;
+  breaker: BreakerOptions;
+  sweepIntervalMs: number;
+  /** largest non-streamed upstream answer accepted */
+  maxAnswerBytes: number;
+  onError?: (error: unknown, what: string) => void;
+  /** upstream misbehaviour (never with upstream content: it may carry secrets or personal data) */
+  onWarn?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
+  timeouts: { connectMs: 5_000, firstByteMs: 300_000, idleMs: 120_000, totalMs: 600_000 },
+  holdMarginMs: 60_000,
+  breaker: { failureThreshold: 5, cooldownMs: 30_000 },
+  sweepIntervalMs: 30_000,
+  maxAnswerBytes: 32 * 1024 * 1024,
+};
+
+/** `providers`: the upstream adapters by provider id, bound by the composition root */
+export function createGateway(platform: Platform, providers: Map<string, ChatProvider>, overrides: Partial<GatewayOptions> = {}) {
+  const options: GatewayOptions = { ...DEFAULT_GATEWAY_OPTIONS, ...overrides };
+  const breakers = new Map<string, CircuitBreaker>();
+  const breaker = (provider: string) => {
+    let b = breakers.get(provider);
+    if (!b) breakers.set(provider, (b = new CircuitBreaker(options.breaker)));
+    return b;
+  };
+  const latency = new LatencyStats();
+  const limiter = new KeyLimiter();
+  const onError = options.onError ?? ((error: unknown, what: string) => console.error(`gateway ${what}:`, error instanceof Error ? error.message : error));
+  const onWarn = options.onWarn ?? ((message: string, fields: Record<string, unknown>) => console.warn(`gateway ${message}`, fields));
+  const anomalies = new Map<string, number>();
+  /** `text` with every configured provider credential replaced by "[redacted]" */
+  const redact = (text: string) => [...providers.values()].reduce((t, p) => p.redact(t), text);
+  const sweeper = startHoldSweeper(platform, {
+    intervalMs: options.sweepIntervalMs,
+    onError: (error) => onError(error, "hold sweep"),
+  });
+  const pruner = setInterval(() => limiter.prune(), 60_000);
+  pruner.unref();
+  const routerDeps: RouterDeps = {
+    catalog: platform.catalog,
+    isConfigured: (provider) => providers.get(provider)?.configured ?? false,
+    breaker,
+    latency,
+  };
+
+  return {
+    platform,
+    options,
+    providers,
+    breaker,
+    latency,
+    limiter,
+    sweeper,
+    onError,
+    redact,
+    leaks: (text: string) => redact(text) !== text,
+    /** counts by `${provider} ${kind}` */
+    anomalies,
+    anomaly(provider: string, kind: UpstreamAnomaly) {
+      const key = `${provider} ${kind}`;
+      anomalies.set(key, (anomalies.get(key) ?? 0) + 1);
+      onWarn(`upstream ${kind}`, { provider, kind });
+    },
+    plan: (query: RouteQuery) => planRoute(routerDeps, query),
+    async close() {
+      clearInterval(pruner);
+      await sweeper.stop();
+      for (const provider of providers.values()) provider.close();
+    },
+  };
+}
+
+export type Gateway = ReturnType<typeof createGateway>;

@@ -1,0 +1,85 @@
+import type { EventStore } from "../domain/event-store.ts";
+import { readCheckpoint, runProjector } from "./projector.ts";
+import type { Projection } from "./projection.ts";
+import type { ReadStore } from "./read-store.ts";
+
+export interface ProjectorHandle {
+  /** global position the read models have applied */
+  position(): number;
+  /** resolves true once the read models applied `position`, false after `timeoutMs` */
+  waitFor(position: number, timeoutMs?: number): Promise<boolean>;
+  /** waits (briefly) until the read models reach the event store's head */
+  catchUp(timeoutMs?: number): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+/** Runs the projector in this process and lets queries wait for a position (`minPosition`). */
+export async function startProjector(events: EventStore, reads: ReadStore, projections: Projection[], onError: (e: unknown) => void): Promise<ProjectorHandle> {
+  let applied = await readCheckpoint(reads);
+  const waiters = new Set<{ position: number; resolve: (ok: boolean) => void }>();
+  const controller = new AbortController();
+
+  const running = (async () => {
+    for (let delay = 100; !controller.signal.aborted; delay = Math.min(delay * 2, 30_000)) {
+      try {
+        await runProjector({
+          events,
+          reads,
+          projections,
+          signal: controller.signal,
+          onBatch(position) {
+            applied = position;
+            delay = 100;
+            for (const w of waiters) if (w.position <= position) (waiters.delete(w), w.resolve(true));
+          },
+        });
+      } catch (error) {
+        onError(error);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  })();
+
+  function waitFor(position: number, timeoutMs = 2000): Promise<boolean> {
+    if (position <= applied) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = { position, resolve };
+      waiters.add(waiter);
+      setTimeout(() => waiters.delete(waiter) && resolve(false), timeoutMs).unref();
+    });
+  }
+
+  return {
+    position: () => applied,
+    waitFor,
+    async catchUp(timeoutMs = 1000) {
+      return waitFor(await events.headPosition(), timeoutMs);
+    },
+    async stop() {
+      controller.abort();
+      await running;
+      for (const w of waiters) w.resolve(false);
+    },
+  };
+}
+
+/** For processes that do not project (a separate projector app does): follows its checkpoint. */
+export function watchProjector(events: EventStore, reads: ReadStore, intervalMs = 50): ProjectorHandle {
+  let applied = 0;
+  const refresh = async () => (applied = Math.max(applied, await readCheckpoint(reads)));
+  async function waitFor(position: number, timeoutMs = 2000) {
+    const deadline = Date.now() + timeoutMs;
+    while ((await refresh()) < position) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+    return true;
+  }
+  const timer = setInterval(() => void refresh().catch(() => undefined), 1000).unref();
+  return {
+    position: () => applied,
+    waitFor,
+    catchUp: async (timeoutMs = 1000) => waitFor(await events.headPosition(), timeoutMs),
+    stop: async () => clearInterval(timer),
+  };
+}
