@@ -20,7 +20,7 @@ import { accountStream, type NewEvent } from "../domain/events.ts";
 import { chain } from "../domain/hash-chain.ts";
 import { openSqliteEventStore } from "../infra/sqlite/event-store.ts";
 import { openSqliteReadStore } from "../infra/sqlite/read-store.ts";
-import { createCommandHandler, type CommandHandler } from "../application/commands/command-handler.ts";
+import { createCommandHandler, type StreamCommands } from "../application/commands/command-handler.ts";
 import { projectToHead } from "../test/harness/read-models.ts";
 import { freePort, startServer } from "../test/harness/server.ts";
 import { cpuSecondsOf, fmt, memoryOf, printMachine, printTable, sampleRss, systemBusySeconds } from "./machine.ts";
@@ -225,9 +225,9 @@ const payment = (userId: string, n: number, at: number): AccountCommand => ({
 
 // ---------- 3: latency vs stream length ----------
 
-async function timed(handler: CommandHandler, userId: string, n: number, at: number) {
+async function timed(accounts: StreamCommands<string, AccountCommand>, userId: string, n: number, at: number) {
   const t0 = performance.now();
-  await handler.handle(accountStream(userId), accountDecider, usage(userId, n, at), { actor: ACTOR, correlationId: `lat-${userId}-${n}`, now: new Date(at).toISOString() });
+  await accounts.handle(userId, usage(userId, n, at), { actor: ACTOR, correlationId: `lat-${userId}-${n}`, now: new Date(at).toISOString() });
   return performance.now() - t0;
 }
 
@@ -249,7 +249,7 @@ async function latencyBench() {
     await seed.close();
 
     const store = openSqliteEventStore(file); // reopened: nothing cached anywhere but the OS page cache
-    const handler = createCommandHandler(store);
+    const handler = createCommandHandler(store).for(accountDecider, accountStream);
     let at = START + 60_000_000;
     const coldBig = await timed(handler, "big", 100_000, (at += 1000));
     const coldNew = await timed(handler, "new", 0, (at += 1000));

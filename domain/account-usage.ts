@@ -2,53 +2,42 @@ import type { ReleaseUsage, ReserveUsage, SettleUsage, UsageData } from "./accou
 import { ifDefined, ledger, requireFunds, usd } from "./account-ledger.ts";
 import { expiredHolds, keyCommitted, type AccountState, type Hold } from "./account-state.ts";
 import { conflict, invalid, ruleViolated } from "./errors.ts";
-import type { AccountEvent, AiUsage, Prices, TransactionCreated, UsageReleased } from "./events.ts";
-import { isPlainObject, optionalText, requireAmount, requireCount, requireInstant, requireText } from "./validate.ts";
+import type { AccountEvent, AiUsage, TransactionCreated, UsageReleased } from "./events.ts";
 
-const USAGE_SOURCES: readonly unknown[] = ["provider", "counted"];
+// Usage and gateway holds. The usage fields were checked at the edge (POST /billing/usage/track) or
+// computed by the gateway (tokens, cost ≤ hold, catalog prices); the rules here are about state.
 
 /** ai_usage + its transaction_created. Never refused for funds: usage already happened, the balance may go below zero. */
 export function chargeUsage(data: UsageData, state: AccountState, now: string, reservationId?: string): [AiUsage, TransactionCreated] {
-  const usageId = requireText(data.usageId, "usageId");
+  const { usageId, promptTokens, completionTokens, cost, prices, provider, model } = data;
   if (state.usageIds.has(usageId)) throw conflict("USAGE.DUPLICATE", `usage ${usageId} was already recorded`);
-  const promptTokens = requireCount(data.promptTokens, "promptTokens");
-  const completionTokens = requireCount(data.completionTokens, "completionTokens");
-  const cost = requireAmount(data.cost, "cost", "nonNegative");
-  const prices: Partial<Prices> = isPlainObject(data.prices) ? data.prices : {};
-  const provider = requireText(data.provider, "provider");
-  const model = requireText(data.model, "model");
-  requireInstant(data.timestamp, "timestamp");
-  if (data.usageSource !== undefined && !USAGE_SOURCES.includes(data.usageSource)) {
-    throw invalid("COMMAND.INVALID", "usageSource must be provider or counted");
-  }
   const usage: AiUsage = {
     type: "ai_usage",
     data: {
       userId: state.userId,
       usageId,
-      requestId: requireText(data.requestId, "requestId"),
-      service: requireText(data.service, "service"),
-      resource: requireText(data.resource, "resource"),
+      requestId: data.requestId,
+      service: data.service,
+      resource: data.resource,
       provider,
       model,
       promptTokens,
       completionTokens,
-      tokens: requireCount(promptTokens + completionTokens, "tokens"),
+      tokens: promptTokens + completionTokens,
       cost,
       prices: {
-        promptPerMillion: requireAmount(prices.promptPerMillion, "prices.promptPerMillion", "nonNegative"),
-        completionPerMillion: requireAmount(prices.completionPerMillion, "prices.completionPerMillion", "nonNegative"),
-        ...ifDefined("catalogVersion", optionalText(prices.catalogVersion, "prices.catalogVersion")),
+        promptPerMillion: prices.promptPerMillion,
+        completionPerMillion: prices.completionPerMillion,
+        ...ifDefined("catalogVersion", prices.catalogVersion),
       },
-      ...ifDefined("apiKeyId", optionalText(data.apiKeyId, "apiKeyId")),
+      ...ifDefined("apiKeyId", data.apiKeyId),
       ...ifDefined("reservationId", reservationId),
       timestamp: data.timestamp,
       ...ifDefined("usageSource", data.usageSource),
     },
   };
-  const transactionId = requireText(data.transactionId, "transactionId");
   const metadata = { usageId, model, provider, ...ifDefined("reservationId", reservationId) };
-  return [usage, ledger(state, now)(transactionId, "usage", 0 - cost, metadata)];
+  return [usage, ledger(state, now)(data.transactionId, "usage", 0 - cost, metadata)];
 }
 
 const released = (state: AccountState, reservationId: string, hold: Hold, reason: UsageReleased["data"]["reason"]): UsageReleased => ({
@@ -68,15 +57,15 @@ function activeHold(state: AccountState, reservationId: string): Hold {
  * into the stream's state for longer than the next reservation.
  */
 export function reserveUsage({ data, now }: ReserveUsage, state: AccountState): AccountEvent[] {
-  const nowMs = requireInstant(now, "now");
-  const reservationId = requireText(data.reservationId, "reservationId");
+  const nowMs = Date.parse(now);
+  const { reservationId, requestId, apiKeyId } = data;
   if (state.reservationIds.has(reservationId)) throw conflict("RESERVATION.DUPLICATE", `reservation ${reservationId} already exists`);
-  const requestId = requireText(data.requestId, "requestId");
-  const amount = requireAmount(data.amount, "amount", "positive");
-  if (requireInstant(data.expiresAt, "expiresAt") <= nowMs) throw invalid("COMMAND.INVALID", "expiresAt must be after now");
-  const apiKeyId = optionalText(data.apiKeyId, "apiKeyId");
+  // a hold holds something, until a later instant: otherwise it would block nothing and expire at once
+  const { amount } = data;
+  if (!(amount > 0)) throw invalid("MONEY.INVALID", `amount must be greater than 0, got ${usd(amount)}`);
+  if (!(Date.parse(data.expiresAt) > nowMs)) throw invalid("COMMAND.INVALID", "expiresAt must be after now");
   if (data.keyBudget !== undefined) {
-    const budget = requireAmount(data.keyBudget, "keyBudget", "nonNegative");
+    const budget = data.keyBudget;
     if (apiKeyId === undefined) throw invalid("COMMAND.INVALID", "keyBudget needs apiKeyId");
     const committed = keyCommitted(state, apiKeyId, nowMs);
     if (committed + amount > budget) {
@@ -104,8 +93,5 @@ export function settleUsage({ data, now }: SettleUsage, state: AccountState): Ac
 }
 
 export function releaseUsage({ data }: ReleaseUsage, state: AccountState): AccountEvent[] {
-  if (!["failed", "cancelled", "expired"].includes(data.reason)) {
-    throw invalid("COMMAND.INVALID", "reason must be failed, cancelled or expired");
-  }
   return [released(state, data.reservationId, activeHold(state, data.reservationId), data.reason)];
 }

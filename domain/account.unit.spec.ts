@@ -19,19 +19,9 @@ describe("processPayment", () => {
   it("refuses a reused transactionId", () => {
     given([txn("txn_p2", "credit", USD, USD)]).when(pay("p2", USD)).thenThrows("TRANSACTION.DUPLICATE", "conflict");
   });
-  it.each([0, -1, 1.5, Number.NaN])("refuses the amount %d", (amount) => {
-    given().when(pay("p1", amount)).thenThrows("MONEY.INVALID", "invalid");
-  });
-  it("refuses another currency", () => {
-    const command = pay("p1", USD) as Extract<AccountCommand, { type: "processPayment" }>;
-    given().when({ ...command, data: { ...command.data, currency: "EUR" as "USD" } }).thenThrows("PAYMENT.UNSUPPORTED_CURRENCY");
-  });
   it("refuses a command for another user", () => {
     const command = pay("p1", USD) as Extract<AccountCommand, { type: "processPayment" }>;
     given().when({ ...command, data: { ...command.data, userId: "u2" } }).thenThrows("ACCOUNT.USER_MISMATCH", "invalid");
-  });
-  it("refuses a bad clock value", () => {
-    given().when(pay("p1", USD, "yesterday")).thenThrows("COMMAND.INVALID", "invalid");
   });
   it("refuses a balance beyond MAX_MONEY", () => {
     given([txn("t0", "credit", MAX_MONEY, MAX_MONEY)]).when(pay("p1", 1)).thenThrows("MONEY.OVERFLOW", "rule");
@@ -64,9 +54,6 @@ describe("refundPayment", () => {
   });
   it("answers not_found for an unknown payment", () => {
     given(topUp("p1", USD)).when(refund("nope", "r1")).thenThrows("PAYMENT.NOT_FOUND", "not_found");
-  });
-  it.each([0, -5])("refuses the amount %d", (amount) => {
-    given(topUp("p1", USD)).when(refund("p1", "r1", amount)).thenThrows("MONEY.INVALID", "invalid");
   });
   it("refuses a refund of money already spent", () => {
     given([...topUp("p1", 10 * USD), txn("t1", "usage", -8 * USD, 2 * USD)])
@@ -107,9 +94,6 @@ describe("createTransaction", () => {
     given([...topUp("p1", 5 * USD), reserved("h1", 2 * USD)])
       .when(manual("t1", "debit", 4 * USD, LATER))
       .then([txn("t1", "debit", -4 * USD, USD, {}, LATER)]);
-  });
-  it.each([["credit", -1], ["debit", -1], ["debit", 0], ["adjustment", 0]] as const)("refuses a %s of %d", (type, amount) => {
-    given(topUp("p1", 5 * USD)).when(manual("t1", type, amount)).thenThrows("MONEY.INVALID", "invalid");
   });
   it("refuses a duplicate transactionId", () => {
     given([...topUp("p1", 5 * USD), txn("t1", "credit", USD, 6 * USD)])

@@ -22,20 +22,8 @@ describe("trackAnalyticsEvent", () => {
       { type: "analytics_event_tracked", data: { name: "signup", properties: {}, timestamp: "2025-02-01T00:00:00Z" } },
     ]);
   });
-  it.each(["", "  ", "x".repeat(201)])("refuses the name %j", (name) => {
-    user.given().when(track({ name })).thenThrows("ANALYTICS.INVALID_NAME", "invalid");
-  });
-  it("accepts a name of 200 characters", () => {
-    user.given().when(track({ name: "x".repeat(200) })).thenMatches((events) => expect(events).toHaveLength(1));
-  });
   it("refuses an event sent to another user's stream", () => {
     user.given().when(track({ userId: "u2" })).thenThrows("ANALYTICS.STREAM_MISMATCH");
     anonymous.given().when(track({ userId: "u1" })).thenThrows("ANALYTICS.STREAM_MISMATCH");
-  });
-  it("refuses non-JSON or oversized properties and bad timestamps", () => {
-    user.given().when(track({ properties: { n: Number.NaN } })).thenThrows("COMMAND.INVALID");
-    user.given().when(track({ properties: [] as unknown as Record<string, unknown> })).thenThrows("COMMAND.INVALID");
-    user.given().when(track({ properties: { blob: "x".repeat(17_000) } })).thenThrows("COMMAND.INVALID");
-    user.given().when(track({ timestamp: "last tuesday" })).thenThrows("COMMAND.INVALID");
   });
 });

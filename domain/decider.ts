@@ -12,12 +12,17 @@ export interface Command<T extends string, D> {
 }
 
 export interface Decider<C, E, S> {
-  /** Pure: never mutates `state`; throws a DomainError to refuse. Returns events without metadata. */
+  /**
+   * Pure: never mutates `state`; throws a DomainError to refuse. Checks state and business rules only:
+   * the input was checked at the edge (zod). Returns events without metadata.
+   */
   decide(command: C, state: S): E[];
   /** May mutate `state` in place and return it: evolve takes ownership of the state it is given. */
   evolve(state: S, event: E): S;
   /** state of a stream that has no events yet, from its stream name */
   initialState(stream: string): S;
+  /** streams whose events are hash-chained (accounts): the hash of the last one, to chain the next append onto */
+  lastHash?(state: S): string;
 }
 
 /** What a stream decider folds: an event as decided (no metadata), appended, or read back. */

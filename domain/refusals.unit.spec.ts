@@ -7,8 +7,9 @@ import type { AccountEvent, ApiKeyEvent } from "./events.ts";
 import { deciderSpec } from "../test/harness/decider-spec.ts";
 
 // Every refusal says what was wrong: the HTTP API passes a decider's message on as the problem's
-// `detail`, so a client learns which field, which id and which amount. One row per refusal:
-// history, command, code, and what the message must name.
+// `detail`, so a client learns which id and which amount. One row per refusal of a rule on state:
+// history, command, code, and what the message must name. (Refusals of bad input are the edge's:
+// apps/api/input.int.spec.ts.)
 
 type Row<C, E> = [string, E[], C, string, RegExp];
 const expectRefusal = <C, E>(spec: { given(events?: E[]): { when(c: C): { thenThrows(code: string): Error } } }) =>
@@ -26,74 +27,32 @@ const refundWith = (data: object): AccountCommand => ({ ...refund("p1", "r1"), d
 const reserveWith = (data: object, now = NOW): AccountCommand => ({ ...reserve("h1", 100, now), data: { ...reserve("h1", 100, now).data, ...data } } as AccountCommand);
 
 const accountRows: Row<AccountCommand, AccountEvent>[] = [
-  ["a bad clock", [], { ...pay("p1", USD), now: "noon" }, "COMMAND.INVALID", /^now must be an ISO-8601 instant/],
   ["another user's command", [], payWith({ userId: "u2" }), "ACCOUNT.USER_MISMATCH", /^command for user u2 sent to account u1$/],
   ["an unknown command", [], { type: "bogus", now: NOW, data: { userId: "u1" } } as unknown as AccountCommand, "COMMAND.UNKNOWN", /^unknown account command bogus$/],
   // processPayment
-  ["a blank paymentId", [], payWith({ paymentId: " " }), "COMMAND.INVALID", /^paymentId must be a non-empty string$/],
   ["a duplicate payment", paid5, pay("p1", USD), "PAYMENT.DUPLICATE", /^payment p1 was already processed$/],
-  ["a zero payment", [], payWith({ amount: 0 }), "MONEY.INVALID", /^amount must be greater than 0, got 0$/],
-  ["a fractional payment", [], payWith({ amount: 1.5 }), "MONEY.INVALID", /^amount must be an integer of micro-USD$/],
-  ["a payment in EUR", [], payWith({ currency: "EUR" }), "PAYMENT.UNSUPPORTED_CURRENCY", /currency EUR/],
-  ["a blank method", [], payWith({ method: "" }), "COMMAND.INVALID", /^method must be a non-empty string$/],
-  ["a long externalRef", [], payWith({ externalRef: "x".repeat(501) }), "COMMAND.INVALID", /^externalRef must be at most 500 characters$/],
-  ["a blank transactionId", [], payWith({ transactionId: "" }), "COMMAND.INVALID", /^transactionId must be/],
   ["a reused transactionId", paid5, payWith({ transactionId: "txn_p1" }), "TRANSACTION.DUPLICATE", /^transaction txn_p1 already exists$/],
   // refundPayment
   ["a refund of an unknown payment", paid5, refundWith({ paymentId: "nope" }), "PAYMENT.NOT_FOUND", /^payment nope not found$/],
-  ["a blank refundId", paid5, refundWith({ refundId: "" }), "COMMAND.INVALID", /^refundId must be/],
   ["a duplicate refundId", [...paid5, refunded("p1", "r1", USD)], refund("p1", "r1", USD), "REFUND.DUPLICATE", /^refund r1 already exists$/],
   ["a second full refund", [...paid5, refunded("p1", "r0", 5 * USD)], refund("p1", "r1"), "PAYMENT.OVER_REFUND", /^payment p1 is already fully refunded$/],
   ["an explicit refund of a fully refunded payment", [...paid5, refunded("p1", "r0", 5 * USD)], refund("p1", "r1", 1), "PAYMENT.OVER_REFUND", /^refund of 0.000001 USD exceeds the 0 USD left on payment p1$/],
   ["an over-refund", [...paid5, refunded("p1", "r0", USD)], refund("p1", "r1", 5 * USD), "PAYMENT.OVER_REFUND", /^refund of 5 USD exceeds the 4 USD left on payment p1$/],
-  ["a zero refund", paid5, refund("p1", "r1", 0), "MONEY.INVALID", /^amount must be greater than 0, got 0$/],
   ["a refund of held money", [...paid5, reserved("h1", 4 * USD)], refund("p1", "r1"), "ACCOUNT.INSUFFICIENT_FUNDS", /^refund of 5 USD exceeds the available balance of 1 USD$/],
-  ["a long reason", paid5, refundWith({ reason: "x".repeat(501) }), "COMMAND.INVALID", /^reason must be at most 500 characters$/],
-  ["a refund without transactionId", paid5, refundWith({ transactionId: "" }), "COMMAND.INVALID", /^transactionId must be/],
   // createTransaction
-  ["a blank transactionId", [], with1({ transactionId: "" }), "COMMAND.INVALID", /^transactionId must be/],
-  ["a zero credit", [], with1({ amount: 0 }), "MONEY.INVALID", /^amount must be greater than 0, got 0$/],
-  ["a negative debit", paid5, with1({ type: "debit", amount: -5 }), "MONEY.INVALID", /^amount must be greater than 0, got -0.000005$/],
-  ["a zero adjustment", [], with1({ type: "adjustment", amount: 0 }), "MONEY.INVALID", /^amount must be non-zero, got 0$/],
-  ["an unknown type", [], with1({ type: "gift" as "credit" }), "COMMAND.INVALID", /^type must be credit, debit or adjustment, got gift$/],
-  ["a long description", [], with1({ description: "x".repeat(501) }), "COMMAND.INVALID", /^description must be at most 500 characters$/],
   ["a debit beyond the balance", paid5, manual("t1", "debit", 6 * USD), "ACCOUNT.INSUFFICIENT_FUNDS", /^debit of 6 USD exceeds the available balance of 5 USD$/],
   ["a negative adjustment beyond it", paid5, manual("t1", "adjustment", -6 * USD), "ACCOUNT.INSUFFICIENT_FUNDS", /^adjustment of 6 USD exceeds/],
   // trackUsage
-  ["a blank usageId", [], track(usage("", 1)), "COMMAND.INVALID", /^usageId must be/],
   ["a duplicate usage", [usageEvent(usage("us1", 1))], track(usage("us1", 1, { transactionId: "t9" })), "USAGE.DUPLICATE", /^usage us1 was already recorded$/],
-  ["negative prompt tokens", [], track(usage("us1", 1, { promptTokens: -1 })), "COMMAND.INVALID", /^promptTokens must be a non-negative integer$/],
-  ["fractional completion tokens", [], track(usage("us1", 1, { completionTokens: 1.5 })), "COMMAND.INVALID", /^completionTokens must be a non-negative integer$/],
-  ["a negative cost", [], track(usage("us1", -1)), "MONEY.INVALID", /^cost must be at least 0, got -0.000001$/],
-  ["a blank provider", [], track(usage("us1", 1, { provider: "" })), "COMMAND.INVALID", /^provider must be/],
-  ["a blank model", [], track(usage("us1", 1, { model: "" })), "COMMAND.INVALID", /^model must be/],
-  ["a bad timestamp", [], track(usage("us1", 1, { timestamp: "yesterday" })), "COMMAND.INVALID", /^timestamp must be an ISO-8601 instant/],
-  ["an unknown usage source", [], track(usage("us1", 1, { usageSource: "guessed" as "counted" })), "COMMAND.INVALID", /^usageSource must be provider or counted$/],
-  ["a blank requestId", [], track(usage("us1", 1, { requestId: "" })), "COMMAND.INVALID", /^requestId must be/],
-  ["a blank service", [], track(usage("us1", 1, { service: "" })), "COMMAND.INVALID", /^service must be/],
-  ["a blank resource", [], track(usage("us1", 1, { resource: "" })), "COMMAND.INVALID", /^resource must be/],
-  ["a token total beyond 2^53", [], track(usage("us1", 1, { promptTokens: Number.MAX_SAFE_INTEGER, completionTokens: 1 })), "COMMAND.INVALID", /^tokens must be a non-negative integer$/],
-  ["a negative prompt price", [], track(usage("us1", 1, { prices: { promptPerMillion: -1, completionPerMillion: 1 } })), "MONEY.INVALID", /^prices\.promptPerMillion must be at least 0/],
-  ["a negative completion price", [], track(usage("us1", 1, { prices: { promptPerMillion: 1, completionPerMillion: -1 } })), "MONEY.INVALID", /^prices\.completionPerMillion must be at least 0/],
-  ["prices that are no object", [], track(usage("us1", 1, { prices: "cheap" as never })), "MONEY.INVALID", /^prices\.promptPerMillion must be an integer/],
-  ["a blank catalog version", [], track(usage("us1", 1, { prices: { promptPerMillion: 1, completionPerMillion: 1, catalogVersion: "" } })), "COMMAND.INVALID", /^prices\.catalogVersion must be/],
-  ["a blank apiKeyId", [], track(usage("us1", 1, { apiKeyId: "" })), "COMMAND.INVALID", /^apiKeyId must be/],
-  ["a usage without transactionId", [], track(usage("us1", 1, { transactionId: "" })), "COMMAND.INVALID", /^transactionId must be/],
   // reserveUsage, settleUsage, releaseUsage
-  ["a blank reservationId", paid5, reserveWith({ reservationId: "" }), "COMMAND.INVALID", /^reservationId must be/],
   ["a reused reservationId", [...paid5, reserved("h1", 10)], reserve("h1", 10), "RESERVATION.DUPLICATE", /^reservation h1 already exists$/],
-  ["a hold without requestId", paid5, reserveWith({ requestId: "" }), "COMMAND.INVALID", /^requestId must be/],
-  ["a zero hold", paid5, reserveWith({ amount: 0 }), "MONEY.INVALID", /^amount must be greater than 0, got 0$/],
-  ["a bad expiry", paid5, reserveWith({ expiresAt: "soon" }), "COMMAND.INVALID", /^expiresAt must be an ISO-8601 instant/],
+  ["a zero hold", paid5, reserveWith({ amount: 0 }), "MONEY.INVALID", /^amount must be greater than 0, got 0 USD$/],
   ["an expiry now", paid5, reserveWith({ expiresAt: NOW }), "COMMAND.INVALID", /^expiresAt must be after now$/],
-  ["a blank apiKeyId on a hold", paid5, reserveWith({ apiKeyId: "" }), "COMMAND.INVALID", /^apiKeyId must be/],
-  ["a negative key budget", paid5, reserveWith({ apiKeyId: "k1", keyBudget: -1 }), "MONEY.INVALID", /^keyBudget must be at least 0, got -0.000001$/],
   ["a key budget without key", paid5, reserveWith({ keyBudget: 100 }), "COMMAND.INVALID", /^keyBudget needs apiKeyId$/],
   ["a hold over the key budget", paid5, reserveWith({ apiKeyId: "k1", keyBudget: 50 }), "API_KEY.BUDGET_EXCEEDED", /^reservation of 0.0001 USD exceeds the budget of key k1: 0 USD of 0.00005 USD spent or held$/],
   ["a hold over the balance", topUp("p1", 50), reserve("h1", 100), "ACCOUNT.INSUFFICIENT_FUNDS", /^reservation of 0.0001 USD exceeds the available balance of 0.00005 USD$/],
   ["a settlement of an unknown hold", paid5, settle("h9", usage("us1", 1)), "RESERVATION.NOT_ACTIVE", /^reservation h9 is unknown or already released$/],
   ["a settlement for another request", [...paid5, reserved("h1", 10)], settle("h1", usage("us1", 1)), "RESERVATION.REQUEST_MISMATCH", /^reservation h1 belongs to request req_h1$/],
-  ["an unknown release reason", [...paid5, reserved("h1", 10)], release("h1", "settled" as "failed"), "COMMAND.INVALID", /^reason must be failed, cancelled or expired$/],
 ];
 
 describe("account refusals name the field, id or amount", () => {
@@ -109,25 +68,8 @@ const revoke = (data: object = {}): ApiKeyCommand => ({ type: "revokeApiKey", no
 const keyRows: Row<ApiKeyCommand, ApiKeyEvent>[] = [
   ["another key's command", [], create({ keyId: "k2" }), "API_KEY.ID_MISMATCH", /^command for key k2 sent to k1$/],
   ["an existing key", [created], create(), "API_KEY.EXISTS", /^API key k1 already exists$/],
-  ["a blank name", [], create({ name: "" }), "COMMAND.INVALID", /^name must be a non-empty string$/],
-  ["a long name", [], create({ name: "x".repeat(101) }), "COMMAND.INVALID", /^name must be at most 100 characters$/],
-  ["a prefix with a separator", [], create({ prefix: "_abcd" }), "API_KEY.INVALID_FORMAT", /^prefix must be 4\.\.32 base62 characters$/],
-  ["a prefix ending in a separator", [], create({ prefix: "abcd_" }), "API_KEY.INVALID_FORMAT", /prefix/],
-  ["a secret hash that is no hash", [], create({ secretHash: "z".repeat(64) }), "COMMAND.INVALID", /^secretHash must be sha-256 hex$/],
-  ["a hash with a tail", [], create({ secretHash: `${"a".repeat(64)}0` }), "COMMAND.INVALID", /secretHash/],
-  ["a hash with a head", [], create({ secretHash: `0${"a".repeat(64)}` }), "COMMAND.INVALID", /secretHash/],
-  ["a secret hash that is no string", [], create({ secretHash: 42 }), "COMMAND.INVALID", /secretHash/],
-  ["one bad scope among good ones", [], create({ scopes: ["chat", "Admin"] }), "COMMAND.INVALID", /^scopes must be lowercase names/],
-  ["a scope with a tail", [], create({ scopes: ["chat with spaces"] }), "COMMAND.INVALID", /scopes/],
-  ["a scope that only prints as one", [], create({ scopes: [["chat"]] }), "COMMAND.INVALID", /scopes/],
-  ["scopes that are no list", [], create({ scopes: "chat" }), "COMMAND.INVALID", /scopes/],
-  ["limits that are no object", [], create({ limits: [] }), "COMMAND.INVALID", /^limits must be an object$/],
-  ["a negative budget", [], create({ limits: { budget: -1 } }), "COMMAND.INVALID", /^limits\.budget must be a non-negative integer$/],
-  ["a fractional rate", [], create({ limits: { requestsPerMinute: 1.5 } }), "COMMAND.INVALID", /^limits\.requestsPerMinute/],
-  ["a blank userId", [], create({ userId: "" }), "COMMAND.INVALID", /^userId must be/],
   ["a revocation of an unknown key", [], revoke(), "API_KEY.NOT_FOUND", /^API key k1 not found$/],
   ["a second revocation", [created, { type: "api_key_revoked", data: { keyId: "k1", userId: "u1", revokedAt: NOW } }], revoke(), "API_KEY.ALREADY_REVOKED", /^API key k1 is already revoked$/],
-  ["a long revocation reason", [created], revoke({ reason: "x".repeat(501) }), "COMMAND.INVALID", /^reason must be at most 500 characters$/],
   ["an unknown key command", [], { type: "rotate", now: NOW, data: { keyId: "k1" } } as unknown as ApiKeyCommand, "COMMAND.UNKNOWN", /^unknown API key command rotate$/],
 ];
 
@@ -139,24 +81,15 @@ const analytics = deciderSpec(analyticsDecider, "analytics-u1");
 const anonymous = deciderSpec(analyticsDecider, "analytics-anonymous");
 const track1 = (data: object): AnalyticsCommand => ({ type: "trackAnalyticsEvent", now: NOW, data: { name: "signup", userId: "u1", ...data } }) as AnalyticsCommand;
 const analyticsRows: Row<AnalyticsCommand, never>[] = [
-  ["a name that is no string", [], track1({ name: 42 }), "ANALYTICS.INVALID_NAME", /^name must be 1\.\.200 characters$/],
   ["another user's event", [], track1({ userId: "u2" }), "ANALYTICS.STREAM_MISMATCH", /^event for u2 sent to analytics-u1$/],
   ["an anonymous event on a user stream", [], track1({ userId: undefined }), "ANALYTICS.STREAM_MISMATCH", /^event for an anonymous user sent to analytics-u1$/],
-  ["a blank userId", [], track1({ userId: "" }), "COMMAND.INVALID", /^userId must be/],
-  ["properties that are a list", [], track1({ properties: [] }), "COMMAND.INVALID", /^properties must be an object$/],
-  ["properties with NaN", [], track1({ properties: { n: Number.NaN } }), "COMMAND.INVALID", /^properties must be plain JSON/],
-  // {"b":"…"}: 8 bytes of JSON around the text; 16 385 bytes is one over the limit
-  ["properties one byte too large", [], track1({ properties: { b: "x".repeat(16_377) } }), "COMMAND.INVALID", /^properties must be at most 16384 bytes of JSON$/],
-  ["a bad timestamp", [], track1({ timestamp: "today" }), "COMMAND.INVALID", /^timestamp must be/],
-  ["a bad clock", [], { ...track1({ timestamp: NOW }), now: "now" }, "COMMAND.INVALID", /^now must be/],
   ["an unknown analytics command", [], { type: "forget", now: NOW, data: {} } as unknown as AnalyticsCommand, "COMMAND.UNKNOWN", /^unknown analytics command forget$/],
 ];
 
 describe("analytics refusals name what was wrong", () => {
   it.each(analyticsRows)("%s", expectRefusal(analytics));
 
-  it("accepts properties of exactly 16 384 bytes, and leaves userId out of anonymous events", () => {
-    analytics.given().when(track1({ properties: { b: "x".repeat(16_376) } })).thenMatches((events) => expect(events).toHaveLength(1));
+  it("leaves userId out of anonymous events", () => {
     anonymous.given().when(track1({ userId: undefined })).thenMatches(([event]) => expect(Object.keys(event!.data)).toEqual(["name", "properties", "timestamp"]));
   });
 });

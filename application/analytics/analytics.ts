@@ -1,6 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { analyticsDecider, type AnalyticsCommand } from "../../domain/analytics.ts";
-import { analyticsStream } from "../../domain/events.ts";
 import type { CommandContext } from "../commands/command-handler.ts";
 import type { Platform } from "../platform.ts";
 
@@ -11,12 +9,8 @@ export interface TrackEventInput {
   timestamp?: string;
 }
 
-export async function trackAnalyticsEvent(p: Platform, ctx: CommandContext, input: TrackEventInput) {
-  const command: AnalyticsCommand = {
-    type: "trackAnalyticsEvent",
-    data: { name: input.name, properties: input.properties, timestamp: input.timestamp ?? ctx.now, ...(input.userId ? { userId: input.userId } : {}) },
-    now: ctx.now,
-  };
-  const r = await p.commands.handle(analyticsStream(input.userId), analyticsDecider, command, ctx);
+export async function trackAnalyticsEvent(p: Pick<Platform, "analytics">, ctx: CommandContext, input: TrackEventInput) {
+  const data = { name: input.name, properties: input.properties, timestamp: input.timestamp ?? ctx.now, ...(input.userId ? { userId: input.userId } : {}) };
+  const r = await p.analytics.handle(input.userId, { type: "trackAnalyticsEvent", data, now: ctx.now }, ctx);
   return { eventId: r.events[0]?.metadata.eventId ?? randomUUID(), accepted: true, position: r.position };
 }

@@ -1,18 +1,9 @@
 import { randomUUID } from "node:crypto";
+import type { Decider, FoldableEvent } from "../../domain/decider.ts";
 import { ConcurrencyError, type EventStore, type ExpectedRevision } from "../../domain/event-store.ts";
-import type { Actor, DomainEvent, NewEvent } from "../../domain/events.ts";
+import type { Actor, NewEvent } from "../../domain/events.ts";
 import { chain } from "../../domain/hash-chain.ts";
 import { eventIdFor } from "../../domain/ids.ts";
-
-/** How one kind of stream is decided: plain functions, as in the domain. */
-export interface StreamDecider<S, C> {
-  initialState(stream: string): S;
-  /** may mutate and return `state`: the handler owns its cached copies; events carry metadata */
-  evolve(state: S, event: DomainEvent): S;
-  decide(command: C, state: S): DomainEvent[];
-  /** account streams chain their events: the hash of the last one */
-  lastHash?(state: S): string;
-}
 
 export interface CommandContext {
   actor: Actor;
@@ -31,8 +22,17 @@ export interface CommandResult {
   position: number;
 }
 
+/** The handler evolves the states it caches in place: it owns them. Events carry metadata once appended. */
+type StreamDecider = Decider<unknown, FoldableEvent, unknown>;
+
+/** Commands of one kind of stream, bound once: `accounts.handle(userId, command, ctx)`. */
+export interface StreamCommands<Id, C> {
+  /** Runs the command with the others waiting on the same stream; resolves once its events are durable. */
+  handle(id: Id, command: C, ctx: CommandContext): Promise<CommandResult>;
+}
+
 interface Pending {
-  decider: StreamDecider<unknown, unknown>;
+  decider: StreamDecider;
   command: unknown;
   ctx: CommandContext;
   attempts: number;
@@ -68,7 +68,7 @@ export function createCommandHandler(store: EventStore, cacheSize = 10_000) {
   const cache = new Map<string, Cached>();
   const queues = new Map<string, Pending[]>();
 
-  async function load(stream: string, decider: StreamDecider<unknown, unknown>): Promise<Cached> {
+  async function load(stream: string, decider: StreamDecider): Promise<Cached> {
     const hit = cache.get(stream);
     if (hit) {
       cache.delete(stream); // re-insert: Map order doubles as LRU order
@@ -87,7 +87,7 @@ export function createCommandHandler(store: EventStore, cacheSize = 10_000) {
     return loaded;
   }
 
-  function withMetadata(stream: string, decided: DomainEvent[], ctx: CommandContext): NewEvent[] {
+  function withMetadata(stream: string, decided: FoldableEvent[], ctx: CommandContext): NewEvent[] {
     return decided.map((event, index) => ({
       ...event,
       metadata: {
@@ -160,10 +160,9 @@ export function createCommandHandler(store: EventStore, cacheSize = 10_000) {
     queues.delete(stream);
   }
 
-  /** Runs the command with the others waiting on the same stream; resolves once its events are durable. */
-  function handle<S, C>(stream: string, decider: StreamDecider<S, C>, command: C, ctx: CommandContext): Promise<CommandResult> {
+  function handle(stream: string, decider: StreamDecider, command: unknown, ctx: CommandContext): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
-      const pending: Pending = { decider: decider as StreamDecider<unknown, unknown>, command, ctx, attempts: 0, resolve, reject };
+      const pending: Pending = { decider, command, ctx, attempts: 0, resolve, reject };
       const queue = queues.get(stream);
       if (queue) return void queue.push(pending);
       const fresh = [pending];
@@ -173,7 +172,13 @@ export function createCommandHandler(store: EventStore, cacheSize = 10_000) {
     });
   }
 
-  return { handle };
+  return {
+    /** Binds a decider to its streams once: `commands.for(accountDecider, accountStream)`. */
+    for<C, S, Id>(decider: Decider<C, FoldableEvent, S>, streamOf: (id: Id) => string): StreamCommands<Id, C> {
+      const bound = decider as StreamDecider;
+      return { handle: (id, command, ctx) => handle(streamOf(id), bound, command, ctx) };
+    },
+  };
 }
 
 export type CommandHandler = ReturnType<typeof createCommandHandler>;

@@ -33,20 +33,20 @@ describe("createCommandHandler: conflicts with another writer", () => {
   /** a handler whose next `writes` appends are each preceded by one of the other instance's commands */
   async function contended(writes: number, otherCommand: (i: number) => AccountCommand) {
     const store = createMemoryEventStore();
-    const other = createCommandHandler(store);
+    const other = createCommandHandler(store).for(accountDecider, accountStream);
     let armed = false;
     let attempts = 0;
     const racing: EventStore = {
       ...store,
       append: async (name, events, expected) => {
         if (armed) attempts++;
-        if (armed && attempts <= writes) await other.handle(stream, accountDecider, otherCommand(attempts), ctx(`other-${attempts}`));
+        if (armed && attempts <= writes) await other.handle("u1", otherCommand(attempts), ctx(`other-${attempts}`));
         return store.append(name, events, expected);
       },
     };
-    const mine = createCommandHandler(racing);
-    await other.handle(stream, accountDecider, pay("p0", 10 * USD), ctx("seed"));
-    await mine.handle(stream, accountDecider, manual("t-warm", "credit", 1), ctx("warm")); // cached at its revision
+    const mine = createCommandHandler(racing).for(accountDecider, accountStream);
+    await other.handle("u1", pay("p0", 10 * USD), ctx("seed"));
+    await mine.handle("u1", manual("t-warm", "credit", 1), ctx("warm")); // cached at its revision
     armed = true;
     return { store, mine, attempts: () => attempts };
   }
@@ -54,7 +54,7 @@ describe("createCommandHandler: conflicts with another writer", () => {
   it("reloads the stream and decides again on what the other writer appended", async () => {
     const { store, mine, attempts } = await contended(1, () => manual("t-other", "debit", 6 * USD));
     // decided on the cached balance (10 USD + 1 micro): fine; after the reload (4 USD + 1 micro): refused
-    await expect(mine.handle(stream, accountDecider, manual("t-mine", "debit", 6 * USD), ctx("mine"))).rejects.toMatchObject({
+    await expect(mine.handle("u1", manual("t-mine", "debit", 6 * USD), ctx("mine"))).rejects.toMatchObject({
       code: "ACCOUNT.INSUFFICIENT_FUNDS",
     });
     expect(attempts()).toBe(1); // the refusal came from the second decision: nothing was appended blindly
@@ -65,7 +65,7 @@ describe("createCommandHandler: conflicts with another writer", () => {
 
   it("decides again at most 5 times: 4 conflicts then success, on the latest state", async () => {
     const { store, mine, attempts } = await contended(4, (i) => manual(`t-other-${i}`, "credit", USD));
-    const result = await mine.handle(stream, accountDecider, manual("t-mine", "credit", USD), ctx("mine"));
+    const result = await mine.handle("u1", manual("t-mine", "credit", USD), ctx("mine"));
     expect(attempts()).toBe(5);
     // 10 USD + 1 micro + 4 × 1 USD from the other writer + mine
     expect(result.events.at(-1)).toMatchObject({ type: "transaction_created", data: { transactionId: "t-mine", balanceAfter: 15 * USD + 1 } });
@@ -74,7 +74,7 @@ describe("createCommandHandler: conflicts with another writer", () => {
 
   it("5 conflicts in a row: the command fails with the ConcurrencyError, nothing of it appended", async () => {
     const { store, mine, attempts } = await contended(5, (i) => manual(`t-other-${i}`, "credit", USD));
-    await expect(mine.handle(stream, accountDecider, manual("t-mine", "credit", USD), ctx("mine"))).rejects.toBeInstanceOf(ConcurrencyError);
+    await expect(mine.handle("u1", manual("t-mine", "credit", USD), ctx("mine"))).rejects.toBeInstanceOf(ConcurrencyError);
     expect(attempts()).toBe(5);
     const ids = (await store.readStream(stream)).flatMap((e) => (e.type === "transaction_created" ? [e.data.transactionId] : []));
     expect(ids).not.toContain("t-mine");
@@ -105,14 +105,14 @@ describe("createCommandHandler: batches, cache and failures", () => {
     };
     return { store: wrapped, reads, appends, fail };
   }
-  const payTo = (userId: string, id: string): [string, typeof accountDecider, AccountCommand, typeof ctx] => {
+  const payTo = (userId: string, id: string): [string, AccountCommand, typeof ctx] => {
     const command = pay(id, USD);
-    return [accountStream(userId), accountDecider, { ...command, data: { ...command.data, userId } } as AccountCommand, ctx];
+    return [userId, { ...command, data: { ...command.data, userId } } as AccountCommand, ctx];
   };
 
   it("commands arriving together on one stream are decided in turn and appended in ONE append", async () => {
     const { store, appends } = counted();
-    const handler = createCommandHandler(store);
+    const handler = createCommandHandler(store).for(accountDecider, accountStream);
     const results = await Promise.all(["p1", "p2", "p3"].map((id) => handler.handle(...payTo("u1", id))));
     expect(appends).toEqual([{ stream: "account-u1", events: 6 }]);
     expect(new Set(results.map((r) => r.position)).size).toBe(1);
@@ -121,7 +121,7 @@ describe("createCommandHandler: batches, cache and failures", () => {
 
   it("keeps folded states of the most recently used streams only (LRU of cacheSize)", async () => {
     const { store, reads } = counted();
-    const handler = createCommandHandler(store, 2);
+    const handler = createCommandHandler(store, 2).for(accountDecider, accountStream);
     for (const [user, id] of [["a", "1"], ["b", "2"], ["a", "3"], ["c", "4"], ["a", "5"], ["b", "6"]] as const) await handler.handle(...payTo(user, id));
     // a: loaded once and kept (it was used last); b: evicted by c, loaded again; c: once
     expect(Object.fromEntries(reads)).toEqual({ "account-a": 1, "account-b": 2, "account-c": 1 });
@@ -129,7 +129,7 @@ describe("createCommandHandler: batches, cache and failures", () => {
 
   it("a store failure (not a conflict) fails the batch at once, and the stream is reloaded for the next command", async () => {
     const { store, reads, appends, fail } = counted();
-    const handler = createCommandHandler(store);
+    const handler = createCommandHandler(store).for(accountDecider, accountStream);
     await handler.handle(...payTo("u1", "p1"));
     fail.append = 1;
     await expect(handler.handle(...payTo("u1", "p2"))).rejects.toThrow("disk full");
@@ -137,7 +137,7 @@ describe("createCommandHandler: batches, cache and failures", () => {
     await handler.handle(...payTo("u1", "p2"));
     expect(reads.get("account-u1")).toBe(2);
     fail.read = 1;
-    const stale = createCommandHandler(store);
+    const stale = createCommandHandler(store).for(accountDecider, accountStream);
     await expect(stale.handle(...payTo("u1", "p3"))).rejects.toThrow("read failed");
     expect((await stale.handle(...payTo("u1", "p3"))).events[1]!.data).toMatchObject({ balanceAfter: 3 * USD });
   });

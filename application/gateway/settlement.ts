@@ -1,6 +1,6 @@
-import { accountDecider, type AccountCommand, type UsageSource } from "../../domain/account.ts";
+import type { UsageSource } from "../../domain/account.ts";
 import { DomainError } from "../../domain/errors.ts";
-import { accountStream, type Prices } from "../../domain/events.ts";
+import type { Prices } from "../../domain/events.ts";
 import { costOf } from "../../domain/money.ts";
 import type { CommandContext } from "../commands/command-handler.ts";
 import type { Platform } from "../platform.ts";
@@ -30,16 +30,15 @@ export interface SettledUsage {
   source: UsageSource;
 }
 
-const run = (p: Platform, ctx: CommandContext, command: AccountCommand) =>
-  p.commands.handle(accountStream(command.data.userId), accountDecider, command, ctx);
+type Accounts = Pick<Platform, "accounts" | "events">;
 
 const isCode = (error: unknown, code: string) => error instanceof DomainError && error.code === code;
 
 /** Appends usage_reserved; refuses with ACCOUNT.INSUFFICIENT_FUNDS or API_KEY.BUDGET_EXCEEDED. */
-export async function reserve(p: Platform, ctx: CommandContext, hold: Hold, keyBudget?: number) {
+export async function reserve(p: Accounts, ctx: CommandContext, hold: Hold, keyBudget?: number) {
   const { userId, reservationId, requestId, amount, expiresAt, apiKeyId } = hold;
   const data = { userId, reservationId, requestId, amount, expiresAt, apiKeyId, ...(keyBudget === undefined ? {} : { keyBudget }) };
-  return run(p, ctx, { type: "reserveUsage", now: ctx.now, data });
+  return p.accounts.handle(userId, { type: "reserveUsage", now: ctx.now, data }, ctx);
 }
 
 /** The charge in micro-USD: provider tokens × catalog prices, rounded up, capped at the hold. */
@@ -51,7 +50,7 @@ export const chargeFor = (usage: Pick<SettledUsage, "promptTokens" | "completion
  * and the sweeper or a later reservation released it) still gets its charge, as plain usage with the
  * same usageId: what was delivered is billed exactly once either way.
  */
-export async function settle(p: Platform, ctx: CommandContext, hold: Hold, usage: SettledUsage) {
+export async function settle(p: Accounts, ctx: CommandContext, hold: Hold, usage: SettledUsage) {
   const cost = chargeFor(usage, hold);
   const data = {
     userId: hold.userId,
@@ -71,12 +70,12 @@ export async function settle(p: Platform, ctx: CommandContext, hold: Hold, usage
     usageSource: usage.source,
   };
   try {
-    const r = await run(p, ctx, { type: "settleUsage", now: ctx.now, data: { ...data, reservationId: hold.reservationId } });
+    const r = await p.accounts.handle(hold.userId, { type: "settleUsage", now: ctx.now, data: { ...data, reservationId: hold.reservationId } }, ctx);
     return { cost, position: r.position };
   } catch (error) {
     if (!isCode(error, "RESERVATION.NOT_ACTIVE")) throw error;
     try {
-      const r = await run(p, ctx, { type: "trackUsage", now: ctx.now, data });
+      const r = await p.accounts.handle(hold.userId, { type: "trackUsage", now: ctx.now, data }, ctx);
       return { cost, position: r.position };
     } catch (again) {
       if (isCode(again, "USAGE.DUPLICATE")) return { cost, position: await p.events.headPosition() }; // charged already
@@ -86,9 +85,9 @@ export async function settle(p: Platform, ctx: CommandContext, hold: Hold, usage
 }
 
 /** Releases the hold without a charge; a hold already released is fine. */
-export async function release(p: Platform, ctx: CommandContext, hold: Pick<Hold, "userId" | "reservationId">, reason: "failed" | "cancelled" | "expired") {
+export async function release(p: Accounts, ctx: CommandContext, hold: Pick<Hold, "userId" | "reservationId">, reason: "failed" | "cancelled" | "expired") {
   try {
-    await run(p, ctx, { type: "releaseUsage", now: ctx.now, data: { userId: hold.userId, reservationId: hold.reservationId, reason } });
+    await p.accounts.handle(hold.userId, { type: "releaseUsage", now: ctx.now, data: { userId: hold.userId, reservationId: hold.reservationId, reason } }, ctx);
   } catch (error) {
     if (!isCode(error, "RESERVATION.NOT_ACTIVE")) throw error;
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { apiKeyDecider, base62, formatApiKey, hashApiKey, type ApiKeyCommand } from "../../domain/api-key.ts";
+import { base62, formatApiKey, hashApiKey } from "../../domain/api-key.ts";
 import { conflict, DomainError, notFound } from "../../domain/errors.ts";
-import { apiKeyStream, type ApiKeyLimits } from "../../domain/events.ts";
+import type { ApiKeyLimits } from "../../domain/events.ts";
 import { formatMoney } from "../../domain/money.ts";
 import { apiKeys, listApiKeys } from "../../projections/queries.ts";
 import type { ApiKeyDoc } from "../../projections/api-keys.ts";
@@ -19,6 +19,8 @@ function underUserLock<T>(userId: string, work: () => Promise<T>): Promise<T> {
   settled.then(() => nameLocks.get(userId) === settled && nameLocks.delete(userId));
   return run;
 }
+
+type Keys = Pick<Platform, "apiKeys" | "reads" | "projector">;
 
 export const DEFAULT_SCOPES = ["chat", "billing:read"];
 
@@ -67,7 +69,7 @@ export const toKeyView = (doc: ApiKeyDoc) => ({
   ...(doc.revokedAt ? { revokedAt: doc.revokedAt } : {}),
 });
 
-export function createApiKey(p: Platform, ctx: CommandContext, input: CreateKeyInput) {
+export function createApiKey(p: Keys, ctx: CommandContext, input: CreateKeyInput) {
   return underUserLock(input.userId, async () => {
     await p.projector.catchUp(2000);
     const existing = await listApiKeys(p.reads, input.userId);
@@ -77,27 +79,22 @@ export function createApiKey(p: Platform, ctx: CommandContext, input: CreateKeyI
     const prefix = base62(randomBytes(16), 12);
     const key = formatApiKey(prefix, base62(randomBytes(32), 40));
     const keyId = `key_${prefix}`;
-    const command: ApiKeyCommand = {
-      type: "createApiKey",
-      data: { keyId, userId: input.userId, name: input.name, prefix, secretHash: hashApiKey(key), scopes: input.scopes, ...(input.limits ? { limits: input.limits } : {}) },
-      now: ctx.now,
-    };
-    const r = await p.commands.handle(apiKeyStream(keyId), apiKeyDecider, command, ctx);
+    const data = { keyId, userId: input.userId, name: input.name, prefix, secretHash: hashApiKey(key), scopes: input.scopes, ...(input.limits ? { limits: input.limits } : {}) };
+    const r = await p.apiKeys.handle(keyId, { type: "createApiKey", data, now: ctx.now }, ctx);
     return { id: keyId, key, prefix, name: input.name, userId: input.userId, scopes: input.scopes, limits: input.limits ?? {}, createdAt: ctx.now, position: r.position };
   });
 }
 
 /** the key's owner, or 404; an API key sees only its own user's keys */
-export async function findKey(p: Platform, keyId: string, ownerUserId?: string) {
+export async function findKey(p: Pick<Platform, "reads" | "projector">, keyId: string, ownerUserId?: string) {
   let doc = await apiKeys(p.reads).get(keyId);
   if (!doc && (await p.projector.catchUp())) doc = await apiKeys(p.reads).get(keyId);
   if (!doc || (ownerUserId !== undefined && doc.userId !== ownerUserId)) throw notFound("API_KEY.NOT_FOUND", `API key ${keyId} not found`);
   return doc;
 }
 
-export async function revokeApiKey(p: Platform, ctx: CommandContext, keyId: string, ownerUserId?: string, reason?: string) {
+export async function revokeApiKey(p: Keys, ctx: CommandContext, keyId: string, ownerUserId?: string, reason?: string) {
   await findKey(p, keyId, ownerUserId);
-  const command: ApiKeyCommand = { type: "revokeApiKey", data: { keyId, ...(reason ? { reason } : {}) }, now: ctx.now };
-  const r = await p.commands.handle(apiKeyStream(keyId), apiKeyDecider, command, ctx);
+  const r = await p.apiKeys.handle(keyId, { type: "revokeApiKey", data: { keyId, ...(reason ? { reason } : {}) }, now: ctx.now }, ctx);
   return { id: keyId, status: "revoked" as const, revokedAt: ctx.now, position: r.position };
 }

@@ -60,12 +60,10 @@ export const ERRORS = {
   "IDEMPOTENCY.IN_FLIGHT": { status: 409, meaning: "a request with this Idempotency-Key is still running", retryAfter: 1 },
   "EVENT_STORE.CONCURRENCY": { status: 409, meaning: "the stream kept changing under the command; retry", retryAfter: 1 },
   "ACCOUNT.USER_MISMATCH": { status: 400, meaning: "the command names another account than its stream" },
-  "ANALYTICS.INVALID_NAME": { status: 400, meaning: "the event name is empty or too long" },
   "ANALYTICS.STREAM_MISMATCH": { status: 400, meaning: "the event names another user than its stream" },
   "API_KEY.INVALID_FORMAT": { status: 400, meaning: "the key prefix or secret has the wrong format" },
   "API_KEY.ID_MISMATCH": { status: 400, meaning: "the command names another key than its stream" },
   "RESERVATION.REQUEST_MISMATCH": { status: 400, meaning: "the hold belongs to another request" },
-  "PAYMENT.UNSUPPORTED_CURRENCY": { status: 400, meaning: "only USD is supported" },
   // business rules
   "ACCOUNT.INSUFFICIENT_FUNDS": { status: 422, meaning: "a debit exceeds the available balance" },
   "PAYMENT.OVER_REFUND": { status: 422, meaning: "the refund exceeds what is left of the payment" },

@@ -15,6 +15,8 @@ export const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:@-]{0,127}$/;
 export const id = z.string().regex(ID_PATTERN, "1 to 128 of A-Z a-z 0-9 _ . : @ -, starting with a letter, digit or _");
 export const userIdParams = z.strictObject({ userId: id });
 export const isoTime = z.iso.datetime({ offset: true });
+/** free text (names, methods, reasons…): 1 to `max` characters, not only blanks */
+export const text = (max: number) => z.string().min(1).max(max).regex(/\S/, "must not be blank");
 /** an instant the server answers (never re-validated on the way out) */
 export const instantOut = z.string().meta({ format: "date-time" });
 export const positionOut = z.int().min(0).describe("global position of the event store");

@@ -3,7 +3,11 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { container, type DependencyContainer, type InjectionToken } from "tsyringe";
+import { accountDecider } from "../../domain/account.ts";
+import { analyticsDecider } from "../../domain/analytics.ts";
+import { apiKeyDecider } from "../../domain/api-key.ts";
 import type { EventStore } from "../../domain/event-store.ts";
+import { accountStream, analyticsStream, apiKeyStream } from "../../domain/events.ts";
 import type { Config } from "../../infra/config.ts";
 import { loadCatalog } from "../../infra/catalog/load.ts";
 import { openSqliteEventStore } from "../../infra/sqlite/event-store.ts";
@@ -75,7 +79,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     config,
     events,
     reads,
-    commands: scope.resolve(TOKENS.commands),
+    accounts: scope.resolve(TOKENS.commands).for(accountDecider, accountStream),
+    apiKeys: scope.resolve(TOKENS.commands).for(apiKeyDecider, apiKeyStream),
+    analytics: scope.resolve(TOKENS.commands).for(analyticsDecider, analyticsStream),
     projector: scope.resolve(TOKENS.projector),
     ...adminTokenOf(config),
     catalog: loadCatalog(),

@@ -37,7 +37,7 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms
 
 /** appends payments and usage charges for USERS accounts through the real command path until stopped */
 function writeContinuously(store: ReturnType<typeof openSqliteEventStore>) {
-  const handler = createCommandHandler(store);
+  const accounts = createCommandHandler(store).for(accountDecider, accountStream);
   let running = true;
   let i = 0;
   const done = (async () => {
@@ -48,7 +48,7 @@ function writeContinuously(store: ReturnType<typeof openSqliteEventStore>) {
       const command: AccountCommand = i < USERS || i % 9 === 0
         ? { type: "processPayment", data: { userId, paymentId: `pay-${id}`, transactionId: `txn-${id}`, amount: 10_000_000, currency: "USD", method: "card" }, now }
         : { type: "trackUsage", now, data: { userId, usageId: `use-${id}`, transactionId: `txn-${id}`, requestId: `req-${id}`, service: "chat", resource: "chat.completions", provider: "openai", model: "gpt-4o", promptTokens: 100, completionTokens: 50, cost: 400, prices: { promptPerMillion: 1_000_000, completionPerMillion: 3_000_000 }, timestamp: now } };
-      await handler.handle(accountStream(userId), accountDecider, command, { actor: { type: "system", id: "relay-restart" }, correlationId: id, now });
+      await accounts.handle(userId, command, { actor: { type: "system", id: "relay-restart" }, correlationId: id, now });
       i++;
       if (i % 2 === 0) await sleep(5); // a steady stream, not one burst
     }

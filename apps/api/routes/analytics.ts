@@ -8,7 +8,7 @@ import type { Platform } from "../../../application/platform.ts";
 import { problem } from "../contract.ts";
 import { awaitPosition, commandContext } from "../context.ts";
 import { HttpProblem } from "../problem.ts";
-import { id, instantOut, isoTime, minPosition, moneyOut, positionOut, queryInt } from "../schemas.ts";
+import { id, instantOut, isoTime, minPosition, moneyOut, positionOut, queryInt, text } from "../schemas.ts";
 
 const HOUR = 3_600_000;
 const window = z.strictObject({ from: isoTime.optional(), to: isoTime.optional(), minPosition });
@@ -30,6 +30,9 @@ const EventsSummary = z.object({ from: instantOut, to: instantOut, total: count,
 const CollectionStats = z.object({ collections: z.array(z.object({ name: z.string(), documents: count })) });
 const Tracked = z.object({ eventId: z.string(), accepted: z.boolean(), position: positionOut });
 
+
+/** size of the JSON of an event's `properties`: keeps one client from bloating the log */
+const MAX_PROPERTIES_BYTES = 16 * 1024;
 export async function analyticsRoutes(fastify: FastifyInstance, { platform }: { platform: Platform }) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const tags = ["analytics"];
@@ -85,9 +88,12 @@ export async function analyticsRoutes(fastify: FastifyInstance, { platform }: { 
   });
 
   const trackBody = z.strictObject({
-    name: z.string().min(1).max(200),
+    name: text(200),
     userId: id.optional(),
-    properties: z.record(z.string().max(100), z.union([z.string().max(2000), z.number(), z.boolean(), z.null()])).default({}),
+    properties: z
+      .record(z.string().max(100), z.union([z.string().max(2000), z.number(), z.boolean(), z.null()]))
+      .refine((p) => Buffer.byteLength(JSON.stringify(p)) <= MAX_PROPERTIES_BYTES, `must be at most ${MAX_PROPERTIES_BYTES} bytes of JSON`)
+      .default({}),
     timestamp: isoTime.optional(),
   });
   for (const url of ["/analytics/track-event", "/analytics/events/track"]) {

@@ -9,11 +9,10 @@ import type { Platform } from "../../../application/platform.ts";
 import { problem } from "../contract.ts";
 import { awaitPosition, commandContext } from "../context.ts";
 import { HttpProblem } from "../problem.ts";
-import { id, instantOut, isoTime, minPosition, moneyOut, nonNegativeMoney, nonZeroMoney, positionOut, positiveMoney, queryInt, userIdParams } from "../schemas.ts";
+import { id, instantOut, isoTime, text, minPosition, moneyOut, nonNegativeMoney, nonZeroMoney, positionOut, positiveMoney, queryInt, userIdParams } from "../schemas.ts";
 
 const TRANSACTION_TYPES = ["payment", "refund", "usage", "credit", "debit", "adjustment"] as const satisfies readonly TransactionType[];
 const tokens = z.int().min(0).max(100_000_000);
-const text = (max: number) => z.string().min(1).max(max);
 
 const Balance = z.object({
   userId: z.string(),

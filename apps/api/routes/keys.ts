@@ -7,7 +7,7 @@ import type { Platform } from "../../../application/platform.ts";
 import { ownerOf, SCOPES, type Revocations } from "../auth.ts";
 import { problem } from "../contract.ts";
 import { awaitPosition, commandContext } from "../context.ts";
-import { id, instantOut, minPosition, moneyOut, positionOut, positiveMoney } from "../schemas.ts";
+import { id, instantOut, minPosition, moneyOut, positionOut, positiveMoney, text } from "../schemas.ts";
 
 const Limits = z.object({ requestsPerMinute: z.int().optional(), tokensPerMinute: z.int().optional(), budget: moneyOut.optional() });
 const KeyView = z.object({
@@ -46,7 +46,7 @@ export async function keyRoutes(fastify: FastifyInstance, { platform, revocation
       summary: "Create an API key; the secret is returned once",
       body: z.strictObject({
         userId: id.optional().describe("required with the admin token; an API key creates keys for its own user"),
-        name: z.string().min(1).max(100),
+        name: text(100),
         scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length).optional().describe(`default: ${DEFAULT_SCOPES.join(", ")} (for an API key: those of them it has)`),
         limits: z
           .strictObject({
