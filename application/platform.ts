@@ -1,13 +1,17 @@
-import type { Catalog } from "../domain/catalog.ts";
-import type { EventStore } from "../domain/event-store.ts";
-import type { ReadStore } from "../projections/read-store.ts";
 import type { AccountCommand } from "../domain/account.ts";
 import type { AnalyticsCommand } from "../domain/analytics.ts";
 import type { ApiKeyCommand } from "../domain/api-key.ts";
-import type { StreamCommands } from "./commands/command-handler.ts";
+import type { Catalog } from "../domain/catalog.ts";
+import type { EventStore } from "../domain/event-store.ts";
 import type { ProjectorHandle } from "../projections/projector-handle.ts";
+import type { ReadStore } from "../projections/read-store.ts";
+import type { StreamCommands } from "./commands/command-handler.ts";
 
-/** Everything an app needs, resolved once at the edge (apps/composition/container.ts) and passed down. */
+/**
+ * What the use cases share: the stores, the command handlers bound to their streams, the projector, the
+ * catalog and the clock. Built by the composition root (apps/composition/container.ts); a use case takes
+ * the part it needs (`Pick<Platform, "accounts">`).
+ */
 export interface Platform {
   events: EventStore;
   reads: ReadStore;
@@ -18,9 +22,6 @@ export interface Platform {
   /** commands of `analytics-{userId|anonymous}` streams */
   analytics: StreamCommands<string | undefined, AnalyticsCommand>;
   projector: ProjectorHandle;
-  adminToken: string;
-  /** where a generated admin token was written (unset when ADMIN_TOKEN is given) */
-  adminTokenFile?: string;
   catalog: Catalog;
   /** ISO-8601 UTC; tests may fix it */
   now(): string;

@@ -1,23 +1,18 @@
 // `npm start`: API, projector and (when KAFKA_BROKERS is set) the relay in one process, on the
 // configured engines (embedded SQLite files under DATA_DIR by default).
-import { buildApp } from "./api/app.ts";
 import { ConfigError, loadConfig } from "../infra/config.ts";
-import { createPlatform } from "./composition/container.ts";
+import { compose, TOKENS } from "./composition/container.ts";
 
 async function main() {
   const config = loadConfig();
-  const platform = await createPlatform(config);
-  const app = await buildApp(platform, {
-    logger: { level: config.LOG_LEVEL, redact: ["req.headers.authorization", "req.headers[\"x-api-key\"]"] },
-  });
-  const relayStop = new AbortController();
-  const publisher = config.KAFKA_BROKERS
-    ? (await import("../infra/kafka/publisher.ts")).createKafkaPublisher({ brokers: config.KAFKA_BROKERS.split(","), topic: config.KAFKA_TOPIC, clientId: "ai-aggregator" })
-    : null;
-  const relay = publisher ? await (await import("./relay/start.ts")).startRelay({ store: platform.events, readStore: platform.reads, publisher, signal: relayStop.signal, log: app.log }) : null;
+  const root = compose(config);
+  // the relay first: on shutdown the API closes (requests in flight finish) before it stops
+  if (config.KAFKA_BROKERS) await root.resolve(TOKENS.relay);
+  const app = await root.resolve(TOKENS.api);
   await app.listen({ port: config.PORT, host: config.HOST });
+  const { file } = root.resolve(TOKENS.adminToken);
   console.log(`AI Aggregator listening on http://${config.HOST}:${config.PORT} (console: /, docs: /docs, OpenAPI: /openapi.json)`);
-  console.log(platform.adminTokenFile ? `admin token is in ${platform.adminTokenFile}` : "admin token is the ADMIN_TOKEN you set");
+  console.log(file ? `admin token is in ${file}` : "admin token is the ADMIN_TOKEN you set");
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -29,11 +24,7 @@ async function main() {
       app.log.warn("shutdown grace period over: closing remaining connections");
       app.server.closeAllConnections();
     }, 10_000).unref();
-    await app.close(); // stop taking requests, finish the ones in flight
-    relayStop.abort();
-    await relay?.done;
-    await publisher?.close();
-    await platform.close();
+    await root.close(); // the API stops taking requests and finishes the ones in flight, then the rest closes
     process.exit(0);
   };
   process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -1,18 +1,17 @@
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyBaseLogger } from "fastify";
 import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import { randomUUID } from "node:crypto";
 import { findApiKeyByPrefix } from "../../projections/queries.ts";
 import type { Platform } from "../../application/platform.ts";
 import type { Config } from "../../infra/config.ts";
-import { providersFromConfig } from "../../infra/providers/index.ts";
 import { registerAuth } from "./auth.ts";
 import { registerIdempotency, type IdempotencyRecord } from "./idempotency.ts";
 import { documentRoute, finishDocument, registerContract } from "./contract.ts";
 import { clientErrorHandler, frameworkErrors, registerProblemHandlers } from "./problem.ts";
 import { registerJsonBody } from "./json-body.ts";
-import { createGateway, type GatewayOptions } from "../../application/gateway/gateway.ts";
+import type { Gateway } from "../../application/gateway/gateway.ts";
 import { orchestratorRoutes } from "./routes/orchestrator.ts";
 import { proxyRoutes } from "./routes/proxy.ts";
 import { analyticsRoutes } from "./routes/analytics.ts";
@@ -27,10 +26,19 @@ import { consoleRoutes } from "../console/serve.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Builds the API; never listens (apps/main.ts does, tests use app.inject). Tests may shorten `gateway` timeouts. */
-export async function buildApp(platform: Platform & { config: Config }, options: { logger?: FastifyServerOptions["logger"]; gateway?: Partial<GatewayOptions> } = {}) {
+export interface ApiDeps {
+  platform: Platform;
+  gateway: Gateway;
+  adminToken: string;
+  logger: FastifyBaseLogger;
+  /** /system/status names the engines and the relay's topic */
+  config: Config;
+}
+
+/** Builds the API from what the composition root resolved; never listens (apps/main.ts does, tests use app.inject). */
+export async function buildApp({ platform, gateway, adminToken, logger, config }: ApiDeps) {
   const app = Fastify({
-    logger: options.logger ?? false,
+    loggerInstance: logger,
     bodyLimit: 1024 * 1024,
     // per-request lines cost throughput on the hot path: requests are logged at debug level only
     disableRequestLogging: true,
@@ -77,19 +85,13 @@ export async function buildApp(platform: Platform & { config: Config }, options:
   });
 
   const revocations = registerAuth(app, {
-    adminToken: platform.adminToken,
+    adminToken,
     findKeyByPrefix: (prefix) => findApiKeyByPrefix(platform.reads, prefix),
     catchUp: async () => void (await platform.projector.catchUp(1000)),
     projectedPosition: () => platform.projector.position(),
   });
   registerIdempotency(app, platform.reads.collection<IdempotencyRecord>("idempotency"));
 
-  const gateway = createGateway(platform, providersFromConfig(platform.config), {
-    ...options.gateway,
-    onError: (error, what) => app.log.error({ err: error }, `gateway ${what}`),
-    onWarn: (message, fields) => app.log.warn(fields, `gateway ${message}`),
-  });
-  app.addHook("onClose", () => gateway.close());
   await app.register(systemRoutes, { platform, gateway });
   await app.register(keyRoutes, { platform, revocations });
   await app.register(billingRoutes, { platform });
@@ -99,7 +101,7 @@ export async function buildApp(platform: Platform & { config: Config }, options:
   await app.register(eventRoutes, { platform });
   await app.register(auditRoutes, { platform });
   await app.register(accountRoutes, { platform });
-  await app.register(statusRoutes, { platform, gateway });
+  await app.register(statusRoutes, { platform, gateway, config });
   await app.register(consoleRoutes);
   return app;
 }

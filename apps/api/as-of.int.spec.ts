@@ -1,14 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accountStream } from "../../domain/events.ts";
 import { formatMoney } from "../../domain/money.ts";
-import { loadConfig } from "../../infra/config.ts";
-import { createPlatform } from "../composition/container.ts";
-import { ADMIN_TOKEN } from "../../test/harness/platform.ts";
-import { buildApp } from "./app.ts";
+import { ADMIN_TOKEN, testApp, type TestApp } from "../../test/harness/platform.ts";
 
 // Done-when: `asOf` at random instants equals a recomputation from the events. Commands run through
 // the API on a clock the test controls; the oracle is the test's own ledger of accepted commands, and
@@ -16,19 +10,14 @@ import { buildApp } from "./app.ts";
 
 const BASE = Date.UTC(2026, 2, 1);
 let clock = BASE;
-const dir = mkdtempSync(join(tmpdir(), "aggregator-asof-"));
-const config = loadConfig({ DATA_DIR: dir, ADMIN_TOKEN, LOG_LEVEL: "silent" });
-let platform: Awaited<ReturnType<typeof createPlatform>>;
-let app: Awaited<ReturnType<typeof buildApp>>;
+let t: TestApp;
+let app: TestApp["app"];
+let platform: TestApp["platform"];
 beforeAll(async () => {
-  platform = await createPlatform(config, { now: () => new Date(clock).toISOString() });
-  app = await buildApp(platform);
+  t = await testApp({}, { now: () => new Date(clock).toISOString() });
+  ({ app, platform } = t);
 });
-afterAll(async () => {
-  await app.close();
-  await platform.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => t.close());
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const op = fc.record({

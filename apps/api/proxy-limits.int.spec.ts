@@ -2,6 +2,7 @@ import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { formatMoney, parseMoney } from "../../domain/money.ts";
 import { startGatewayHarness, type GatewayHarness } from "../../test/harness/gateway-harness.ts";
+import { ADMIN_TOKEN } from "../../test/harness/platform.ts";
 
 // Money and limits under concurrency. In-flight requests are held at the fixture behind a gate the
 // test opens, so "all reservations happen before any settlement" is a fact, not a timing bet.
@@ -154,7 +155,7 @@ describe("gateway money and limits", () => {
     expect(models[0]).toMatchObject({ object: "model", owned_by: expect.any(String) });
     const stranger = new OpenAI({ apiKey: "sk-not-ours", baseURL: `${h.url}/v1`, maxRetries: 0 });
     expect(((await stranger.chat.completions.create(ask).catch((e: unknown) => e)) as APIError).status).toBe(401);
-    const admin = new OpenAI({ apiKey: h.t.platform.adminToken, baseURL: `${h.url}/v1`, maxRetries: 0 });
+    const admin = new OpenAI({ apiKey: ADMIN_TOKEN, baseURL: `${h.url}/v1`, maxRetries: 0 });
     expect(((await admin.chat.completions.create(ask).catch((e: unknown) => e)) as APIError).status).toBe(403);
     const created = await h.t.app.inject({ method: "POST", url: "/auth/api-keys", headers: h.t.admin, payload: { userId: "reader", name: "ro", scopes: ["billing:read"] } });
     const readOnly = h.client(created.json().key as string);

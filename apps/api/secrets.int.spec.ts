@@ -4,10 +4,8 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashApiKey } from "../../domain/api-key.ts";
-import { loadConfig } from "../../infra/config.ts";
-import { createPlatform } from "../composition/container.ts";
 import { startUpstreamFixture, type UpstreamFixture } from "../../test/fixtures/upstream-fixture.ts";
-import { buildApp } from "./app.ts";
+import { testApp, type TestApp } from "../../test/harness/platform.ts";
 
 // Key secrets, the admin token and the upstream provider key never reach the stores' files (read as
 // raw bytes, WAL included) nor the logs (trace level, every line captured).
@@ -18,8 +16,7 @@ const UPSTREAM = "sk-fake-upstream-key-5d2e8b41c9";
 describe("secrets stay secret", () => {
   let fixture: UpstreamFixture;
   let dataDir: string;
-  let app: Awaited<ReturnType<typeof buildApp>>;
-  let platform: Awaited<ReturnType<typeof createPlatform>>;
+  let t: TestApp;
   let log = "";
   const keys: { key: string; prefix: string }[] = [];
   const secrets = () => [ADMIN, UPSTREAM, ...keys.flatMap(({ key, prefix }) => [key, key.slice(`aia_${prefix}_`.length, -6)])];
@@ -29,10 +26,10 @@ describe("secrets stay secret", () => {
   beforeAll(async () => {
     fixture = await startUpstreamFixture((r) => (JSON.stringify(r.body).includes("please fail") ? { status: 500 } : undefined));
     dataDir = mkdtempSync(join(tmpdir(), "aggregator-secrets-"));
-    const config = loadConfig({ DATA_DIR: dataDir, ADMIN_TOKEN: ADMIN, OPENAI_API_KEY: UPSTREAM, OPENAI_BASE_URL: fixture.baseUrl("openai"), LOG_LEVEL: "trace" });
-    platform = await createPlatform(config, { onProjectorError: (e) => console.error("projector", e) });
-    const stream = new Writable({ write: (chunk, _enc, done) => ((log += chunk.toString()), done()) });
-    app = await buildApp(platform, { logger: { level: "trace", stream } });
+    const logStream = new Writable({ write: (chunk, _enc, done) => ((log += chunk.toString()), done()) });
+    const env = { DATA_DIR: dataDir, ADMIN_TOKEN: ADMIN, OPENAI_API_KEY: UPSTREAM, OPENAI_BASE_URL: fixture.baseUrl("openai"), LOG_LEVEL: "trace" };
+    t = await testApp(env, { logStream });
+    const { app } = t;
 
     const create = async (token: string, payload: object, headers: Record<string, string> = {}) => {
       const r = await app.inject({ method: "POST", url: "/auth/api-keys", headers: { ...auth(token), ...headers }, payload });
@@ -51,11 +48,10 @@ describe("secrets stay secret", () => {
     expect((await chat("hi")).statusCode).toBe(200);
     expect((await chat("please fail")).statusCode).toBeGreaterThanOrEqual(500);
     expect((await app.inject({ url: "/billing/balance/sam", headers: auth(`${chatKey.slice(0, -1)}${chatKey.endsWith("0") ? "1" : "0"}`) })).statusCode).toBe(401);
-    await platform.projector.catchUp();
+    await t.platform.projector.catchUp();
   });
   afterAll(async () => {
-    await app?.close();
-    await platform?.close();
+    await t?.close(false);
     await fixture?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });

@@ -5,7 +5,8 @@ import type { AccountAudit } from "../../application/audit/account-auditor.ts";
 import { csvHeader, formatPage, type ReplayFormat } from "../../application/replay/event-format.ts";
 import { auditJson, reconcileAll, verifyAccount, type Reconciliation } from "../../application/audit/reconcile.ts";
 import { eventMatcher } from "../../application/replay/replay.ts";
-import { CliError, config, eventStore, EXIT, instant, readStore, writeOutput, type Run } from "./io.ts";
+import { TOKENS } from "../composition/container.ts";
+import { CliError, eventStore, EXIT, instant, openRoot, writeOutput, type Run } from "./io.ts";
 import { createProgress } from "./progress.ts";
 
 const where = (p: AccountAudit["problems"][number]) =>
@@ -25,10 +26,10 @@ interface VerifyOptions {
 async function verify(values: VerifyOptions): Promise<number> {
   const users = values.user ?? [];
   if ((values.all === true) === users.length > 0) throw new CliError("audit verify needs --user U (repeatable) or --all");
-  const cfg = config();
-  const events = await eventStore(cfg);
-  const reads = await readStore(cfg);
+  const root = openRoot();
   try {
+    const events = await eventStore(root);
+    const reads = await root.resolve(TOKENS.reads);
     let result: Reconciliation;
     const missing: string[] = [];
     if (values.all) {
@@ -57,8 +58,7 @@ async function verify(values: VerifyOptions): Promise<number> {
     }
     return ok ? EXIT.ok : EXIT.mismatch;
   } finally {
-    await events.close();
-    await reads.close();
+    await root.close();
   }
 }
 
@@ -72,8 +72,9 @@ interface ExportOptions {
 
 async function exportAccount(values: ExportOptions): Promise<number> {
   const matches = eventMatcher({ from: values.from, to: values.to });
-  const events = await eventStore(config());
+  const root = openRoot();
   try {
+    const events = await eventStore(root);
     const stream = await events.readStream(accountStream(values.user));
     if (stream.length === 0) throw new CliError(`account ${values.user} not found`, EXIT.mismatch);
     const selected = stream.filter(matches);
@@ -82,7 +83,7 @@ async function exportAccount(values: ExportOptions): Promise<number> {
     process.stderr.write(`exported ${selected.length} of ${stream.length} events of account ${values.user}\n`);
     return EXIT.ok;
   } finally {
-    await events.close();
+    await root.close();
   }
 }
 

@@ -4,11 +4,10 @@ import { pipeline } from "node:stream/promises";
 import { InvalidArgumentError } from "commander";
 import type { EventStore } from "../../domain/event-store.ts";
 import { loadConfig, type Config } from "../../infra/config.ts";
-import type { ReadStore } from "../../projections/read-store.ts";
-import { openEventStore, openReadStore } from "../composition/container.ts";
+import { compose, TOKENS, type Root } from "../composition/container.ts";
 
-// What every command shares: the environment (the same variables as the server), the stores, the
-// output sink, Ctrl-C, and exit codes.
+// What every command shares: the composition root (from the same environment variables as the
+// server), the output sink, Ctrl-C, and exit codes.
 
 /** closedPipe: stdout's reader went away (`| head`); 128 + SIGPIPE, what the shell reports for `cat` */
 export const EXIT = { ok: 0, mismatch: 1, usage: 2, failed: 3, interrupted: 130, closedPipe: 141 } as const;
@@ -23,23 +22,22 @@ export class CliError extends Error {
 /** runs a command's action and keeps its exit code (main.ts reports errors as one line) */
 export type Run = (command: () => Promise<number>) => Promise<void>;
 
-export function config(): Config {
-  return loadConfig();
+/** The composition root of one command; `overrides` from its options (--brokers, --topic). Close it when done. */
+export function openRoot(overrides: Partial<Config> = {}): Root {
+  return compose({ ...loadConfig(), ...overrides });
 }
 
 /**
  * The configured event store. For the embedded default the file must already exist: a wrong DATA_DIR
  * would otherwise replay or verify an empty store and report success.
  */
-export async function eventStore(cfg: Config): Promise<EventStore> {
-  if (cfg.EVENT_STORE === "sqlite") {
-    const file = join(resolve(cfg.DATA_DIR), "events.db");
+export async function eventStore(root: Root): Promise<EventStore> {
+  if (root.config.EVENT_STORE === "sqlite") {
+    const file = join(resolve(root.config.DATA_DIR), "events.db");
     if (!existsSync(file)) throw new CliError(`no event store at ${file}: set DATA_DIR (the CLI reads the same environment as the server)`);
   }
-  return openEventStore(cfg);
+  return root.resolve(TOKENS.events);
 }
-
-export const readStore = (cfg: Config): Promise<ReadStore> => openReadStore(cfg);
 
 /**
  * Writes `chunks` to `--out FILE` (created or truncated, closed when done) or to stdout, with

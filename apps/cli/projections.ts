@@ -3,7 +3,8 @@ import { allProjections } from "../../projections/index.ts";
 import type { Projection } from "../../projections/projection.ts";
 import { readCheckpoint } from "../../projections/projector.ts";
 import { rebuildCollection, rebuildProjections } from "../../projections/rebuild.ts";
-import { CliError, config, count, eventStore, EXIT, interruptSignal, readStore, seconds, type Run } from "./io.ts";
+import { TOKENS } from "../composition/container.ts";
+import { CliError, count, eventStore, EXIT, interruptSignal, openRoot, seconds, type Run } from "./io.ts";
 import { createProgress } from "./progress.ts";
 
 const names = () => allProjections.map((p) => p.name).join(", ");
@@ -45,14 +46,14 @@ export function projectionsCommand(program: Command, run: Run) {
 }
 
 async function list(): Promise<number> {
-  const cfg = config();
-  await (await eventStore(cfg)).close(); // refuses a DATA_DIR without a store before creating read.db there
-  const reads = await readStore(cfg);
+  const root = openRoot();
   try {
+    await eventStore(root); // refuses a DATA_DIR without a store before creating read.db there
+    const reads = await root.resolve(TOKENS.reads);
     for (const p of allProjections) process.stdout.write(`${p.name.padEnd(14)} ${p.collection.padEnd(14)} ${await reads.collection(p.collection).count()} documents\n`);
     process.stdout.write(`projected up to position ${await readCheckpoint(reads)}\n`);
   } finally {
-    await reads.close();
+    await root.close();
   }
   return EXIT.ok;
 }
@@ -64,14 +65,14 @@ interface RebuildOptions {
 }
 
 async function rebuild(wanted: string[], values: RebuildOptions): Promise<number> {
-  const cfg = config();
   const projections = select(wanted, values.all === true);
-  const events = await eventStore(cfg);
-  const reads = await readStore(cfg);
+  const root = openRoot();
   const signal = interruptSignal();
   const progress = createProgress("rebuild");
   const started = Date.now();
   try {
+    const events = await eventStore(root);
+    const reads = await root.resolve(TOKENS.reads);
     const result = await rebuildProjections({
       events, reads, projections, signal, switchOver: !values.dryRun, pageSize: values.pageSize,
       onProgress: (p) => progress.update(p.position, p.head),
@@ -91,7 +92,6 @@ async function rebuild(wanted: string[], values: RebuildOptions): Promise<number
     return EXIT.ok;
   } finally {
     progress.stop();
-    await events.close();
-    await reads.close();
+    await root.close();
   }
 }

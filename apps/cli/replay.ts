@@ -3,10 +3,10 @@ import type { RecordedEvent } from "../../domain/events.ts";
 import { csvHeader, formatPage, fromEventLine, type EventLine, type ReplayFormat, type ReplayPage } from "../../application/replay/event-format.ts";
 import { storeNdjsonChunks, type ReplayChunk } from "../../application/replay/ndjson-replay.ts";
 import { isEventType, storeEventPages, type EventFilter } from "../../application/replay/replay.ts";
-import { topicEventPages, type OpenTopic } from "../../application/replay/topic-replay.ts";
-import { openTopicStream } from "../../infra/kafka/topic-stream.ts";
+import { topicEventPages } from "../../application/replay/topic-replay.ts";
+import { TOKENS } from "../composition/container.ts";
 import { adminTokenFor, apiNdjsonChunks } from "./api-replay.ts";
-import { count, CliError, config, eventStore, EXIT, instant, interruptSignal, seconds, writeOutput, type Run } from "./io.ts";
+import { count, CliError, eventStore, EXIT, instant, interruptSignal, openRoot, seconds, writeOutput, type Run } from "./io.ts";
 import { createProgress } from "./progress.ts";
 
 interface ReplayOptions {
@@ -84,15 +84,14 @@ async function replay(options: ReplayOptions): Promise<number> {
   const { format } = options;
   const follow = options.follow === true;
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
-  const cfg = config();
+  const root = openRoot({ ...(options.brokers ? { KAFKA_BROKERS: options.brokers } : {}), ...(options.topic ? { KAFKA_TOPIC: options.topic } : {}) });
+  const cfg = root.config;
   const signal = interruptSignal();
   const progress = createProgress(`replay ${options.source}`);
   const started = Date.now();
   let chunks: AsyncIterable<ReplayChunk>;
-  let close = async () => {};
   if (options.source === "store") {
-    const store = await eventStore(cfg);
-    close = () => store.close();
+    const store = await eventStore(root);
     const after = filter.after ?? 0;
     const paging = {
       follow, signal,
@@ -104,10 +103,8 @@ async function replay(options: ReplayOptions): Promise<number> {
     const ndjson = apiNdjsonChunks(filter, api);
     chunks = format === "ndjson" ? ndjson : chunksOf(linesAsEvents(ndjson), format, limit);
   } else {
-    const brokers = options.brokers ?? cfg.KAFKA_BROKERS;
-    if (!brokers) throw new CliError("--source kafka needs KAFKA_BROKERS (or --brokers host:port)");
-    const openTopic: OpenTopic = (o) => openTopicStream({ brokers: brokers.split(","), topic: options.topic ?? cfg.KAFKA_TOPIC, ...o });
-    const { pages } = await topicEventPages(openTopic, filter, {
+    if (!cfg.KAFKA_BROKERS) throw new CliError("--source kafka needs KAFKA_BROKERS (or --brokers host:port)");
+    const { pages } = await topicEventPages(root.resolve(TOKENS.openTopic), filter, {
       follow, signal,
       onBatch: (p) => progress.update(p.read, follow ? undefined : p.total, `${p.matched} matched, ${p.duplicates} duplicates`),
     });
@@ -125,7 +122,7 @@ async function replay(options: ReplayOptions): Promise<number> {
     await writeOutput(text(), options.out);
   } finally {
     progress.stop();
-    await close();
+    await root.close();
   }
   const where = options.out ? ` to ${options.out}` : "";
   process.stderr.write(`replayed ${written} events${where} in ${seconds(Date.now() - started)}${signal.aborted ? " (stopped)" : ""}\n`);

@@ -1,96 +1,186 @@
 import "reflect-metadata";
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { container, type DependencyContainer, type InjectionToken } from "tsyringe";
+import type { FastifyInstance } from "fastify";
+import pino, { type DestinationStream, type Logger } from "pino";
+import { container, instanceCachingFactory, type InjectionToken } from "tsyringe";
+import { createCommandHandler, type CommandHandler } from "../../application/commands/command-handler.ts";
+import { createGateway, type Gateway, type GatewayOptions } from "../../application/gateway/gateway.ts";
+import type { ChatProvider } from "../../application/gateway/provider.ts";
+import type { Platform } from "../../application/platform.ts";
+import type { OpenTopic } from "../../application/replay/topic-replay.ts";
 import { accountDecider } from "../../domain/account.ts";
 import { analyticsDecider } from "../../domain/analytics.ts";
 import { apiKeyDecider } from "../../domain/api-key.ts";
+import type { Catalog } from "../../domain/catalog.ts";
 import type { EventStore } from "../../domain/event-store.ts";
 import { accountStream, analyticsStream, apiKeyStream } from "../../domain/events.ts";
-import type { Config } from "../../infra/config.ts";
 import { loadCatalog } from "../../infra/catalog/load.ts";
-import { openSqliteEventStore } from "../../infra/sqlite/event-store.ts";
-import { openSqliteReadStore } from "../../infra/sqlite/read-store.ts";
+import { ConfigError, type Config } from "../../infra/config.ts";
+import type { KafkaPublisher } from "../../infra/kafka/publisher.ts";
+import { providersFromConfig } from "../../infra/providers/index.ts";
 import { allProjections } from "../../projections/index.ts";
-import type { ReadStore } from "../../projections/read-store.ts";
-import { createCommandHandler, type CommandHandler } from "../../application/commands/command-handler.ts";
-import type { Platform } from "../../application/platform.ts";
 import { startProjector, watchProjector, type ProjectorHandle } from "../../projections/projector-handle.ts";
+import type { ReadStore } from "../../projections/read-store.ts";
+import { buildApp } from "../api/app.ts";
+import { startRelay, type StartedRelay } from "../relay/start.ts";
+import { adminTokenOf, openEventStore, openReadStore, type AdminToken } from "./engines.ts";
 
-// The composition root: the one place adapters are chosen and bound (tsyringe, factories on typed
-// tokens, no decorators). Apps resolve a Platform once at the edge and pass plain objects down.
+// The composition root: the one place where adapters are chosen and things are built. tsyringe holds one
+// factory per typed token, each a singleton of its container (instanceCachingFactory), built on first
+// resolve; no decorators (esbuild, used by tsx and vitest, emits no decorator metadata). A program
+// composes a root from its configuration, resolves what it needs once at its edge and passes plain
+// objects down. Tokens whose value needs I/O to build hold a Promise. close() stops and closes what was
+// built, the last built first: the API before the gateway, the projector and the relay, the stores last.
+
+export interface ComposeOptions {
+  /** false: follow the checkpoint of a projector in another process instead of running one here */
+  projector?: boolean;
+  /** the clock, ISO-8601 UTC (tests fix it) */
+  now?: () => string;
+  /** where log lines go (default: stdout) */
+  logStream?: DestinationStream;
+  /** gateway settings (tests shorten its timeouts) */
+  gateway?: Partial<GatewayOptions>;
+  /** the Kafka client id of this program's producer */
+  clientId?: string;
+}
+
+const token = <T>(name: string) => Symbol(name) as InjectionToken<T>;
 
 export const TOKENS = {
-  config: Symbol("Config") as InjectionToken<Config>,
-  events: Symbol("EventStore") as InjectionToken<EventStore>,
-  reads: Symbol("ReadStore") as InjectionToken<ReadStore>,
-  commands: Symbol("CommandHandler") as InjectionToken<CommandHandler>,
-  projector: Symbol("ProjectorHandle") as InjectionToken<ProjectorHandle>,
+  config: token<Config>("Config"),
+  logger: token<Logger>("Logger"),
+  now: token<() => string>("Clock"),
+  catalog: token<Catalog>("Catalog"),
+  adminToken: token<AdminToken>("AdminToken"),
+  events: token<Promise<EventStore>>("EventStore"),
+  reads: token<Promise<ReadStore>>("ReadStore"),
+  commands: token<Promise<CommandHandler>>("CommandHandler"),
+  projector: token<Promise<ProjectorHandle>>("ProjectorHandle"),
+  /** what the use cases share: stores, bound command handlers, projector, catalog, clock */
+  platform: token<Promise<Platform>>("Platform"),
+  providers: token<Map<string, ChatProvider>>("ChatProviders"),
+  gateway: token<Promise<Gateway>>("Gateway"),
+  /** the fastify instance, ready to listen or to inject */
+  api: token<Promise<FastifyInstance>>("Api"),
+  publisher: token<Promise<KafkaPublisher>>("KafkaPublisher"),
+  relay: token<Promise<StartedRelay>>("Relay"),
+  openTopic: token<OpenTopic>("OpenTopic"),
 };
 
-export interface PlatformOptions {
-  /** run the projector in this process (npm start, tests); false: follow the checkpoint of another one */
-  projector?: boolean;
-  onProjectorError?: (error: unknown) => void;
-  now?: () => string;
-}
+export function compose(config: Config, options: ComposeOptions = {}) {
+  const scope = container.createChildContainer();
+  const closers: (() => Promise<unknown>)[] = [];
+  let closed: Promise<void> | undefined;
+  const get = <T>(t: InjectionToken<T>): T => scope.resolve(t);
+  /** registers the factory of a singleton; `close` runs at close(), in reverse order of building */
+  function bind<T>(t: InjectionToken<T | Promise<T>>, build: () => T | Promise<T>, close?: (value: T) => unknown) {
+    scope.register(t, {
+      useFactory: instanceCachingFactory(() => {
+        const built = build();
+        if (close) void Promise.resolve(built).then((value) => closers.push(async () => close(value)), () => undefined);
+        return built;
+      }),
+    });
+  }
+  const kafka = () => {
+    if (!config.KAFKA_BROKERS) throw new ConfigError("invalid configuration: KAFKA_BROKERS is required for the topic");
+    return { brokers: config.KAFKA_BROKERS.split(","), topic: config.KAFKA_TOPIC };
+  };
 
-export async function openEventStore(config: Config): Promise<EventStore> {
-  // vendor SDKs load only when configured: the embedded default does not pay their memory
-  if (config.EVENT_STORE === "esdb") return (await import("../../infra/esdb/event-store.ts")).openEsdbEventStore(config.ESDB_URL!);
-  if (config.EVENT_STORE === "postgres") return (await import("../../infra/postgres/event-store.ts")).openPostgresEventStore(config.POSTGRES_URL!);
-  return openSqliteEventStore(join(dataDir(config), "events.db"));
-}
+  bind(TOKENS.config, () => config);
+  bind(TOKENS.logger, () => {
+    const settings = { level: config.LOG_LEVEL, redact: ["req.headers.authorization", 'req.headers["x-api-key"]'] };
+    return options.logStream ? pino(settings, options.logStream) : pino(settings);
+  });
+  bind(TOKENS.now, () => options.now ?? (() => new Date().toISOString()));
+  bind(TOKENS.catalog, () => loadCatalog());
+  bind(TOKENS.adminToken, () => adminTokenOf(config));
+  bind(TOKENS.events, () => openEventStore(config), (events) => events.close());
+  bind(TOKENS.reads, () => openReadStore(config), (reads) => reads.close());
+  bind(TOKENS.commands, async () => createCommandHandler(await get(TOKENS.events)));
+  bind(
+    TOKENS.projector,
+    async () => {
+      const [events, reads] = await Promise.all([get(TOKENS.events), get(TOKENS.reads)]);
+      if (options.projector === false || !config.RUN_PROJECTOR) return watchProjector(events, reads);
+      const logger = get(TOKENS.logger);
+      return startProjector(events, reads, allProjections, (err) => logger.error({ err }, "projector failed, retrying"));
+    },
+    (projector) => projector.stop(),
+  );
+  bind(TOKENS.platform, async () => {
+    const [events, reads, commands, projector] = await Promise.all([get(TOKENS.events), get(TOKENS.reads), get(TOKENS.commands), get(TOKENS.projector)]);
+    return {
+      events,
+      reads,
+      projector,
+      accounts: commands.for(accountDecider, accountStream),
+      apiKeys: commands.for(apiKeyDecider, apiKeyStream),
+      analytics: commands.for(analyticsDecider, analyticsStream),
+      catalog: get(TOKENS.catalog),
+      now: get(TOKENS.now),
+    };
+  });
+  bind(TOKENS.providers, () => providersFromConfig(config));
+  bind(
+    TOKENS.gateway,
+    async () => {
+      const logger = get(TOKENS.logger);
+      return createGateway(await get(TOKENS.platform), get(TOKENS.providers), {
+        ...options.gateway,
+        onError: (err, what) => logger.error({ err }, `gateway ${what}`),
+        onWarn: (message, fields) => logger.warn(fields, `gateway ${message}`),
+      });
+    },
+    (gateway) => gateway.close(),
+  );
+  bind(
+    TOKENS.api,
+    async () =>
+      buildApp({
+        platform: await get(TOKENS.platform),
+        gateway: await get(TOKENS.gateway),
+        adminToken: get(TOKENS.adminToken).token,
+        logger: get(TOKENS.logger),
+        config,
+      }),
+    (app) => app.close(),
+  );
+  bind(
+    TOKENS.publisher,
+    async () => (await import("../../infra/kafka/publisher.ts")).createKafkaPublisher({ ...kafka(), clientId: options.clientId ?? "ai-aggregator" }),
+    (publisher) => publisher.close(),
+  );
+  const stopRelay = new AbortController();
+  bind(
+    TOKENS.relay,
+    async () => {
+      const [store, readStore, publisher] = await Promise.all([get(TOKENS.events), get(TOKENS.reads), get(TOKENS.publisher)]);
+      return startRelay({ store, readStore, publisher, signal: stopRelay.signal, log: get(TOKENS.logger) });
+    },
+    async (relay) => {
+      stopRelay.abort();
+      await relay.done;
+    },
+  );
+  bind(TOKENS.openTopic, () => {
+    const { brokers, topic } = kafka();
+    return async (o) => (await import("../../infra/kafka/topic-stream.ts")).openTopicStream({ brokers, topic, ...o });
+  });
 
-export async function openReadStore(config: Config): Promise<ReadStore> {
-  if (config.READ_STORE === "mongo") return (await import("../../infra/mongo/read-store.ts")).openMongoReadStore(config.MONGO_URL!, config.MONGO_DB);
-  return openSqliteReadStore(join(dataDir(config), "read.db"));
-}
-
-function dataDir(config: Config) {
-  const dir = resolve(config.DATA_DIR);
-  mkdirSync(dir, { recursive: true });
-  return dir;
-}
-
-/** ADMIN_TOKEN, or one generated once into DATA_DIR/admin-token (0600). */
-function adminTokenOf(config: Config): { adminToken: string; adminTokenFile?: string } {
-  if (config.ADMIN_TOKEN) return { adminToken: config.ADMIN_TOKEN };
-  const file = join(dataDir(config), "admin-token");
-  if (!existsSync(file)) writeFileSync(file, `adm_${randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });
-  return { adminToken: readFileSync(file, "utf8").trim(), adminTokenFile: file };
-}
-
-export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform & { config: Config; close(): Promise<void> }> {
-  const scope: DependencyContainer = container.createChildContainer();
-  scope.register(TOKENS.config, { useValue: config });
-  scope.register(TOKENS.events, { useValue: await openEventStore(config) });
-  scope.register(TOKENS.reads, { useValue: await openReadStore(config) });
-  scope.register(TOKENS.commands, { useFactory: (c) => createCommandHandler(c.resolve(TOKENS.events)) });
-  const events = scope.resolve(TOKENS.events);
-  const reads = scope.resolve(TOKENS.reads);
-  const projector =
-    options.projector === false || !config.RUN_PROJECTOR
-      ? watchProjector(events, reads)
-      : await startProjector(events, reads, allProjections, options.onProjectorError ?? ((e) => console.error("projector:", e)));
-  scope.register(TOKENS.projector, { useValue: projector });
   return {
     config,
-    events,
-    reads,
-    accounts: scope.resolve(TOKENS.commands).for(accountDecider, accountStream),
-    apiKeys: scope.resolve(TOKENS.commands).for(apiKeyDecider, apiKeyStream),
-    analytics: scope.resolve(TOKENS.commands).for(analyticsDecider, analyticsStream),
-    projector: scope.resolve(TOKENS.projector),
-    ...adminTokenOf(config),
-    catalog: loadCatalog(),
-    now: options.now ?? (() => new Date().toISOString()),
-    async close() {
-      await projector.stop();
-      await events.close();
-      await reads.close();
-      scope.dispose();
+    resolve: get,
+    /** stops and closes everything built, the last built first; once */
+    close(): Promise<void> {
+      stopRelay.abort(); // a relay still waiting for its topic stops waiting
+      closed ??= (async () => {
+        while (closers.length > 0) await closers.pop()!();
+        await scope.dispose();
+      })();
+      return closed;
     },
   };
 }
+
+export type Root = ReturnType<typeof compose>;

@@ -33,7 +33,7 @@ export async function startGatewayHarness(script?: Script, env: Record<string, s
     OPENROUTER_BASE_URL: fixture.baseUrl("openrouter"),
     OPENROUTER_API_KEY: UPSTREAM_KEYS.openrouter,
     ...env,
-  }, gateway);
+  }, { gateway });
   await t.app.listen({ port: 0, host: "127.0.0.1" });
   const url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
   const events = (userId: string) => t.platform.events.readStream(accountStream(userId));

@@ -51,9 +51,9 @@ async function timed<T>(read: () => Promise<T>): Promise<{ value: T; ms: number 
   }
 }
 
-export async function statusRoutes(fastify: FastifyInstance, { platform, gateway }: { platform: Platform & { config: Config }; gateway: Gateway }) {
+export async function statusRoutes(fastify: FastifyInstance, { platform, gateway, config }: { platform: Platform; gateway: Gateway; config: Config }) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const { config, events, reads } = platform;
+  const { events, reads } = platform;
 
   app.get("/system/status", {
     config: { access: "admin" },
