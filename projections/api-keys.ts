@@ -1,5 +1,5 @@
 import type { ApiKeyLimits } from "../domain/events.ts";
-import type { Doc } from "./read-store.ts";
+import type { Doc, ReadStore } from "./read-store.ts";
 import { stamp, type Projection } from "./projection.ts";
 
 export interface ApiKeyDoc extends Doc {
@@ -15,11 +15,11 @@ export interface ApiKeyDoc extends Doc {
   revokedAt?: string;
 }
 
-export const apiKeyProjection: Projection<ApiKeyDoc> = {
+export const apiKeyProjection: Projection<ApiKeyDoc, "api_key_created" | "api_key_revoked"> = {
   name: "api-keys",
   collection: "api_keys",
   handles: ["api_key_created", "api_key_revoked"],
-  ids: (event) => [(event.data as { keyId: string }).keyId],
+  ids: (event) => [event.data.keyId],
   evolve(doc, event, id) {
     switch (event.type) {
       case "api_key_created": {
@@ -29,9 +29,13 @@ export const apiKeyProjection: Projection<ApiKeyDoc> = {
       case "api_key_revoked":
         if (!doc) throw new Error(`revocation of unknown key ${id}`);
         return { ...doc, ...stamp(id, event), status: "revoked", revokedAt: event.data.revokedAt };
-      default:
-        throw new Error(`unexpected ${event.type}`);
     }
   },
   indexes: [["prefix"], ["userId"]],
 };
+
+export const apiKeys = (reads: ReadStore) => reads.collection<ApiKeyDoc>(apiKeyProjection.collection);
+
+export const listApiKeys = (reads: ReadStore, userId?: string) => apiKeys(reads).find(userId ? { userId } : {}, { sort: { createdAt: 1 } });
+
+export const findApiKeyByPrefix = async (reads: ReadStore, prefix: string) => (await apiKeys(reads).find({ prefix }, { limit: 1 }))[0] ?? null;

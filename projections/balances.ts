@@ -1,4 +1,4 @@
-import type { Doc } from "./read-store.ts";
+import type { Doc, Filter, ReadStore } from "./read-store.ts";
 import { stamp, type Projection } from "./projection.ts";
 
 export interface BalanceDoc extends Doc {
@@ -11,11 +11,11 @@ export interface BalanceDoc extends Doc {
   updatedAt: string;
 }
 
-export const balanceProjection: Projection<BalanceDoc> = {
+export const balanceProjection: Projection<BalanceDoc, "transaction_created" | "usage_reserved" | "usage_released"> = {
   name: "balances",
   collection: "balances",
   handles: ["transaction_created", "usage_reserved", "usage_released"],
-  ids: (event) => [(event.data as { userId: string }).userId],
+  ids: (event) => [event.data.userId],
   evolve(doc, event, id) {
     const base: BalanceDoc = doc ?? {
       ...stamp(id, event),
@@ -34,8 +34,22 @@ export const balanceProjection: Projection<BalanceDoc> = {
         return { ...next, held: base.held + event.data.amount };
       case "usage_released":
         return { ...next, held: base.held - event.data.amount };
-      default:
-        return next;
     }
   },
 };
+
+export const balances = (reads: ReadStore) => reads.collection<BalanceDoc>(balanceProjection.collection);
+
+export const getBalance = (reads: ReadStore, userId: string) => balances(reads).get(userId);
+
+/** Accounts whose user id starts with `prefix`, in id order, after the id `after` (the cursor). */
+export async function listAccounts(reads: ReadStore, prefix: string, limit: number, after?: string) {
+  // ids are ASCII below DEL (apps/api/schemas.ts ID_PATTERN): [prefix, prefix + DEL) holds exactly the ids with that prefix
+  const range: Filter = { _id: { gte: prefix, lt: `${prefix}\u007f`, ...(after !== undefined ? { gt: after } : {}) } };
+  const [items, total] = await Promise.all([
+    balances(reads).find(range, { sort: { _id: 1 }, limit: limit + 1 }),
+    balances(reads).count({ _id: { gte: prefix, lt: `${prefix}\u007f` } }),
+  ]);
+  const page = items.slice(0, limit);
+  return { items: page, total, nextCursor: items.length > limit ? page.at(-1)!._id : null };
+}

@@ -1,5 +1,5 @@
 import type { UsageReleased, UsageReserved } from "../domain/events.ts";
-import type { Doc } from "./read-store.ts";
+import type { Doc, ReadStore } from "./read-store.ts";
 import { stamp, type Projection } from "./projection.ts";
 
 /** One gateway hold: open until its usage_released (settled, failed, cancelled or expired). */
@@ -8,14 +8,11 @@ export type HoldDoc = Doc & UsageReserved["data"] & { status: "open" | UsageRele
 // Feeds the expired-hold sweeper (application/gateway/hold-sweeper.ts) and the completeness check
 // "every request id ↔ exactly one settlement": an open hold past its expiry is a request that
 // never settled. A release seen before its reservation (not possible in one stream) is ignored.
-export const holdProjection: Projection<HoldDoc> = {
+export const holdProjection: Projection<HoldDoc, "usage_reserved" | "usage_released"> = {
   name: "holds",
   collection: "holds",
   handles: ["usage_reserved", "usage_released"],
-  ids: (event) => {
-    const data = event.data as { userId: string; reservationId: string };
-    return [`${data.userId}|${data.reservationId}`];
-  },
+  ids: (event) => [`${event.data.userId}|${event.data.reservationId}`],
   evolve(doc, event, id) {
     switch (event.type) {
       case "usage_reserved": {
@@ -27,9 +24,13 @@ export const holdProjection: Projection<HoldDoc> = {
         const base = doc ?? { userId, reservationId, requestId, amount, expiresAt: event.metadata.occurredAt };
         return { ...base, ...stamp(id, event), status: reason };
       }
-      default:
-        throw new Error(`unexpected ${event.type}`);
     }
   },
   indexes: [["status", "expiresAt"]],
 };
+
+export const holds = (reads: ReadStore) => reads.collection<HoldDoc>(holdProjection.collection);
+
+/** open holds whose expiry is before `now`, the oldest first */
+export const expiredOpenHolds = (reads: ReadStore, now: string, limit: number) =>
+  holds(reads).find({ status: "open", expiresAt: { lt: now } }, { sort: { expiresAt: 1 }, limit });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { RecordedEvent } from "../domain/events.ts";
 import { holdProjection } from "./holds.ts";
+import type { EventOf } from "./projection.ts";
 
 const meta = (position: number) => ({ eventId: `e${position}`, occurredAt: "2026-01-01T00:00:00.000Z", actor: { type: "system" as const, id: "t" }, correlationId: "c", causationId: "c", schemaVersion: 1 as const });
-const recorded = (position: number, type: string, data: Record<string, unknown>) =>
-  ({ type, data, metadata: meta(position), streamName: "account-u1", revision: position, position }) as unknown as RecordedEvent;
+const recorded = (position: number, type: "usage_reserved" | "usage_released", data: Record<string, unknown>) =>
+  ({ type, data, metadata: meta(position), streamName: "account-u1", revision: position, position }) as EventOf<typeof type>;
 
 describe("holds projection", () => {
   it("one document per reservation: open, then closed with the release reason", () => {

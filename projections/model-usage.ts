@@ -1,5 +1,5 @@
 import { addToTotal } from "../domain/money.ts";
-import type { Doc } from "./read-store.ts";
+import type { ReadStore, Doc } from "./read-store.ts";
 import { dayOf, stamp, type Projection } from "./projection.ts";
 
 /** usage per day × model over all accounts: the dashboard's top models, a few documents per day */
@@ -12,16 +12,19 @@ export interface ModelDayDoc extends Doc {
   cost: string;
 }
 
-export const modelUsageProjection: Projection<ModelDayDoc> = {
+export const modelUsageProjection: Projection<ModelDayDoc, "ai_usage"> = {
   name: "model-usage",
   collection: "model_daily",
   handles: ["ai_usage"],
-  ids: (event) => (event.type === "ai_usage" ? [`${dayOf(event.data.timestamp)}|${event.data.model}`] : []),
+  ids: (event) => [`${dayOf(event.data.timestamp)}|${event.data.model}`],
   evolve(doc, event, id) {
-    if (event.type !== "ai_usage") throw new Error(`unexpected ${event.type}`);
     const u = event.data;
     const base = doc ?? { ...stamp(id, event), day: dayOf(u.timestamp), model: u.model, requests: 0, tokens: 0, cost: "0" };
     return { ...base, ...stamp(id, event), requests: base.requests + 1, tokens: base.tokens + u.tokens, cost: addToTotal(base.cost, u.cost) };
   },
   indexes: [["day"]],
 };
+
+/** the days `fromDay`..`toDay` (inclusive), every model */
+export const modelDays = (reads: ReadStore, fromDay: string, toDay: string) =>
+  reads.collection<ModelDayDoc>(modelUsageProjection.collection).find({ day: { gte: fromDay, lte: toDay } });

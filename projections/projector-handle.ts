@@ -1,5 +1,6 @@
 import type { EventStore } from "../domain/event-store.ts";
-import { readCheckpoint, runProjector } from "./projector.ts";
+import { runProjector } from "./projector.ts";
+import { readCheckpoint } from "./checkpoints.ts";
 import type { Projection } from "./projection.ts";
 import type { ReadStore } from "./read-store.ts";
 

@@ -1,6 +1,7 @@
 import type { EventStore } from "../domain/event-store.ts";
 import type { RecordedEvent } from "../domain/events.ts";
-import type { Projection } from "./projection.ts";
+import { CHECKPOINTS, LIVE_PROJECTOR, readCheckpoint } from "./checkpoints.ts";
+import { canHandle, type Projection } from "./projection.ts";
 import type { BatchWrite, Doc, ReadStore } from "./read-store.ts";
 
 export interface ProjectorOptions {
@@ -16,14 +17,6 @@ export interface ProjectorOptions {
   onBatch?: (position: number, events: number) => void;
 }
 
-const CHECKPOINTS = "checkpoints";
-/** the checkpoint id of the live projector (rebuilds use their own) */
-export const LIVE_PROJECTOR = "main";
-
-export async function readCheckpoint(reads: ReadStore, name: string = LIVE_PROJECTOR): Promise<number> {
-  return (await reads.collection(CHECKPOINTS).get(name))?._position ?? 0;
-}
-
 /**
  * Applies one batch: each touched document is loaded once, every event newer than the document's
  * `_position` is applied in order, and the results are written with position guards, then the
@@ -37,7 +30,7 @@ export async function applyBatch(options: Omit<ProjectorOptions, "signal" | "eve
   const writes: BatchWrite[] = [];
   await Promise.all(
     projections.map(async (projection) => {
-      const relevant = batch.filter((e) => projection.handles.includes(e.type));
+      const relevant = batch.filter((e) => canHandle(projection, e));
       if (relevant.length === 0) return;
       const touched = relevant.map((event) => ({ event, ids: projection.ids(event) }));
       const collection = collectionOf(projection);

@@ -4,7 +4,8 @@ import type { AnalyticsEventTracked, NewEvent, RecordedEvent } from "../domain/e
 import { createMemoryEventStore } from "../infra/memory/event-store.ts";
 import { createMemoryReadStore } from "../infra/memory/read-store.ts";
 import type { Projection } from "./projection.ts";
-import { applyBatch, LIVE_PROJECTOR, readCheckpoint, runProjector } from "./projector.ts";
+import { applyBatch, runProjector } from "./projector.ts";
+import { LIVE_PROJECTOR, readCheckpoint } from "./checkpoints.ts";
 import type { Doc, ReadStore } from "./read-store.ts";
 
 // The projector's runtime on in-memory stores, with a counting projection whose documents record

@@ -1,6 +1,7 @@
 import type { EventStore } from "../domain/event-store.ts";
 import type { Projection } from "./projection.ts";
-import { applyBatch, readCheckpoint } from "./projector.ts";
+import { checkpoints, readCheckpoint } from "./checkpoints.ts";
+import { applyBatch } from "./projector.ts";
 import type { ReadStore } from "./read-store.ts";
 
 // Rebuild (shared/notes/RELIABILITY.md §3): replay $all from the start into fresh collections
@@ -90,7 +91,7 @@ export async function rebuildProjections(options: RebuildOptions): Promise<Rebui
     // a projection that saw no events (and has no index) never created its rebuild collection
     if (built.has(rebuildCollection(p))) await reads.renameCollection(rebuildCollection(p), p.collection);
     else await reads.collection(p.collection).drop();
-    await reads.collection("checkpoints").delete(checkpointOf(p));
+    await checkpoints(reads).delete(checkpointOf(p));
   }
   // events that arrived after the last page went to the old collections only: apply them again here
   for (let after = position; ;) {
@@ -100,13 +101,13 @@ export async function rebuildProjections(options: RebuildOptions): Promise<Rebui
     await applyBatch(live, page);
     after = page.at(-1)!.position;
   }
-  await reads.collection("checkpoints").delete(CATCH_UP);
+  await checkpoints(reads).delete(CATCH_UP);
   return { completed: true, events: read, resumedFrom, position, collections: await counts(reads, projections, (p) => p.collection) };
 }
 
 /** Rebuilds running or interrupted (a projection's checkpoint lives until its switch-over): where each got to. */
 export async function pendingRebuilds(reads: ReadStore, projections: Projection[]) {
-  const found = await reads.collection("checkpoints").getMany(projections.map(checkpointOf));
+  const found = await checkpoints(reads).getMany(projections.map(checkpointOf));
   const at = new Map(found.map((c) => [c._id, c._position]));
   return projections.filter((p) => at.has(checkpointOf(p))).map((p) => ({ projection: p.name, collection: rebuildCollection(p), position: at.get(checkpointOf(p))! }));
 }

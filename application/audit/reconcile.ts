@@ -1,7 +1,7 @@
 import type { EventStore } from "../../domain/event-store.ts";
 import { accountStream, type RecordedEvent } from "../../domain/events.ts";
-import type { BalanceDoc } from "../../projections/balances.ts";
-import { LIVE_PROJECTOR, readCheckpoint } from "../../projections/projector.ts";
+import { balances } from "../../projections/balances.ts";
+import { LIVE_PROJECTOR, readCheckpoint } from "../../projections/checkpoints.ts";
 import type { ReadStore } from "../../projections/read-store.ts";
 import { accountAuditor, type AccountAudit } from "./account-auditor.ts";
 
@@ -13,7 +13,6 @@ import { accountAuditor, type AccountAudit } from "./account-auditor.ts";
 // `_position`, so events appended while the check runs (or not yet projected) are lag, not a mismatch.
 
 const ACCOUNT_PREFIX = accountStream("");
-const balances = (reads: ReadStore) => reads.collection<BalanceDoc>("balances");
 
 /** One account; null when the account has neither events nor a balance document. */
 export async function verifyAccount(events: EventStore, reads: ReadStore, userId: string): Promise<AccountAudit | null> {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accountStream } from "../../domain/events.ts";
-import type { HoldDoc } from "../../projections/holds.ts";
 import { testApp, type TestApp } from "../../test/harness/platform.ts";
 import { startHoldSweeper } from "./hold-sweeper.ts";
 import { reserve, settle, type Hold } from "./settlement.ts";
+import { holds } from "../../projections/holds.ts";
 
 describe("expired holds", () => {
   let t: TestApp;
@@ -30,7 +30,7 @@ describe("expired holds", () => {
       const events = await t.platform.events.readStream(accountStream("s1"));
       expect(events.at(-1)).toMatchObject({ type: "usage_released", data: { reservationId: "rsv_1", amount: 5000, reason: "expired" } });
       await t.platform.projector.catchUp(5000);
-      expect(await t.platform.reads.collection<HoldDoc>("holds").get("s1|rsv_1")).toMatchObject({ status: "expired" });
+      expect(await holds(t.platform.reads).get("s1|rsv_1")).toMatchObject({ status: "expired" });
       expect(await sweeper.sweepOnce()).toBe(0);
       const balance = await t.app.inject({ url: "/billing/balance/s1", headers: t.admin });
       expect(balance.json()).toMatchObject({ balance: "1", held: "0" });

@@ -1,4 +1,4 @@
-import type { HoldDoc } from "../../projections/holds.ts";
+import { expiredOpenHolds } from "../../projections/holds.ts";
 import type { Platform } from "../platform.ts";
 import { release } from "./settlement.ts";
 
@@ -19,12 +19,11 @@ export interface SweeperOptions {
 }
 
 export function startHoldSweeper(platform: Platform, options: SweeperOptions) {
-  const holds = platform.reads.collection<HoldDoc>("holds");
   let running: Promise<number> | null = null;
 
   async function sweep(): Promise<number> {
     const now = platform.now();
-    const expired = await holds.find({ status: "open", expiresAt: { lt: now } }, { sort: { expiresAt: 1 }, limit: options.batch ?? 200 });
+    const expired = await expiredOpenHolds(platform.reads, now, options.batch ?? 200);
     const ctx = { actor: { type: "system" as const, id: "hold-sweeper" }, correlationId: "hold-sweeper", now };
     for (const hold of expired) await release(platform, { ...ctx, correlationId: `sweep_${hold.reservationId}` }, hold, "expired");
     return expired.length;

@@ -3,7 +3,7 @@ import { base62, formatApiKey, hashApiKey } from "../../domain/api-key.ts";
 import { conflict, DomainError, notFound } from "../../domain/errors.ts";
 import type { ApiKeyLimits } from "../../domain/events.ts";
 import { formatMoney } from "../../domain/money.ts";
-import { apiKeys, listApiKeys } from "../../projections/queries.ts";
+import { apiKeys, listApiKeys } from "../../projections/api-keys.ts";
 import type { ApiKeyDoc } from "../../projections/api-keys.ts";
 import type { CommandContext } from "../commands/command-handler.ts";
 import type { Platform } from "../platform.ts";

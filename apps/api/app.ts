@@ -3,11 +3,11 @@ import fastifySwaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger } from "fastify";
 import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import { randomUUID } from "node:crypto";
-import { findApiKeyByPrefix } from "../../projections/queries.ts";
+import { findApiKeyByPrefix } from "../../projections/api-keys.ts";
 import type { Platform } from "../../application/platform.ts";
 import type { Config } from "../../infra/config.ts";
 import { registerAuth } from "./auth.ts";
-import { registerIdempotency, type IdempotencyRecord } from "./idempotency.ts";
+import { idempotencyRecords, registerIdempotency } from "./idempotency.ts";
 import { documentRoute, finishDocument, registerContract } from "./contract.ts";
 import { clientErrorHandler, frameworkErrors, registerProblemHandlers } from "./problem.ts";
 import { registerJsonBody } from "./json-body.ts";
@@ -90,7 +90,7 @@ export async function buildApp({ platform, gateway, adminToken, logger, config }
     catchUp: async () => void (await platform.projector.catchUp(1000)),
     projectedPosition: () => platform.projector.position(),
   });
-  registerIdempotency(app, platform.reads.collection<IdempotencyRecord>("idempotency"));
+  registerIdempotency(app, idempotencyRecords(platform.reads));
 
   await app.register(systemRoutes, { platform, gateway });
   await app.register(keyRoutes, { platform, revocations });

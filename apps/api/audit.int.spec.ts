@@ -3,6 +3,7 @@ import type { RecordedEvent } from "../../domain/events.ts";
 import { verifyChain } from "../../domain/hash-chain.ts";
 import { testApp, type TestApp } from "../../test/harness/platform.ts";
 import { seedHistory } from "../../test/fixtures/seed.ts";
+import { balances } from "../../projections/balances.ts";
 
 let t: TestApp;
 let ownKey: string;
@@ -66,16 +67,16 @@ describe("GET /audit/verify/:userId and /audit/reconcile", () => {
   });
 
   it("reports a read model that disagrees with the events", async () => {
-    const balances = t.platform.reads.collection("balances");
-    const doc = (await balances.get("au-1"))!;
-    await balances.put({ ...doc, balance: (doc.balance as number) + 1 });
+    const balanceDocs = balances(t.platform.reads);
+    const doc = (await balanceDocs.get("au-1"))!;
+    await balanceDocs.put({ ...doc, balance: doc.balance + 1 });
     try {
       const res = (await get("/audit/verify/au-1")).json();
       expect(res.ok).toBe(false);
       expect(res.problems.map((p: { code: string }) => p.code)).toEqual(["READ_MODEL.BALANCE_MISMATCH"]);
       expect((await get("/audit/reconcile")).json()).toMatchObject({ ok: false, mismatches: [{ userId: "au-1" }] });
     } finally {
-      await balances.put(doc);
+      await balanceDocs.put(doc);
     }
   });
 });

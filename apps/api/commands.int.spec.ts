@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accountStream } from "../../domain/events.ts";
 import { testApp, type TestApp } from "../../test/harness/platform.ts";
-import { IDEMPOTENCY_RETENTION_MS, type IdempotencyRecord } from "./idempotency.ts";
+import { IDEMPOTENCY_RETENTION_MS, idempotencyRecords } from "./idempotency.ts";
 
 describe("commands over HTTP", () => {
   let t: TestApp;
@@ -73,7 +73,7 @@ describe("commands over HTTP", () => {
     const key = { "idempotency-key": "pay-retention-0001" };
     const first = await post("/billing/payment/process", { userId: "ret", amount: "1" }, key);
     expect(first.statusCode).toBe(201);
-    const records = t.platform.reads.collection<IdempotencyRecord>("idempotency");
+    const records = idempotencyRecords(t.platform.reads);
     const [record] = await records.find({ state: "done" }, { sort: { claimedAt: -1 }, limit: 1 });
     await records.put({ ...record!, claimedAt: record!.claimedAt - IDEMPOTENCY_RETENTION_MS - 1 });
     const again = await post("/billing/payment/process", { userId: "ret", amount: "1" }, key);

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analyticsStream } from "../../domain/events.ts";
 import { testApp, type TestApp } from "../../test/harness/platform.ts";
-import type { IdempotencyRecord } from "./idempotency.ts";
+import { idempotencyRecords } from "./idempotency.ts";
 
 // Idempotency-Key records belong to the principal that made them, are consulted only after
 // authentication, scope, owner and validation, and never hold a key secret.
 describe("Idempotency-Key cannot leak", () => {
   let t: TestApp;
-  const records = () => t.platform.reads.collection<IdempotencyRecord>("idempotency").find({});
+  const records = () => idempotencyRecords(t.platform.reads).find({});
   const create = (token: string, idem: string, payload: object) =>
     t.app.inject({ method: "POST", url: "/auth/api-keys", headers: { ...t.bearer(token), "idempotency-key": idem }, payload });
   const adminKey = async (userId: string, name: string, scopes: string[]) => {

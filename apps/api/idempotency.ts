@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { canonicalJson } from "../../domain/hash-chain.ts";
-import type { Collection, Doc } from "../../projections/read-store.ts";
+import type { Collection, Doc, ReadStore } from "../../projections/read-store.ts";
 import { HttpProblem } from "./problem.ts";
 
 // Idempotency-Key on POST commands (IETF draft + Stripe semantics):
@@ -37,6 +37,9 @@ export interface IdempotencyRecord extends Doc {
 const STALE_MS = 30_000;
 /** published retention: a key older than this is a new request (README) */
 export const IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000;
+
+/** where the records live: a collection of the read store, written by this module only */
+export const idempotencyRecords = (reads: ReadStore) => reads.collection<IdempotencyRecord>("idempotency");
 const KEY = /^[\x21-\x7e]{8,255}$/;
 
 declare module "fastify" {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allProjections } from "../../projections/index.ts";
+import { balanceProjection } from "../../projections/balances.ts";
 import { rebuildProjections } from "../../projections/rebuild.ts";
 import { startGatewayHarness, type GatewayHarness } from "../../test/harness/gateway-harness.ts";
 import { ADMIN_TOKEN, testApp } from "../../test/harness/platform.ts";
@@ -102,12 +102,12 @@ describe("GET /system/status", () => {
     expect(body.eventStore).toMatchObject({ kind: "sqlite", status: "up", headPosition: head });
     expect(body.readStore).toMatchObject({ kind: "sqlite", status: "up" });
     expect(body.projector).toEqual({ inProcess: true, checkpoint: head, lag: 0 });
-    expect(body.projections.find((p: { name: string }) => p.name === "balances")).toEqual({ name: "balances", collection: "balances", documents: 4 });
+    const { name, collection } = balanceProjection;
+    expect(body.projections.find((p: { name: string }) => p.name === name)).toEqual({ name, collection, documents: 4 });
     expect(body.relay).toEqual({ enabled: false, topic: "aggregator.events", checkpoint: null, lag: null });
     expect(body.rebuilds).toEqual([]);
     // a rebuild built but not switched over keeps its checkpoint: in progress
-    const balances = allProjections.find((p) => p.name === "balances")!;
-    await rebuildProjections({ events: h.t.platform.events, reads: h.t.platform.reads, projections: [balances], switchOver: false });
+    await rebuildProjections({ events: h.t.platform.events, reads: h.t.platform.reads, projections: [balanceProjection], switchOver: false });
     expect((await get("/system/status")).body.rebuilds).toEqual([{ projection: "balances", collection: "balances__rebuild", position: head, lag: 0 }]);
   });
 });

@@ -1,7 +1,7 @@
 import { Option, type Command } from "commander";
 import { allProjections } from "../../projections/index.ts";
 import type { Projection } from "../../projections/projection.ts";
-import { readCheckpoint } from "../../projections/projector.ts";
+import { readCheckpoint } from "../../projections/checkpoints.ts";
 import { rebuildCollection, rebuildProjections } from "../../projections/rebuild.ts";
 import { TOKENS } from "../composition/container.ts";
 import { CliError, count, eventStore, EXIT, interruptSignal, openRoot, seconds, type Run } from "./io.ts";

@@ -4,13 +4,15 @@ import type { EventStore } from "../../domain/event-store.ts";
 import { createMemoryReadStore } from "../../infra/memory/read-store.ts";
 import { openSqliteReadStore } from "../../infra/sqlite/read-store.ts";
 import { allProjections } from "../../projections/index.ts";
-import { applyBatch, readCheckpoint } from "../../projections/projector.ts";
+import { applyBatch } from "../../projections/projector.ts";
+import { readCheckpoint } from "../../projections/checkpoints.ts";
 import type { Doc, ReadStore } from "../../projections/read-store.ts";
 import { rebuildCollection, rebuildProjections } from "../../projections/rebuild.ts";
 import { runCli } from "../../test/harness/cli.ts";
 import { testApp, type TestApp } from "../../test/harness/platform.ts";
 import { seedHistory } from "../../test/fixtures/seed.ts";
 import { seedSynthetic } from "../../test/fixtures/synthetic.ts";
+import { checkpoints } from "../../projections/checkpoints.ts";
 
 // Done-when: a rebuild equals the live projections; an interrupted rebuild, run again, ends equal.
 
@@ -70,7 +72,7 @@ describe("projections rebuild", () => {
     expect(await snapshot(reads)).toEqual(live); // untouched while the rebuild is partial
     expect(await reads.listCollections()).toContain(rebuildCollection(allProjections[0]!));
     // a crash between the documents and the checkpoint: the checkpoint lags the documents
-    await reads.collection("checkpoints").put({ _id: "rebuild:balances", _position: 5 });
+    await checkpoints(reads).put({ _id: "rebuild:balances", _position: 5 });
     const second = await rebuildProjections({ events: t.platform.events, reads, projections: allProjections, pageSize: 40 });
     expect(second.completed).toBe(true);
     expect(second.resumedFrom.balances).toBe(5);

@@ -15,6 +15,7 @@ import { fromEventLine, type EventLine } from "../../application/replay/event-fo
 import { topicEventPages } from "../../application/replay/topic-replay.ts";
 import { runCli } from "../../test/harness/cli.ts";
 import { seedSynthetic, syntheticAccount } from "../../test/fixtures/synthetic.ts";
+import { checkpoints } from "../../projections/checkpoints.ts";
 
 // Done-when: replay from the topic from time T returns exactly the events after T, in order per
 // account; replay from the store and from the topic give the same events. Real Kafka, real CLI.
@@ -33,7 +34,7 @@ async function relayAll(store: ReturnType<typeof openSqliteEventStore>) {
   const publisher = createKafkaPublisher({ brokers, topic, clientId: "replay-e2e", partitions: 3 });
   await publisher.ensureTopic();
   const stop = new AbortController();
-  const relay = runRelay({ store, checkpoints: createMemoryReadStore().collection("checkpoints"), producer: publisher, signal: stop.signal, batchSize: 50 });
+  const relay = runRelay({ store, checkpoints: checkpoints(createMemoryReadStore()), producer: publisher, signal: stop.signal, batchSize: 50 });
   const head = await store.headPosition();
   for (const until = Date.now() + 60_000; relay.stats.lastPosition < head && Date.now() < until;) await sleep(50);
   stop.abort();

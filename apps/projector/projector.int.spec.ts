@@ -4,11 +4,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSqliteEventStore } from "../../infra/sqlite/event-store.ts";
 import { openSqliteReadStore } from "../../infra/sqlite/read-store.ts";
-import { readCheckpoint } from "../../projections/projector.ts";
+import { readCheckpoint } from "../../projections/checkpoints.ts";
 import { dumpReadModels, projectToHead } from "../../test/harness/read-models.ts";
 import { appendWorkload } from "../../test/fixtures/workload.ts";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { checkpoints, LIVE_PROJECTOR } from "../../projections/checkpoints.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 
@@ -32,7 +33,7 @@ describe("projections: rebuild and crash equality (SQLite)", () => {
     expect(dumpA.balances!.length).toBe(30);
     expect(dumpA).toEqual(await dumpReadModels(b));
     // replay everything over existing documents: the position guards make it a no-op
-    await a.collection("checkpoints").put({ _id: "main", _position: 0 });
+    await checkpoints(a).put({ _id: LIVE_PROJECTOR, _position: 0 });
     await projectToHead(events, a, 500);
     expect(await dumpReadModels(a)).toEqual(dumpA);
     await Promise.all([events.close(), a.close(), b.close()]);

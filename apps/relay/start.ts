@@ -1,13 +1,12 @@
-// Relay wiring from already-built dependencies, shared by `apps/relay/main.ts` and the lead's
-// `npm start` composition root. Stop it by aborting `signal`, await `done`, then close the
-// publisher and the stores (in that order: the relay may still write its checkpoint on the way out).
+// Relay wiring from already-built dependencies, for the composition root (apps/composition/container.ts),
+// which `npm start` and `apps/relay/main.ts` resolve it from. Stop it by aborting `signal`, await `done`,
+// then close the publisher and the stores (in that order: the relay may still write its checkpoint on
+// the way out).
 import type { EventStore } from "../../domain/event-store.ts";
+import { checkpoints } from "../../projections/checkpoints.ts";
 import type { ReadStore } from "../../projections/read-store.ts";
 import type { KafkaPublisher } from "../../infra/kafka/publisher.ts";
 import { runRelay, type Relay, type RelayLogger } from "../../infra/kafka/relay.ts";
-
-/** read-model collection holding `{_id: "relay:<topic>", _position}` */
-export const RELAY_CHECKPOINTS = "checkpoints";
 
 export interface RelayDeps {
   store: EventStore;
@@ -49,7 +48,7 @@ export async function startRelay(deps: RelayDeps): Promise<StartedRelay> {
   }
   const relay = runRelay({
     store: deps.store,
-    checkpoints: deps.readStore.collection(RELAY_CHECKPOINTS),
+    checkpoints: checkpoints(deps.readStore),
     producer: publisher,
     signal,
     batchSize: deps.batchSize,

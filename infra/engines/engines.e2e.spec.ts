@@ -63,7 +63,7 @@ describe.skipIf(!mongoUrl)("FerretDB (mongodb driver)", () => {
         { account: "b", model: "gpt", tokens: 7 },
       ]);
 
-      const totals = db.collection<{ _id: string; tokens: number; calls: number }>("totals");
+      const totals = db.collection<{ _id: string; tokens: number; calls: number }>("tallies");
       for (const tokens of [3, 4]) {
         await totals.findOneAndUpdate({ _id: "a" }, { $inc: { tokens, calls: 1 } }, { upsert: true });
       }

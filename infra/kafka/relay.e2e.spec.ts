@@ -14,6 +14,7 @@ import { openSqliteEventStore } from "../sqlite/event-store.ts";
 import { consumeEvents, readTopic, type TopicRecord } from "./consumer.ts";
 import { createKafkaPublisher, type EventPublisher } from "./publisher.ts";
 import { relayCheckpointId, runRelay, type RelayStats } from "./relay.ts";
+import { checkpoints as checkpointsOf } from "../../projections/checkpoints.ts";
 
 const url = engineUrl("kafka", "KAFKA_BROKERS");
 // kcat (Debian package, installed by engines:up) reads the topic raw; REQUIRE_ENGINES=kcat makes it mandatory
@@ -62,7 +63,7 @@ describe.skipIf(!url)("relay → Kafka (e2e)", () => {
 
   it("publishes with keys and CloudEvents headers, at least once across a kill and restart", { timeout: 180_000 }, async () => {
     const store = openSqliteEventStore(join(dir, "events.db"));
-    const checkpoints = createMemoryReadStore().collection("checkpoints");
+    const checkpoints = checkpointsOf(createMemoryReadStore());
     const topic = `relay-e2e-${randomUUID()}`;
     const users = Array.from({ length: 10 }, (_, i) => `user-${i}`);
     const appendCharges = async (count: number) => {

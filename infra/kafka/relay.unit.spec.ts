@@ -7,6 +7,7 @@ import { createMemoryEventStore } from "../memory/event-store.ts";
 import { createMemoryReadStore } from "../memory/read-store.ts";
 import type { EventPublisher } from "./publisher.ts";
 import { newRelayStats, relayCheckpointId, runRelay, type Relay } from "./relay.ts";
+import { checkpoints as checkpointsOf } from "../../projections/checkpoints.ts";
 
 const TOPIC = "test.events";
 const relayedTypes = new Set<string>(RELAYED_EVENT_TYPES);
@@ -115,7 +116,7 @@ describe("relay (in-memory store, flaky broker)", () => {
     const users = Array.from({ length: 20 }, (_, i) => `user-${i}`);
     const broker = flakyPublisher(rand);
     const violations: string[] = [];
-    const checkpoints = guardedCheckpoints(readStore.collection("checkpoints"), store, broker.acked, violations);
+    const checkpoints = guardedCheckpoints(checkpointsOf(readStore), store, broker.acked, violations);
     const stats = newRelayStats();
     const start = (controller = new AbortController()) => ({
       controller, relay: runRelay({ store, checkpoints, producer: broker.publisher, signal: controller.signal, stats, ...fast }),
@@ -161,7 +162,7 @@ describe("relay (in-memory store, flaky broker)", () => {
       },
     };
     const broker = flakyPublisher(prng(8), 0, 0);
-    const checkpoints = createMemoryReadStore().collection("checkpoints");
+    const checkpoints = checkpointsOf(createMemoryReadStore());
     const controller = new AbortController();
     const relay: Relay = runRelay({ store: failing, checkpoints, producer: broker.publisher, signal: controller.signal, ...fast });
     const head = await store.headPosition();
@@ -184,7 +185,7 @@ describe("relay (in-memory store, flaky broker)", () => {
         if (down) throw new Error("broker down");
       },
     };
-    const checkpoints = createMemoryReadStore().collection("checkpoints");
+    const checkpoints = checkpointsOf(createMemoryReadStore());
     const controller = new AbortController();
     const relay = runRelay({ store, checkpoints, producer, signal: controller.signal, ...fast });
     await waitFor(async () => sends.length >= 6);

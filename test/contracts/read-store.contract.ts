@@ -190,7 +190,7 @@ export function readStoreContract(name: string, factory: Factory, options: { wri
       await keys.ensureIndex(["user"], { unique: true }).then(() => keys.put(row("k1", 1, { user: "u1" })));
       expect(await store.writeBatch([
         { collection: "rows", op: "putIfNewer", docs: [row("a", 1), row("b", 1)] },
-        { collection: "checkpoints", op: "put", doc: row("projector", 1) },
+        { collection: "marks", op: "put", doc: row("projector", 1) },
       ])).toEqual([2, 0]);
       await expect(store.writeBatch([
         { collection: "rows", op: "putIfNewer", docs: [row("c", 2)] },
@@ -198,7 +198,7 @@ export function readStoreContract(name: string, factory: Factory, options: { wri
         { collection: "keys", op: "put", doc: row("k2", 2, { user: "u1" }) },
       ])).rejects.toThrow();
       expect(ids(await rows.find({}, { sort: { _id: 1 } }))).toEqual(["a", "b"]);
-      expect(await store.collection("checkpoints").get("projector")).toEqual(row("projector", 1));
+      expect(await store.collection("marks").get("projector")).toEqual(row("projector", 1));
     });
   });
 }

@@ -9,7 +9,9 @@ import { totalsProjection } from "../../projections/event-stats.ts";
 import { modelUsageProjection } from "../../projections/model-usage.ts";
 import type { Projection } from "../../projections/projection.ts";
 import { applyBatch } from "../../projections/projector.ts";
-import { dashboard, metrics, usageReport } from "../../projections/queries.ts";
+import { dashboard } from "../../projections/dashboard.ts";
+import { metrics } from "../../projections/event-stats.ts";
+import { usageReport } from "../../projections/usage-report.ts";
 import type { ReadStore } from "../../projections/read-store.ts";
 import { usageReportProjection } from "../../projections/usage-report.ts";
 

@@ -1,6 +1,7 @@
 import type { EventStore } from "../../domain/event-store.ts";
 import { allProjections } from "../../projections/index.ts";
-import { readCheckpoint, runProjector } from "../../projections/projector.ts";
+import { runProjector } from "../../projections/projector.ts";
+import { readCheckpoint } from "../../projections/checkpoints.ts";
 import type { ReadStore } from "../../projections/read-store.ts";
 
 const COLLECTIONS = [...new Set(allProjections.map((p) => p.collection))];

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { listAccounts } from "../../../projections/queries.ts";
+import { listAccounts } from "../../../projections/balances.ts";
 import type { Platform } from "../../../application/platform.ts";
 import { awaitPosition } from "../context.ts";
 import { id, instantOut, minPosition, moneyOut, queryInt } from "../schemas.ts";

@@ -2,8 +2,9 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { trackAnalyticsEvent } from "../../../application/analytics/analytics.ts";
-import { allProjections } from "../../../projections/index.ts";
-import { collectionStats, dashboard, eventsSummary, metrics } from "../../../projections/queries.ts";
+import { collectionStats } from "../../../projections/index.ts";
+import { dashboard } from "../../../projections/dashboard.ts";
+import { eventsSummary, metrics } from "../../../projections/event-stats.ts";
 import type { Platform } from "../../../application/platform.ts";
 import { problem } from "../contract.ts";
 import { awaitPosition, commandContext } from "../context.ts";
@@ -74,7 +75,7 @@ export async function analyticsRoutes(fastify: FastifyInstance, { platform }: { 
   app.get("/analytics/stats/collection", {
     config: { access: "admin" },
     schema: { tags, summary: "Documents per read-model collection", response: { 200: CollectionStats } },
-    handler: async () => collectionStats(platform.reads, [...new Set(allProjections.map((p) => p.collection))]),
+    handler: async () => collectionStats(platform.reads),
   });
 
   app.get("/analytics/events/summary", {

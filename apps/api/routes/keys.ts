@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { listApiKeys } from "../../../projections/queries.ts";
+import { listApiKeys } from "../../../projections/api-keys.ts";
 import { createApiKey, DEFAULT_SCOPES, narrowToCreator, revokeApiKey, toKeyView } from "../../../application/keys/keys.ts";
 import type { Platform } from "../../../application/platform.ts";
 import { ownerOf, SCOPES, type Revocations } from "../auth.ts";

@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { PassThrough } from "node:stream";
 import { z } from "zod";
 import { formatMoney } from "../../../domain/money.ts";
-import { getBalance } from "../../../projections/queries.ts";
+import { getBalance } from "../../../projections/balances.ts";
 import { chatRequestSchema, isStream, requestedMaxTokens, choicesOf } from "../../../application/gateway/chat-request.ts";
 import { finishPlain, openChat, type ChatCall } from "../../../application/gateway/chat.ts";
 import type { Gateway } from "../../../application/gateway/gateway.ts";

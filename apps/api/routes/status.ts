@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { relayCheckpointId } from "../../../infra/kafka/relay.ts";
 import { allProjections } from "../../../projections/index.ts";
-import { readCheckpoint } from "../../../projections/projector.ts";
+import { readCheckpoint } from "../../../projections/checkpoints.ts";
 import { pendingRebuilds } from "../../../projections/rebuild.ts";
 import type { Gateway } from "../../../application/gateway/gateway.ts";
 import type { Platform } from "../../../application/platform.ts";

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { readCheckpoint } from "../../../projections/projector.ts";
+import { readCheckpoint } from "../../../projections/checkpoints.ts";
 import type { Gateway } from "../../../application/gateway/gateway.ts";
 import type { Platform } from "../../../application/platform.ts";
 import { HttpProblem } from "../problem.ts";
