@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
-// The dependency rules of shared/DESIGN.md, checked on every test run:
+// The dependency rules (README, the folder table), checked on every test run:
 //   domain ← projections ← application ← apps         (each imports only what is left of it)
 //   infra: adapters; imports domain/, projections/ and application's ports, never apps/
 //   vendor SDKs only in infra/ (and the support folders test/ and bench/, which talk to engines raw)

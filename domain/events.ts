@@ -1,4 +1,4 @@
-// Event catalog v1 (shared/DESIGN.md). Money is integer micro-USD everywhere.
+// Event catalog v1. Money is integer micro-USD everywhere.
 
 export type ActorType = "admin" | "apiKey" | "system";
 export interface Actor {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-// Environment contract (shared/DESIGN.md). A bad value stops start-up with one line naming the variable.
+// Environment contract (README, "Production-like run"). A bad value stops start-up with one line naming the variable.
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().min(1).default("127.0.0.1"),

@@ -4,7 +4,7 @@ import { checkpoints, readCheckpoint } from "./checkpoints.ts";
 import { applyBatch } from "./projector.ts";
 import type { ReadStore } from "./read-store.ts";
 
-// Rebuild (shared/notes/RELIABILITY.md §3): replay $all from the start into fresh collections
+// Rebuild: replay $all from the start into fresh collections
 // `<collection>__rebuild` while the live ones keep serving, then switch with renameCollection.
 //
 // Safe to interrupt and run again: each projection keeps its own checkpoint `rebuild:<name>`, written

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testApp, type TestApp } from "../../test/harness/platform.ts";
 
-// The edge checks input, the deciders check state (STYLE.md shape 3). Each row is a rule that used to be
+// The edge checks input, the deciders check state. Each row is a rule that used to be
 // re-checked by a decider and is now the route schema's alone: refused with 400 REQUEST.INVALID naming
 // the field, before any command runs, so nothing is appended. The rules on state (duplicates, funds,
 // over-refunds, budgets…) stay in the deciders: domain/refusals.unit.spec.ts.

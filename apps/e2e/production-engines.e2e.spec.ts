@@ -1,5 +1,5 @@
-// `npm start` on the production engines (issue 3): READ_STORE=mongo on FerretDB and the relay on Kafka, with the
-// event store on SQLite and, where POSTGRES_URL is set, again on PostgreSQL (EVENT_STORE=postgres, issue 11).
+// `npm start` on the production engines: READ_STORE=mongo on FerretDB and the relay on Kafka, with the
+// event store on SQLite and, where POSTGRES_URL is set, again on PostgreSQL (EVENT_STORE=postgres).
 // Commands go in over HTTP; balances are read back over HTTP and straight from MongoDB with the official
 // driver; the topic is read by a kafkajs consumer group and by kcat: both relayed types and only those,
 // key = userId, CloudEvents binary-mode headers, ce_id = event id, per account in revision order.

@@ -1,6 +1,6 @@
 // The relay under fire: events are appended continuously to a SQLite event store while the relay is
 // killed mid-stream and restarted, and while its (private) Kafka broker is killed and restarted under it.
-// Checks the delivery contract of shared/DESIGN.md: every event at least once, in order per account,
+// Checks the relay's delivery contract (README, "Guarantees and how they are kept"): every event at least once, in order per account,
 // exactly once after dedupe on ce_id. The broker is this test's own (test/engines/kafka-process.ts):
 // the shared one at KAFKA_BROKERS serves other test files in parallel and is never restarted.
 import { mkdtempSync, rmSync } from "node:fs";

@@ -11,7 +11,7 @@ import {
   backoffDelay, fromEsdbMetadata, fromPortPosition, isAfter, knownPosition, toEsdbMetadata, toPortPosition, toPortRevision,
 } from "./positions.ts";
 
-// Guarantees and pitfalls (shared/notes/ENGINES.md §4):
+// Guarantees and pitfalls:
 // - Appends always carry an exact expected revision, so a retry with the same event ids at the
 //   same expectation is deduplicated deterministically by the server (never use ANY here).
 // - An append's position is the commit position of its LAST event (the server reports the last

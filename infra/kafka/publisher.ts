@@ -1,5 +1,5 @@
 // Kafka side of the relay: one idempotent producer writing CloudEvents binary-mode records.
-// Conventions (shared/notes/ENGINES.md §5): key = account id (Kafka orders only within a partition),
+// Conventions: key = account id (Kafka orders only within a partition),
 // ce_id = the event id (stable across relay retries, consumers dedupe on it), record timestamp =
 // the event's occurredAt on a CreateTime topic that is never compacted.
 import { Kafka, Partitioners, logLevel, type Message, type Producer } from "kafkajs";

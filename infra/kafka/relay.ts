@@ -1,7 +1,7 @@
 // The relay: a catch-up subscription on $all (the event store is the outbox, no dual write) that
 // publishes ai_usage and transaction_created to the topic.
 //
-// Guarantees (shared/notes/RELIABILITY.md §4):
+// Guarantees:
 // - at-least-once: a failed send is retried with the same batch, forever, with capped exponential
 //   backoff; nothing is skipped. A lost ack, a crash or an abort between ack and checkpoint
 //   re-publishes, so consumers dedupe on ce_id.

@@ -1,4 +1,4 @@
-// MongoDB read store (production), kept to what FerretDB 1.24 also runs (notes/ENGINES.md §3.4):
+// MongoDB read store (production), kept to what FerretDB 1.24 also runs (README, "Engine notes"):
 // single-document writes, no transactions, $group with $sum only. `_id` is the document id.
 //
 // FerretDB pitfalls handled here:
