@@ -30,7 +30,10 @@ function readTable(parse: boolean): number {
     let n = 0;
     const rows = store.db.prepare("SELECT position, stream, revision, type, data, metadata FROM events ORDER BY position").iterate() as Iterable<{ data: string; metadata: string }>;
     for (const row of rows) {
-      if (parse) (JSON.parse(row.data), JSON.parse(row.metadata));
+      if (parse) {
+        JSON.parse(row.data);
+        JSON.parse(row.metadata);
+      }
       n++;
     }
     return n;
@@ -54,7 +57,10 @@ function readHttp(url: string, query = ""): Promise<number> {
         bytesRead += Buffer.byteLength(chunk);
         const lines = (rest + chunk).split("\n");
         rest = lines.pop()!;
-        for (const line of lines) (JSON.parse(line), n++);
+        for (const line of lines) {
+          JSON.parse(line);
+          n++;
+        }
       });
       res.on("end", () => resolve(n));
       res.on("error", reject);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, it } from "vitest";
 import { analyticsDecider, type AnalyticsCommand } from "./analytics.ts";
 import { deciderSpec } from "../test/harness/decider-spec.ts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AccountCommand } from "./account.ts";
-import { given, manual, NOW, pay, refund, refunded, release, reserve, reserved, settle, topUp, track, usage, usageEvent, USD } from "../test/fixtures/account.fixtures.ts";
+import { given, manual, NOW, pay, refund, refunded, reserve, reserved, settle, topUp, track, usage, usageEvent, USD } from "../test/fixtures/account.fixtures.ts";
 import { analyticsDecider, type AnalyticsCommand } from "./analytics.ts";
 import { apiKeyDecider, type ApiKeyCommand } from "./api-key.ts";
 import type { AccountEvent, ApiKeyEvent } from "./events.ts";
@@ -18,10 +18,6 @@ const expectRefusal = <C, E>(spec: { given(events?: E[]): { when(c: C): { thenTh
   };
 
 const paid5 = topUp("p1", 5 * USD);
-const with1 = (data: Partial<Extract<AccountCommand, { type: "createTransaction" }>["data"]>): AccountCommand => {
-  const base = manual("t1", "credit", USD);
-  return { ...base, data: { ...base.data, ...data } } as AccountCommand;
-};
 const payWith = (data: object): AccountCommand => ({ ...pay("p2", USD), data: { ...pay("p2", USD).data, ...data } } as AccountCommand);
 const refundWith = (data: object): AccountCommand => ({ ...refund("p1", "r1"), data: { ...refund("p1", "r1").data, ...data } } as AccountCommand);
 const reserveWith = (data: object, now = NOW): AccountCommand => ({ ...reserve("h1", 100, now), data: { ...reserve("h1", 100, now).data, ...data } } as AccountCommand);

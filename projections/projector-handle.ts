@@ -31,7 +31,11 @@ export async function startProjector(events: EventStore, reads: ReadStore, proje
           onBatch(position) {
             applied = position;
             delay = 100;
-            for (const w of waiters) if (w.position <= position) (waiters.delete(w), w.resolve(true));
+            for (const w of waiters) {
+              if (w.position > position) continue;
+              waiters.delete(w);
+              w.resolve(true);
+            }
           },
         });
       } catch (error) {

@@ -11,7 +11,10 @@ const recorded = (userId: string, n: number): RecordedEvent[] =>
 const fold = (events: RecordedEvent[]) => {
   let balance = 0, held = 0, transactions = 0;
   for (const e of events) {
-    if (e.type === "transaction_created") (balance += e.data.amount), transactions++;
+    if (e.type === "transaction_created") {
+      balance += e.data.amount;
+      transactions++;
+    }
     if (e.type === "usage_reserved") held += e.data.amount;
     if (e.type === "usage_released") held -= e.data.amount;
   }

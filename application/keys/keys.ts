@@ -16,7 +16,7 @@ function underUserLock<T>(userId: string, work: () => Promise<T>): Promise<T> {
   const run = (nameLocks.get(userId) ?? Promise.resolve()).then(work, work);
   const settled = run.catch(() => undefined);
   nameLocks.set(userId, settled);
-  settled.then(() => nameLocks.get(userId) === settled && nameLocks.delete(userId));
+  void settled.then(() => nameLocks.get(userId) === settled && nameLocks.delete(userId));
   return run;
 }
 

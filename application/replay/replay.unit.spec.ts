@@ -73,7 +73,10 @@ describe("storeNdjsonChunks", () => {
     const all = await store.readAll({ maxCount: 100 });
     let text = "";
     let count = 0;
-    for await (const c of storeNdjsonChunks(store, { types: ["ai_usage", "transaction_created"], after: 3 }, { pageSize: 7, limit: 9 })) (text += c.text), (count += c.count);
+    for await (const c of storeNdjsonChunks(store, { types: ["ai_usage", "transaction_created"], after: 3 }, { pageSize: 7, limit: 9 })) {
+      text += c.text;
+      count += c.count;
+    }
     const expected = all.filter((e) => e.position > 3 && ["ai_usage", "transaction_created"].includes(e.type)).slice(0, 9);
     expect(count).toBe(9);
     expect(text).toBe(expected.map(ndjsonLine).join(""));

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { canonicalJson } from "../../domain/hash-chain.ts";
 import type { Collection, Doc, ReadStore } from "../../projections/read-store.ts";
 import { HttpProblem } from "./problem.ts";

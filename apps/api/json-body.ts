@@ -25,6 +25,6 @@ export function registerJsonBody(app: FastifyInstance) {
     if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
       return done(new HttpProblem("REQUEST.TOO_DEEP", `JSON nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
     }
-    parse(request, text, done);
+    void parse(request, text, done);
   });
 }

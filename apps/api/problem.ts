@@ -109,10 +109,12 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
 }
 
 /** fastify's router errors before a route is found: bad percent-encoding, an over-long path segment */
-export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
-  if (error.code === "FST_ERR_BAD_URL") return sendProblem(reply, { code: "REQUEST.URL_INVALID", detail: "the URL has malformed percent-encoding" });
-  if (error.code === "FST_ERR_MAX_PARAM_LENGTH") return sendProblem(reply, { code: "REQUEST.URL_TOO_LONG", detail: "a path segment is longer than the server accepts" });
-  return sendProblem(reply, { code: "INTERNAL", detail: "internal error" });
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const problem: Problem =
+    error.code === "FST_ERR_BAD_URL" ? { code: "REQUEST.URL_INVALID", detail: "the URL has malformed percent-encoding" }
+    : error.code === "FST_ERR_MAX_PARAM_LENGTH" ? { code: "REQUEST.URL_TOO_LONG", detail: "a path segment is longer than the server accepts" }
+    : { code: "INTERNAL", detail: "internal error" };
+  void sendProblem(reply, problem);
 }
 
 export function registerProblemHandlers(app: FastifyInstance) {

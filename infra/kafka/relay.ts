@@ -141,7 +141,7 @@ export function runRelay(options: RelayOptions): Relay {
             await flush(); // backpressure: at most one batch in flight and one being filled
           } else {
             clearTimeout(timer);
-            timer = setTimeout(flush, lingerMs);
+            timer = setTimeout(() => void flush(), lingerMs); // the chain is awaited by the next flush
           }
         }
         if (!signal.aborted) throw new Error("subscription ended before the signal aborted");

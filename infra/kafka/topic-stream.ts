@@ -61,7 +61,10 @@ async function* batches(
   try {
     if (finished) return;
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) (failure = payload.error), finish();
+      if (!payload.restart) {
+        failure = payload.error;
+        finish();
+      }
     });
     // Seek on every join, not once after run(): on a fresh broker the first join can fail while the
     // group coordinator loads (the consumer restarts), and a restart re-joins with no committed
@@ -84,7 +87,10 @@ async function* batches(
           const json = m.value.toString("utf8");
           records.push({ event: JSON.parse(json) as RecordedEvent, json });
         }
-        if (records.length > 0) queue.push(records), wake();
+        if (records.length > 0) {
+          queue.push(records);
+          wake();
+        }
         next.set(batch.partition, BigInt(batch.lastOffset()) + 1n);
         if (!follow && BigInt(batch.lastOffset()) + 1n >= range.end && pending.delete(batch.partition) && pending.size === 0) finish();
         while (queue.length >= highWaterMark && !finished) {

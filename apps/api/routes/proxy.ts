@@ -14,7 +14,6 @@ import { openStream, pipeStream, type StreamSink } from "../../../application/ga
 import type { Platform } from "../../../application/platform.ts";
 import { actorOf, apiKeyOf } from "../auth.ts";
 import { problem } from "../contract.ts";
-import { HttpProblem } from "../problem.ts";
 import { moneyOut } from "../schemas.ts";
 
 // The OpenAI-compatible proxy: API keys only (access "key"), metered against the key's account.

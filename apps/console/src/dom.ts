@@ -38,3 +38,8 @@ export function fill(el: Element, ...children: Child[]): void {
 
 /** a `#/a/b` link; each segment is URL-encoded, so an id can never break out of its segment */
 export const route = (...segments: string[]) => `#/${segments.map(encodeURIComponent).join("/")}`;
+
+/** an async listener: the element does not wait for it, so the handler catches and shows its own failures */
+export function onAsync<K extends keyof HTMLElementEventMap>(el: HTMLElement, type: K, handler: (event: HTMLElementEventMap[K]) => Promise<void>): void {
+  el.addEventListener(type, (event) => void handler(event));
+}

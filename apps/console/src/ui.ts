@@ -1,5 +1,5 @@
 import { ApiError } from "./api.ts";
-import { fill, h, route, type Child } from "./dom.ts";
+import { fill, h, onAsync, route, type Child } from "./dom.ts";
 
 // Building blocks shared by the pages: page lifetime, regions that load, designed loading / empty /
 // error states (a refusal shows the API's problem `detail`, never a stack trace), tables, dialogs.
@@ -128,7 +128,7 @@ export function confirmDialog(title: string, message: Child, confirmLabel: strin
 
 export function copyButton(text: string, label = "Copy"): HTMLButtonElement {
   const button = h("button", { type: "button", class: "secondary" }, label);
-  button.addEventListener("click", async () => {
+  onAsync(button, "click", async () => {
     try {
       await navigator.clipboard.writeText(text);
       button.textContent = "Copied";

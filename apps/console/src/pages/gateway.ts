@@ -1,5 +1,5 @@
 import { api, call } from "../api.ts";
-import { h } from "../dom.ts";
+import { h, onAsync } from "../dom.ts";
 import { num, percent, usd } from "../format.ts";
 import { hasScope, isAdmin } from "../session.ts";
 import { badge, field, pageHeader, problemBox, region, section, table, type Scope, type Tone } from "../ui.ts";
@@ -22,7 +22,7 @@ function tryBox(models: string[]): HTMLElement {
   const out = h("div", { class: "try-result", "aria-live": "polite" });
   const send = h("button", { type: "submit" }, "Send request");
   const form = h("form", { class: "try", "aria-label": "Try a request" }, h("div", { class: "form-row" }, field("Model", model), field("Max tokens", maxTokens)), field("Message", prompt), send);
-  form.addEventListener("submit", async (e) => {
+  onAsync(form, "submit", async (e) => {
     e.preventDefault();
     send.disabled = true;
     out.replaceChildren(h("p", { class: "loading", role: "status" }, h("span", { class: "spinner", "aria-hidden": "true" }), "Waiting for the provider…"));

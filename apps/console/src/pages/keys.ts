@@ -1,5 +1,5 @@
 import { api, seg } from "../api.ts";
-import { h } from "../dom.ts";
+import { h, onAsync } from "../dom.ts";
 import { num, usd, when } from "../format.ts";
 import { currentUser, isAdmin } from "../session.ts";
 import { badge, confirmDialog, copyButton, field, pageHeader, problemBox, region, section, table, type Scope } from "../ui.ts";
@@ -86,7 +86,7 @@ export function keysPage(scope: Scope, _params: string[]): HTMLElement {
     h("fieldset", null, h("legend", null, "Limits (optional)"), h("div", { class: "form-row" }, field("Requests per minute", rpm), field("Tokens per minute", tpm), field("Budget (USD)", budgetInput, "total the key may spend"))),
     submit,
   );
-  form.addEventListener("submit", async (e) => {
+  onAsync(form, "submit", async (e) => {
     e.preventDefault();
     submit.disabled = true;
     const limits = { requestsPerMinute: optionalNumber(rpm), tokensPerMinute: optionalNumber(tpm), budget: budgetInput.value.trim() || undefined };

@@ -1,4 +1,4 @@
-import { h } from "../dom.ts";
+import { h, onAsync } from "../dom.ts";
 import { field, problemBox, type Scope } from "../ui.ts";
 
 // Sign-in with the admin token (operator: every account) or an API key (that key's user only).
@@ -17,7 +17,7 @@ export function signInPage(_scope: Scope, start: (token: string, remember: boole
     error,
     button,
   );
-  form.addEventListener("submit", async (event) => {
+  onAsync(form, "submit", async (event) => {
     event.preventDefault();
     error.replaceChildren();
     button.disabled = true;
