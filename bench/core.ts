@@ -20,7 +20,9 @@ import { accountStream, type NewEvent } from "../domain/events.ts";
 import { chain } from "../domain/hash-chain.ts";
 import { openSqliteEventStore } from "../infra/sqlite/event-store.ts";
 import { openSqliteReadStore } from "../infra/sqlite/read-store.ts";
-import { createCommandHandler, type StreamCommands } from "../application/commands/command-handler.ts";
+import type { StreamCommands } from "../application/commands/command-handler.ts";
+import { compose, TOKENS } from "../apps/composition/container.ts";
+import { loadConfig } from "../infra/config.ts";
 import { projectToHead } from "../test/harness/read-models.ts";
 import { freePort, startServer } from "../test/harness/server.ts";
 import { cpuSecondsOf, fmt, memoryOf, printMachine, printTable, sampleRss, systemBusySeconds } from "./machine.ts";
@@ -233,10 +235,10 @@ async function timed(accounts: StreamCommands<string, AccountCommand>, userId: s
 
 async function latencyBench() {
   const dir = temp("latency");
-  const file = join(dir, "events.db");
   try {
     const t0 = performance.now();
-    const seed = openSqliteEventStore(file);
+    const seeding = compose(loadConfig({ DATA_DIR: dir, LOG_LEVEL: "silent" }));
+    const seed = await seeding.resolve(TOKENS.events);
     const big = accountWriter(seed, "big");
     big.decide(payment("big", 0, START));
     for (let n = 1; n < 50_000; n++) {
@@ -246,10 +248,11 @@ async function latencyBench() {
     await big.flush();
     const built = (performance.now() - t0) / 1000;
     const events = await seed.headPosition();
-    await seed.close();
+    await seeding.close();
 
-    const store = openSqliteEventStore(file); // reopened: nothing cached anywhere but the OS page cache
-    const handler = createCommandHandler(store).for(accountDecider, accountStream);
+    // composed again, as `npm start` composes it: nothing cached anywhere but the OS page cache
+    const root = compose(loadConfig({ DATA_DIR: dir, LOG_LEVEL: "silent" }));
+    const handler = (await root.resolve(TOKENS.commands)).for(accountDecider, accountStream);
     let at = START + 60_000_000;
     const coldBig = await timed(handler, "big", 100_000, (at += 1000));
     const coldNew = await timed(handler, "new", 0, (at += 1000));
@@ -259,7 +262,7 @@ async function latencyBench() {
       bigTimes.push(await timed(handler, "big", 100_000 + i, (at += 1000)));
       newTimes.push(await timed(handler, "new", i, (at += 1000)));
     }
-    await store.close();
+    await root.close();
     bigTimes.sort((a, b) => a - b);
     newTimes.sort((a, b) => a - b);
     console.log(`\n3. trackUsage latency through createCommandHandler (SQLite, fsync per commit): ${events.toLocaleString("en-US")} events built in ${built.toFixed(1)} s, 500 commands each, alternated`);

@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { openSqliteEventStore } from "../infra/sqlite/event-store.ts";
-import { openSqliteReadStore } from "../infra/sqlite/read-store.ts";
+import { compose, TOKENS } from "../apps/composition/container.ts";
+import { loadConfig } from "../infra/config.ts";
 import { allProjections } from "../projections/index.ts";
 import { rebuildProjections } from "../projections/rebuild.ts";
 import { projectToHead } from "../test/harness/read-models.ts";
@@ -24,8 +24,8 @@ interface Measured { events: number; seconds: number; peakMb: number | null }
 
 /** one phase, in this (child) process; prints its figures as JSON on stdout */
 async function phase(name: Phase, dir: string): Promise<void> {
-  const events = openSqliteEventStore(join(dir, "events.db"));
-  const reads = openSqliteReadStore(join(dir, "read.db"));
+  const root = compose(loadConfig({ DATA_DIR: dir, LOG_LEVEL: "silent" }));
+  const [events, reads] = await Promise.all([root.resolve(TOKENS.events), root.resolve(TOKENS.reads)]);
   const head = await events.headPosition();
   const started = performance.now();
   if (name === "read") {
@@ -41,8 +41,7 @@ async function phase(name: Phase, dir: string): Promise<void> {
     if (!result.completed || result.events !== head) throw new Error(`rebuild read ${result.events} of ${head}`);
   }
   const seconds = (performance.now() - started) / 1000;
-  await events.close();
-  await reads.close();
+  await root.close();
   const measured: Measured = { events: head, seconds, peakMb: memoryOf().peakMb };
   process.stdout.write(JSON.stringify(measured));
 }
@@ -60,9 +59,9 @@ async function main() {
   printMachine("rebuild: projections rebuild --all vs the live projector's catch-up");
   const dir = mkdtempSync(join(tmpdir(), "aggregator-bench-rebuild-"));
   try {
-    const store = openSqliteEventStore(join(dir, "events.db"));
-    await seedSynthetic(store, { accounts: ACCOUNTS, eventsPerAccount: EVENTS / ACCOUNTS, chunk: 250 });
-    await store.close();
+    const seeding = compose(loadConfig({ DATA_DIR: dir, LOG_LEVEL: "silent" }));
+    await seedSynthetic(await seeding.resolve(TOKENS.events), { accounts: ACCOUNTS, eventsPerAccount: EVENTS / ACCOUNTS, chunk: 250 });
+    await seeding.close();
     console.log(`store: ${fmt(EVENTS)} synthetic account events (${ACCOUNTS} accounts: top-ups, reservations, usage, charges, releases)`);
     const read = await inChild("read", dir);
     const live = await inChild("projector", dir); // leaves the live read models in read.db

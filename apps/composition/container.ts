@@ -20,8 +20,7 @@ import { providersFromConfig } from "../../infra/providers/index.ts";
 import { allProjections } from "../../projections/index.ts";
 import { startProjector, watchProjector, type ProjectorHandle } from "../../projections/projector-handle.ts";
 import type { ReadStore } from "../../projections/read-store.ts";
-import { buildApp } from "../api/app.ts";
-import { startRelay, type StartedRelay } from "../relay/start.ts";
+import type { StartedRelay } from "../relay/start.ts";
 import { adminTokenOf, openEventStore, openReadStore, type AdminToken } from "./engines.ts";
 
 // The composition root: the one place where adapters are chosen and things are built. tsyringe holds one
@@ -137,7 +136,8 @@ export function compose(config: Config, options: ComposeOptions = {}) {
   bind(
     TOKENS.api,
     async () =>
-      buildApp({
+      // loaded when resolved: the projector, relay and CLI programs do not pay for fastify and the console
+      (await import("../api/app.ts")).buildApp({
         platform: await get(TOKENS.platform),
         gateway: await get(TOKENS.gateway),
         adminToken: get(TOKENS.adminToken).token,
@@ -156,7 +156,7 @@ export function compose(config: Config, options: ComposeOptions = {}) {
     TOKENS.relay,
     async () => {
       const [store, readStore, publisher] = await Promise.all([get(TOKENS.events), get(TOKENS.reads), get(TOKENS.publisher)]);
-      return startRelay({ store, readStore, publisher, signal: stopRelay.signal, log: get(TOKENS.logger) });
+      return (await import("../relay/start.ts")).startRelay({ store, readStore, publisher, signal: stopRelay.signal, log: get(TOKENS.logger) });
     },
     async (relay) => {
       stopRelay.abort();
