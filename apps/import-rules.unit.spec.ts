@@ -26,13 +26,18 @@ function sources(dir: string): string[] {
     .map((e) => relative(ROOT, join(e.parentPath, e.name)));
 }
 
-const IMPORT = /(?:^|\n)\s*(import|export)\s+(type\s+)?([^;]*?)\s*from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|^\s*import\s+["']([^"']+)["']/gm;
+const IMPORT =
+  /(?:^|\n)\s*(import|export)\s+(type\s+)?([^;]*?)\s*from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|^\s*import\s+["']([^"']+)["']/gm;
 
 function importsOf(file: string): Import[] {
   const text = readFileSync(join(ROOT, file), "utf8");
   return [...text.matchAll(IMPORT)].map((m) => {
     if (m[4] === undefined) return { spec: (m[5] ?? m[6])!, typeOnly: false };
-    const names = /^\{([^}]*)\}$/.exec(m[3]!.trim())?.[1]?.split(",").map((n) => n.trim()).filter(Boolean);
+    const names = /^\{([^}]*)\}$/
+      .exec(m[3]!.trim())?.[1]
+      ?.split(",")
+      .map((n) => n.trim())
+      .filter(Boolean);
     const allTyped = names !== undefined && names.length > 0 && names.every((n) => n.startsWith("type "));
     return { spec: m[4], typeOnly: m[2] !== undefined || allTyped };
   });
@@ -63,7 +68,11 @@ function violations(dirs: string[], allowed: (t: Target, i: Import, file: string
   return dirs
     .flatMap(sources)
     .filter((file) => specsToo || !isTest(file))
-    .flatMap((file) => importsOf(file).filter((i) => !allowed(target(file, i.spec), i, file)).map((i) => `${file} imports ${i.spec}`));
+    .flatMap((file) =>
+      importsOf(file)
+        .filter((i) => !allowed(target(file, i.spec), i, file))
+        .map((i) => `${file} imports ${i.spec}`),
+    );
 }
 
 const inside = (t: Target, ...folders: string[]) => t.folder !== undefined && folders.includes(t.folder);
@@ -74,16 +83,25 @@ describe("import rules", () => {
   });
 
   it("projections/ imports only domain/ and projections/ (no npm packages)", () => {
-    expect(violations(["projections"], (t) => t.pkg === undefined && (t.folder === undefined || inside(t, "domain", "projections")))).toEqual([]);
+    expect(
+      violations(["projections"], (t) => t.pkg === undefined && (t.folder === undefined || inside(t, "domain", "projections"))),
+    ).toEqual([]);
   });
 
   it("application/ imports domain/, projections/ and application/, never infra/ or apps/", () => {
-    expect(violations(["application"], (t) => t.pkg !== undefined || t.folder === undefined || inside(t, "domain", "projections", "application"))).toEqual([]);
+    expect(
+      violations(
+        ["application"],
+        (t) => t.pkg !== undefined || t.folder === undefined || inside(t, "domain", "projections", "application"),
+      ),
+    ).toEqual([]);
   });
 
   it("infra/ imports domain/, projections/ and application's ports (types, or a port module), never apps/", () => {
     const allowed = (t: Target, i: Import) =>
-      t.folder === undefined || inside(t, "domain", "projections", "infra") || (inside(t, "application") && (i.typeOnly || PORTS.includes(t.path!)));
+      t.folder === undefined ||
+      inside(t, "domain", "projections", "infra") ||
+      (inside(t, "application") && (i.typeOnly || PORTS.includes(t.path!)));
     expect(violations(["infra"], allowed)).toEqual([]);
   });
 
@@ -96,7 +114,11 @@ describe("import rules", () => {
   });
 
   it("tsyringe appears only in the composition root, apps/composition/", () => {
-    const users = violations([...PRODUCTION, "test", "bench"], (t, _i, f) => t.pkg !== "tsyringe" || f.startsWith("apps/composition/"), true);
+    const users = violations(
+      [...PRODUCTION, "test", "bench"],
+      (t, _i, f) => t.pkg !== "tsyringe" || f.startsWith("apps/composition/"),
+      true,
+    );
     expect(users).toEqual([]);
   });
 

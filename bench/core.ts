@@ -62,7 +62,16 @@ function usageBody(userId: (i: number) => string) {
   let i = 0;
   return (req: Record<string, unknown>) => {
     const n = i++;
-    return { ...req, body: JSON.stringify({ userId: userId(n), provider: "openai", model: "gpt-4o-mini", promptTokens: 10 + (n % 50), completionTokens: 5 + (n % 20) }) };
+    return {
+      ...req,
+      body: JSON.stringify({
+        userId: userId(n),
+        provider: "openai",
+        model: "gpt-4o-mini",
+        promptTokens: 10 + (n % 50),
+        completionTokens: 5 + (n % 20),
+      }),
+    };
   };
 }
 
@@ -84,26 +93,49 @@ async function load(url: string, pid: number, userId: (i: number) => string, hea
   const cores = (i: number) => (cpu0[i] == null || cpu1[i] == null ? null : (cpu1[i]! - cpu0[i]!) / elapsed);
   const [serverCores, clientCores, busyCores] = [cores(0), cores(1), cores(2)];
   return {
-    reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts,
-    serverCores, clientCores,
+    reqPerSec: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+    serverCores,
+    clientCores,
     /** CPU other processes on the machine took meanwhile: the benchmark was not alone */
-    otherCores: serverCores === null || clientCores === null || busyCores === null ? null : Math.max(0, busyCores - serverCores - clientCores),
+    otherCores:
+      serverCores === null || clientCores === null || busyCores === null ? null : Math.max(0, busyCores - serverCores - clientCores),
   };
 }
 
 async function startBare() {
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "bench/bare-server.ts"], {
-    cwd: ROOT, env: { ...process.env, PORT: String(port) }, stdio: ["ignore", "ignore", "inherit"],
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port) },
+    stdio: ["ignore", "ignore", "inherit"],
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`bare server exited ${child.exitCode}`);
-    if (await fetch(`${url}/ready`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (i > 300) throw new Error("bare server not ready after 30 s");
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { url, pid: child.pid!, stop: async () => { if (child.exitCode === null) { child.kill("SIGTERM"); await once(child, "exit"); } } };
+  return {
+    url,
+    pid: child.pid!,
+    stop: async () => {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        await once(child, "exit");
+      }
+    },
+  };
 }
 
 type Load = Awaited<ReturnType<typeof load>>;
@@ -116,7 +148,9 @@ async function aggregator(env: Record<string, string>, phases: Record<string, (i
   try {
     for (const userId of [...Array.from({ length: 64 }, (_, i) => `bench-${i}`), "hot"]) {
       const res = await fetch(`${server.url}/billing/payment/process`, {
-        method: "POST", headers: { "content-type": "application/json", ...auth }, body: JSON.stringify({ userId, amount: "1000" }),
+        method: "POST",
+        headers: { "content-type": "application/json", ...auth },
+        body: JSON.stringify({ userId, amount: "1000" }),
       });
       if (res.status !== 201) throw new Error(`seeding ${userId}: ${res.status} ${await res.text()}`);
     }
@@ -148,13 +182,21 @@ async function httpBench() {
   const baseline = { reqPerSec: (before.reqPerSec + after.reqPerSec) / 2 };
   const { spread, hot } = main.results as { spread: Load; hot: Load };
   const row = (name: string, r: Load) => ({
-    case: name, "req/s": fmt(r.reqPerSec), "p50": ms(r.p50), "p99": ms(r.p99), "non-2xx": r.non2xx, "errors": r.errors,
-    "server CPU": `${fmt(r.serverCores, 2)} cores`, "autocannon CPU": `${fmt(r.clientCores, 2)} cores`,
+    case: name,
+    "req/s": fmt(r.reqPerSec),
+    p50: ms(r.p50),
+    p99: ms(r.p99),
+    "non-2xx": r.non2xx,
+    errors: r.errors,
+    "server CPU": `${fmt(r.serverCores, 2)} cores`,
+    "autocannon CPU": `${fmt(r.clientCores, 2)} cores`,
     "other processes CPU": `${fmt(r.otherCores, 2)} cores`,
     "req per server CPU-s": fmt(r.serverCores ? r.reqPerSec / r.serverCores : null),
     "ratio vs bare (mean)": fmt(r.reqPerSec / baseline.reqPerSec, 2),
   });
-  console.log(`\n1. Durable trackUsage over HTTP: autocannon ${CONNECTIONS} connections in the bench process, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s per case; CPU = cores used during the measured ${SECONDS} s`);
+  console.log(
+    `\n1. Durable trackUsage over HTTP: autocannon ${CONNECTIONS} connections in the bench process, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s per case; CPU = cores used during the measured ${SECONDS} s`,
+  );
   printTable([
     row("bare fastify POST, before (baseline)", before),
     row("bare fastify POST, after (baseline)", after),
@@ -164,14 +206,32 @@ async function httpBench() {
   ]);
   console.log(`\n2. Memory of the npm start process during the load phases above (VmHWM = kernel's peak RSS)`);
   const mem = (name: string, m: typeof main) => ({
-    process: name, "RSS before load": `${fmt(m.idleMb, 1)} MB`, "max 250 ms sample": `${fmt(m.sampledMb, 1)} MB`,
-    "VmHWM (peak)": `${fmt(m.peakMb, 1)} MB`, "RSS at the end": `${fmt(m.rssMb, 1)} MB`,
+    process: name,
+    "RSS before load": `${fmt(m.idleMb, 1)} MB`,
+    "max 250 ms sample": `${fmt(m.sampledMb, 1)} MB`,
+    "VmHWM (peak)": `${fmt(m.peakMb, 1)} MB`,
+    "RSS at the end": `${fmt(m.rssMb, 1)} MB`,
   });
   printTable([mem("npm start (64 accounts + hot account)", main), mem("diagnostic: RUN_PROJECTOR=false", split)]);
   const ratio = spread.reqPerSec / baseline.reqPerSec;
-  targets.push({ metric: "HTTP trackUsage, 64 accounts ÷ bare", measured: fmt(ratio, 2), target: "≥ 0.30", reached: verdict(ratio >= 0.3 && spread.non2xx === 0) });
-  targets.push({ metric: "HTTP trackUsage, 1 hot account ÷ bare", measured: fmt(hot.reqPerSec / baseline.reqPerSec, 2), target: "(none)", reached: "-" });
-  targets.push({ metric: "peak RSS of npm start under load", measured: `${fmt(main.peakMb, 1)} MB`, target: "≤ 250 MB", reached: verdict(main.peakMb !== null && main.peakMb <= 250) });
+  targets.push({
+    metric: "HTTP trackUsage, 64 accounts ÷ bare",
+    measured: fmt(ratio, 2),
+    target: "≥ 0.30",
+    reached: verdict(ratio >= 0.3 && spread.non2xx === 0),
+  });
+  targets.push({
+    metric: "HTTP trackUsage, 1 hot account ÷ bare",
+    measured: fmt(hot.reqPerSec / baseline.reqPerSec, 2),
+    target: "(none)",
+    reached: "-",
+  });
+  targets.push({
+    metric: "peak RSS of npm start under load",
+    measured: `${fmt(main.peakMb, 1)} MB`,
+    target: "≤ 250 MB",
+    reached: verdict(main.peakMb !== null && main.peakMb <= 250),
+  });
 }
 
 // ---------- shared by 3 and 4: decided, chained events appended at exact revisions ----------
@@ -185,12 +245,21 @@ function accountWriter(store: EventStore, userId: string) {
   let n = 0;
   return {
     stream,
-    get pending() { return pending.length; },
+    get pending() {
+      return pending.length;
+    },
     decide(command: AccountCommand) {
       const correlationId = `bench-${userId}-${n++}`;
       const decided = decideAccount(command, state).map((event) => ({
         ...event,
-        metadata: { eventId: randomUUID(), occurredAt: command.now, actor: ACTOR, correlationId, causationId: correlationId, schemaVersion: 1 as const },
+        metadata: {
+          eventId: randomUUID(),
+          occurredAt: command.now,
+          actor: ACTOR,
+          correlationId,
+          causationId: correlationId,
+          schemaVersion: 1 as const,
+        },
       })) as NewEvent[];
       for (const event of chain(state.lastHash, decided)) {
         evolveAccount(state, event as AccountEventInput);
@@ -211,25 +280,47 @@ const usage = (userId: string, n: number, at: number): AccountCommand => {
   const promptTokens = 50 + ((n * 37) % 2000);
   const completionTokens = 10 + ((n * 11) % 500);
   return {
-    type: "trackUsage", now,
+    type: "trackUsage",
+    now,
     data: {
-      userId, usageId: `use-${userId}-${n}`, transactionId: `txn-use-${userId}-${n}`, requestId: `req-${userId}-${n}`,
-      service: "chat", resource: "chat.completions", provider: "openai", model: n % 3 === 0 ? "gpt-4o" : "gpt-4o-mini",
-      promptTokens, completionTokens, cost: promptTokens * 3 + completionTokens * 12,
-      prices: { promptPerMillion: 150_000, completionPerMillion: 600_000 }, timestamp: now,
+      userId,
+      usageId: `use-${userId}-${n}`,
+      transactionId: `txn-use-${userId}-${n}`,
+      requestId: `req-${userId}-${n}`,
+      service: "chat",
+      resource: "chat.completions",
+      provider: "openai",
+      model: n % 3 === 0 ? "gpt-4o" : "gpt-4o-mini",
+      promptTokens,
+      completionTokens,
+      cost: promptTokens * 3 + completionTokens * 12,
+      prices: { promptPerMillion: 150_000, completionPerMillion: 600_000 },
+      timestamp: now,
     },
   };
 };
 const payment = (userId: string, n: number, at: number): AccountCommand => ({
-  type: "processPayment", now: new Date(at).toISOString(),
-  data: { userId, paymentId: `pay-${userId}-${n}`, transactionId: `txn-pay-${userId}-${n}`, amount: 20_000_000, currency: "USD", method: "card" },
+  type: "processPayment",
+  now: new Date(at).toISOString(),
+  data: {
+    userId,
+    paymentId: `pay-${userId}-${n}`,
+    transactionId: `txn-pay-${userId}-${n}`,
+    amount: 20_000_000,
+    currency: "USD",
+    method: "card",
+  },
 });
 
 // ---------- 3: latency vs stream length ----------
 
 async function timed(accounts: StreamCommands<string, AccountCommand>, userId: string, n: number, at: number) {
   const t0 = performance.now();
-  await accounts.handle(userId, usage(userId, n, at), { actor: ACTOR, correlationId: `lat-${userId}-${n}`, now: new Date(at).toISOString() });
+  await accounts.handle(userId, usage(userId, n, at), {
+    actor: ACTOR,
+    correlationId: `lat-${userId}-${n}`,
+    now: new Date(at).toISOString(),
+  });
   return performance.now() - t0;
 }
 
@@ -258,21 +349,34 @@ async function latencyBench() {
     const coldNew = await timed(handler, "new", 0, (at += 1000));
     const bigTimes: number[] = [];
     const newTimes: number[] = [];
-    for (let i = 1; i <= 500; i++) { // alternated, so drift (page cache, JIT, fsync) hits both alike
+    for (let i = 1; i <= 500; i++) {
+      // alternated, so drift (page cache, JIT, fsync) hits both alike
       bigTimes.push(await timed(handler, "big", 100_000 + i, (at += 1000)));
       newTimes.push(await timed(handler, "new", i, (at += 1000)));
     }
     await root.close();
     bigTimes.sort((a, b) => a - b);
     newTimes.sort((a, b) => a - b);
-    console.log(`\n3. trackUsage latency through createCommandHandler (SQLite, fsync per commit): ${events.toLocaleString("en-US")} events built in ${built.toFixed(1)} s, 500 commands each, alternated`);
+    console.log(
+      `\n3. trackUsage latency through createCommandHandler (SQLite, fsync per commit): ${events.toLocaleString("en-US")} events built in ${built.toFixed(1)} s, 500 commands each, alternated`,
+    );
     printTable([
-      { account: `big (${events.toLocaleString("en-US")} events)`, "first (cold load)": ms(coldBig), p50: ms(pct(bigTimes, 50)), p99: ms(pct(bigTimes, 99)) },
+      {
+        account: `big (${events.toLocaleString("en-US")} events)`,
+        "first (cold load)": ms(coldBig),
+        p50: ms(pct(bigTimes, 50)),
+        p99: ms(pct(bigTimes, 99)),
+      },
       { account: "new (0 events)", "first (cold load)": ms(coldNew), p50: ms(pct(newTimes, 50)), p99: ms(pct(newTimes, 99)) },
     ]);
     const ratio = pct(bigTimes, 50) / pct(newTimes, 50);
     console.log(`ratio big p50 ÷ new p50 = ${ratio.toFixed(2)}`);
-    targets.push({ metric: "p50 latency, 100k-event account ÷ new account", measured: fmt(ratio, 2), target: "≤ 1.2", reached: verdict(ratio <= 1.2) });
+    targets.push({
+      metric: "p50 latency, 100k-event account ÷ new account",
+      measured: fmt(ratio, 2),
+      target: "≤ 1.2",
+      reached: verdict(ratio <= 1.2),
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -346,12 +450,21 @@ async function child(kind: string, eventsFile: string, target: string) {
 }
 
 async function runChild(kind: string, eventsFile: string, target: string) {
-  const proc = spawn(process.execPath, ["--import", "tsx", "bench/core.ts", "--child", kind, eventsFile, target], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const proc = spawn(process.execPath, ["--import", "tsx", "bench/core.ts", "--child", kind, eventsFile, target], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   let out = "";
   proc.stdout!.on("data", (d) => (out += d));
   const [code] = await once(proc, "exit");
   if (code !== 0) throw new Error(`${kind} child exited ${code}`);
-  return JSON.parse(out.trim().split("\n").at(-1)!) as { count: number; seconds: number; cpuSeconds: number; peakMb: number | null; maxStallMs: number };
+  return JSON.parse(out.trim().split("\n").at(-1)!) as {
+    count: number;
+    seconds: number;
+    cpuSeconds: number;
+    peakMb: number | null;
+    maxStallMs: number;
+  };
 }
 
 async function projectionBench() {
@@ -364,13 +477,38 @@ async function projectionBench() {
     const raw = await runChild("raw", eventsFile, join(dir, "raw.db")); // also warms the page cache for both
     const projected = await runChild("project", eventsFile, join(dir, "read.db"));
     const rate = (r: typeof raw) => r.count / r.seconds;
-    console.log(`\n4. Catch-up of ${head.toLocaleString("en-US")} events (2,000 accounts, built in ${built.toFixed(1)} s) from a SQLite event store, each phase in its own process`);
+    console.log(
+      `\n4. Catch-up of ${head.toLocaleString("en-US")} events (2,000 accounts, built in ${built.toFixed(1)} s) from a SQLite event store, each phase in its own process`,
+    );
     printTable([
-      { phase: "raw: readAll pages → INSERT (id, JSON), 1,000 rows/txn (baseline)", events: raw.count, seconds: raw.seconds.toFixed(2), "CPU s (process)": raw.cpuSeconds.toFixed(2), "events/s": fmt(rate(raw)), "peak RSS": `${fmt(raw.peakMb, 1)} MB`, "longest event-loop stall": ms(raw.maxStallMs), ratio: "1.00" },
-      { phase: "runProjector from zero to head, all projections → SQLite read store", events: projected.count, seconds: projected.seconds.toFixed(2), "CPU s (process)": projected.cpuSeconds.toFixed(2), "events/s": fmt(rate(projected)), "peak RSS": `${fmt(projected.peakMb, 1)} MB`, "longest event-loop stall": ms(projected.maxStallMs), ratio: fmt(rate(projected) / rate(raw), 2) },
+      {
+        phase: "raw: readAll pages → INSERT (id, JSON), 1,000 rows/txn (baseline)",
+        events: raw.count,
+        seconds: raw.seconds.toFixed(2),
+        "CPU s (process)": raw.cpuSeconds.toFixed(2),
+        "events/s": fmt(rate(raw)),
+        "peak RSS": `${fmt(raw.peakMb, 1)} MB`,
+        "longest event-loop stall": ms(raw.maxStallMs),
+        ratio: "1.00",
+      },
+      {
+        phase: "runProjector from zero to head, all projections → SQLite read store",
+        events: projected.count,
+        seconds: projected.seconds.toFixed(2),
+        "CPU s (process)": projected.cpuSeconds.toFixed(2),
+        "events/s": fmt(rate(projected)),
+        "peak RSS": `${fmt(projected.peakMb, 1)} MB`,
+        "longest event-loop stall": ms(projected.maxStallMs),
+        ratio: fmt(rate(projected) / rate(raw), 2),
+      },
     ]);
     const ratio = rate(projected) / rate(raw);
-    targets.push({ metric: "projection catch-up events/s ÷ raw inserts", measured: fmt(ratio, 2), target: "≥ 0.3", reached: verdict(ratio >= 0.3) });
+    targets.push({
+      metric: "projection catch-up events/s ÷ raw inserts",
+      measured: fmt(ratio, 2),
+      target: "≥ 0.3",
+      reached: verdict(ratio >= 0.3),
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

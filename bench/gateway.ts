@@ -50,25 +50,33 @@ interface Outcome {
 function request(target: Target, body: string, stream: boolean): Promise<Outcome> {
   return new Promise((resolvePromise) => {
     const t0 = performance.now();
-    const req = http.request(target.url, { method: "POST", agent, headers: { "content-type": "application/json", ...target.headers() } }, (res) => {
-      let first = NaN;
-      let done = false;
-      const splitter = new SseSplitter();
-      res.on("data", (chunk: Buffer) => {
-        if (!stream) return;
-        for (const event of splitter.push(chunk)) {
-          const data = sseData(event);
-          if (data === "[DONE]") done = true;
-          else if (Number.isNaN(first) && data?.includes('"content":"t')) first = performance.now() - t0;
-        }
-      });
-      res.on("end", () => {
-        const ok = res.statusCode === 200;
-        const status = res.statusCode ?? 0;
-        resolvePromise(stream ? { ok: ok && done, status, ms: first, settled: done } : { ok, status, ms: performance.now() - t0, settled: res.headers["x-aggregator-cost"] !== undefined });
-      });
-      res.on("error", () => resolvePromise({ ok: false, status: 0, ms: NaN, settled: false }));
-    });
+    const req = http.request(
+      target.url,
+      { method: "POST", agent, headers: { "content-type": "application/json", ...target.headers() } },
+      (res) => {
+        let first = NaN;
+        let done = false;
+        const splitter = new SseSplitter();
+        res.on("data", (chunk: Buffer) => {
+          if (!stream) return;
+          for (const event of splitter.push(chunk)) {
+            const data = sseData(event);
+            if (data === "[DONE]") done = true;
+            else if (Number.isNaN(first) && data?.includes('"content":"t')) first = performance.now() - t0;
+          }
+        });
+        res.on("end", () => {
+          const ok = res.statusCode === 200;
+          const status = res.statusCode ?? 0;
+          resolvePromise(
+            stream
+              ? { ok: ok && done, status, ms: first, settled: done }
+              : { ok, status, ms: performance.now() - t0, settled: res.headers["x-aggregator-cost"] !== undefined },
+          );
+        });
+        res.on("error", () => resolvePromise({ ok: false, status: 0, ms: NaN, settled: false }));
+      },
+    );
     req.on("error", () => resolvePromise({ ok: false, status: 0, ms: NaN, settled: false }));
     req.end(body);
   });
@@ -84,7 +92,10 @@ interface Phase {
   seconds: number;
 }
 const summarise = (outcomes: Outcome[], seconds: number): Phase => ({
-  latencies: outcomes.filter((o) => o.ok).map((o) => o.ms).sort((a, b) => a - b),
+  latencies: outcomes
+    .filter((o) => o.ok)
+    .map((o) => o.ms)
+    .sort((a, b) => a - b),
   errors: outcomes.filter((o) => !o.ok).length,
   failures: [...outcomes.filter((o) => !o.ok).reduce((m, o) => m.set(o.status, (m.get(o.status) ?? 0) + 1), new Map<number, number>())]
     .map(([status, count]) => `${status === 0 ? "transport" : status}×${count}`)
@@ -122,7 +133,10 @@ async function concurrentStreams(target: Target, body: string, concurrency: numb
 }
 
 async function startFixture() {
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/upstream-server.ts"], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/upstream-server.ts"], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const [line] = (await once(createInterface({ input: child.stdout! }), "line")) as [string];
   const { url } = JSON.parse(line) as { url: string };
   return {
@@ -141,7 +155,11 @@ async function seed(url: string): Promise<string[]> {
   const keys: string[] = [];
   for (let i = 0; i < USERS; i++) {
     const userId = `bench-${i}`;
-    const pay = await fetch(`${url}/billing/payment/process`, { method: "POST", headers: admin, body: JSON.stringify({ userId, amount: "100000" }) });
+    const pay = await fetch(`${url}/billing/payment/process`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ userId, amount: "100000" }),
+    });
     if (pay.status !== 201) throw new Error(`seeding ${userId}: ${pay.status} ${await pay.text()}`);
     const key = await fetch(`${url}/auth/api-keys`, { method: "POST", headers: admin, body: JSON.stringify({ userId, name: "bench" }) });
     if (key.status !== 201) throw new Error(`key for ${userId}: ${key.status} ${await key.text()}`);
@@ -164,7 +182,10 @@ async function startGateway(parent: string, fixtureUrl: string) {
   });
   const keys = await seed(server.url);
   let k = 0;
-  const target: Target = { url: new URL(`${server.url}/v1/chat/completions`), headers: () => ({ authorization: `Bearer ${keys[k++ % keys.length]}` }) };
+  const target: Target = {
+    url: new URL(`${server.url}/v1/chat/completions`),
+    headers: () => ({ authorization: `Bearer ${keys[k++ % keys.length]}` }),
+  };
   return {
     pid: server.pid,
     target,
@@ -177,25 +198,45 @@ async function startGateway(parent: string, fixtureUrl: string) {
 
 async function main() {
   printMachine("gateway: latency added over the upstream fixture (issue 4)");
-  console.log(`phases: ${SECONDS} s each after ${WARMUP_SECONDS} s warm-up; ${RATE} req/s non-streaming (open loop); ${STREAMS} concurrent streams; ${USERS} funded accounts, one key each`);
+  console.log(
+    `phases: ${SECONDS} s each after ${WARMUP_SECONDS} s warm-up; ${RATE} req/s non-streaming (open loop); ${STREAMS} concurrent streams; ${USERS} funded accounts, one key each`,
+  );
   const fixture = await startFixture();
   // the diagnostic gateway keeps DATA_DIR on tmpfs, where fsync is nearly free: the difference between
   // the two gateway rows is what durable appends cost on this disk, the rest is the gateway's own work
-  const gateways = [{ name: "through the gateway", parent: tmpdir() }, ...(existsSync("/dev/shm") ? [{ name: "diagnostic: gateway, DATA_DIR on tmpfs", parent: "/dev/shm" }] : [])];
+  const gateways = [
+    { name: "through the gateway", parent: tmpdir() },
+    ...(existsSync("/dev/shm") ? [{ name: "diagnostic: gateway, DATA_DIR on tmpfs", parent: "/dev/shm" }] : []),
+  ];
   const servers: Awaited<ReturnType<typeof startGateway>>[] = [];
   try {
     for (const g of gateways) servers.push(await startGateway(g.parent, fixture.url));
-    const direct: Target = { url: new URL(`${fixture.url}/openai/v1/chat/completions`), headers: () => ({ authorization: `Bearer ${UPSTREAM_KEY}` }) };
+    const direct: Target = {
+      url: new URL(`${fixture.url}/openai/v1/chat/completions`),
+      headers: () => ({ authorization: `Bearer ${UPSTREAM_KEY}` }),
+    };
     const messages = [{ role: "user", content: "Say hello to the benchmark." }];
     const plain = JSON.stringify({ model: "gpt-4o-mini", messages, max_tokens: 64 });
-    const streamed = JSON.stringify({ model: "gpt-4o-mini", messages, max_tokens: 64, stream: true, stream_options: { include_usage: true } });
+    const streamed = JSON.stringify({
+      model: "gpt-4o-mini",
+      messages,
+      max_tokens: 64,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
 
     const rows: Record<string, string | number>[] = [];
     const added: Record<string, string | number>[] = [];
     const row = (phase: string, path: string, p: Phase, serverCores: number | null, settled: boolean) => ({
-      phase, path, requests: p.requests, "rate/s": (p.requests / p.seconds).toFixed(0),
-      p50: ms(pct(p.latencies, 50)), p99: ms(pct(p.latencies, 99)), max: ms(p.latencies.at(-1) ?? NaN),
-      errors: p.errors ? `${p.errors} (${p.failures})` : 0, "settled before end": settled ? `${p.settled}/${p.requests}` : "-",
+      phase,
+      path,
+      requests: p.requests,
+      "rate/s": (p.requests / p.seconds).toFixed(0),
+      p50: ms(pct(p.latencies, 50)),
+      p99: ms(pct(p.latencies, 99)),
+      max: ms(p.latencies.at(-1) ?? NaN),
+      errors: p.errors ? `${p.errors} (${p.failures})` : 0,
+      "settled before end": settled ? `${p.settled}/${p.requests}` : "-",
       "server cores": serverCores === null ? "-" : serverCores.toFixed(2),
     });
     const run = async (name: string, measure: (t: Target, s: number) => Promise<Phase>) => {
@@ -210,7 +251,14 @@ async function main() {
         const a50 = pct(g.latencies, 50) - pct(d.latencies, 50);
         const a99 = pct(g.latencies, 99) - pct(d.latencies, 99);
         const target = i === 0 ? "p50 ≤ 2 ms, p99 ≤ 10 ms" : "(diagnostic)";
-        added.push({ metric: name, path: gateways[i]!.name, "added p50": ms(a50), "added p99": ms(a99), target, reached: i > 0 ? "-" : a50 <= 2 && a99 <= 10 ? "yes" : "NO" });
+        added.push({
+          metric: name,
+          path: gateways[i]!.name,
+          "added p50": ms(a50),
+          "added p99": ms(a99),
+          target,
+          reached: i > 0 ? "-" : a50 <= 2 && a99 <= 10 ? "yes" : "NO",
+        });
       }
     };
     await run(`plain, ${RATE} req/s`, (t, s) => atRate(t, plain, RATE, s));

@@ -29,7 +29,11 @@ export function printMachine(title: string): Machine {
   const m = machine();
   console.log(`\n== ${title}`);
   console.log(`machine: ${m.cores} cores (${m.model}), ${m.memoryGb} GB RAM, Node ${m.node}, ${m.platform}, ${m.date}`);
-  console.log(`load average: ${loadavg().map((l) => l.toFixed(2)).join(" ")} (1/5/15 min; above the core count, other processes compete for CPU)`);
+  console.log(
+    `load average: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")} (1/5/15 min; above the core count, other processes compete for CPU)`,
+  );
   return m;
 }
 
@@ -41,8 +45,7 @@ export function printTable(rows: Record<string, string | number>[]): void {
   const width = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const figure = /^(-?[\d,.]+( ?[^\s\d]+)?|n\/a|-|)$/;
   const numeric = headers.map((_, i) => cells.every((c) => figure.test(c[i]!)));
-  const line = (values: string[]) =>
-    `| ${values.map((v, i) => (numeric[i] ? v.padStart(width[i]!) : v.padEnd(width[i]!))).join(" | ")} |`;
+  const line = (values: string[]) => `| ${values.map((v, i) => (numeric[i] ? v.padStart(width[i]!) : v.padEnd(width[i]!))).join(" | ")} |`;
   console.log(line(headers));
   console.log(`|${width.map((w, i) => (numeric[i] ? `${"-".repeat(w + 1)}:` : "-".repeat(w + 2))).join("|")}|`);
   for (const c of cells) console.log(line(c));

@@ -13,7 +13,14 @@
 import { performance } from "node:perf_hooks";
 import type { ExpectedRevision } from "../domain/event-store.ts";
 import { accountStream, type NewEvent } from "../domain/events.ts";
-import { createPostgresDatabase, dropPostgresDatabase, rawBatchedInserts, withPostgres, type RawEventRow, type RawInsertOptions } from "../test/engines/raw-postgres.ts";
+import {
+  createPostgresDatabase,
+  dropPostgresDatabase,
+  rawBatchedInserts,
+  withPostgres,
+  type RawEventRow,
+  type RawInsertOptions,
+} from "../test/engines/raw-postgres.ts";
 import { openPostgresEventStore } from "../infra/postgres/event-store.ts";
 import { syntheticAccount } from "../test/fixtures/synthetic.ts";
 import { fmt, memoryOf, printMachine, printTable } from "./machine.ts";
@@ -48,14 +55,22 @@ const rows: RawEventRow[] = [];
 for (let k = 0; k < 1 + 2 * REQUESTS; k++) {
   for (const a of accounts) {
     const before = a.appends.slice(0, k).flat().length;
-    a.appends[k]!.forEach((e, i) => rows.push({
-      stream: a.stream, revision: before + i, eventId: e.metadata.eventId, type: e.type, data: JSON.stringify(e.data), metadata: JSON.stringify(e.metadata),
-    }));
+    a.appends[k]!.forEach((e, i) =>
+      rows.push({
+        stream: a.stream,
+        revision: before + i,
+        eventId: e.metadata.eventId,
+        type: e.type,
+        data: JSON.stringify(e.data),
+        metadata: JSON.stringify(e.metadata),
+      }),
+    );
   }
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const countRows = (dbUrl: string, table: string) => withPostgres(dbUrl, async (c) => Number((await c.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n));
+const countRows = (dbUrl: string, table: string) =>
+  withPostgres(dbUrl, async (c) => Number((await c.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n));
 
 /** one fresh database per round, dropped afterwards */
 async function inFreshDatabase<T extends { seconds: number }>(work: (dbUrl: string) => Promise<T>, table: string): Promise<T> {
@@ -71,21 +86,30 @@ async function inFreshDatabase<T extends { seconds: number }>(work: (dbUrl: stri
 }
 
 /** every account appends its history at once, at exact revisions, through `instances` stores */
-const storeRound = (instances: number) => inFreshDatabase(async (dbUrl) => {
-  const stores = await Promise.all(Array.from({ length: instances }, () => openPostgresEventStore(dbUrl)));
-  const t0 = performance.now();
-  await Promise.all(accounts.map(async (a, i) => {
-    let expected: ExpectedRevision = "no_stream";
-    for (const events of a.appends) expected = (await stores[i % instances]!.append(a.stream, events, expected)).nextExpectedRevision;
-  }));
-  const seconds = (performance.now() - t0) / 1000;
-  const commits = stores.reduce((n, s) => n + s.stats.commits, 0);
-  await Promise.all(stores.map((s) => s.close()));
-  return { seconds, commits };
-}, "events");
+const storeRound = (instances: number) =>
+  inFreshDatabase(async (dbUrl) => {
+    const stores = await Promise.all(Array.from({ length: instances }, () => openPostgresEventStore(dbUrl)));
+    const t0 = performance.now();
+    await Promise.all(
+      accounts.map(async (a, i) => {
+        let expected: ExpectedRevision = "no_stream";
+        for (const events of a.appends) expected = (await stores[i % instances]!.append(a.stream, events, expected)).nextExpectedRevision;
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const commits = stores.reduce((n, s) => n + s.stats.commits, 0);
+    await Promise.all(stores.map((s) => s.close()));
+    return { seconds, commits };
+  }, "events");
 
 const rawRound = (options: RawInsertOptions) =>
-  inFreshDatabase(async (dbUrl) => ({ seconds: await rawBatchedInserts(dbUrl, "raw_events", rows, options), commits: Math.ceil(rows.length / options.batchSize) }), "raw_events");
+  inFreshDatabase(
+    async (dbUrl) => ({
+      seconds: await rawBatchedInserts(dbUrl, "raw_events", rows, options),
+      commits: Math.ceil(rows.length / options.batchSize),
+    }),
+    "raw_events",
+  );
 
 const CASES = [
   { name: "baseline: raw INSERT ... unnest, 1,000 rows per transaction, 1 connection", run: () => rawRound({ batchSize: 1000 }) },
@@ -93,11 +117,16 @@ const CASES = [
   { name: "event store: group commit, 1 instance", run: () => storeRound(1) },
   { name: "diagnostic: event store shared by 4 instances (4 pools)", run: () => storeRound(4) },
   { name: "diagnostic: raw, 10 rows per transaction, 4 connections, no lock", run: () => rawRound({ batchSize: 10, connections: 4 }) },
-  { name: "diagnostic: raw, 10 rows per transaction, 4 connections, append lock", run: () => rawRound({ batchSize: 10, connections: 4, lock: true }) },
+  {
+    name: "diagnostic: raw, 10 rows per transaction, 4 connections, append lock",
+    run: () => rawRound({ batchSize: 10, connections: 4, lock: true }),
+  },
 ];
 
 printMachine("postgres: event store appends vs raw batched INSERTs of the same rows");
-console.log(`workload: ${fmt(ACCOUNTS)} accounts × (top-up + ${REQUESTS} gateway requests) = ${fmt(appendCount)} appends, ${fmt(eventCount)} events; server ${url}`);
+console.log(
+  `workload: ${fmt(ACCOUNTS)} accounts × (top-up + ${REQUESTS} gateway requests) = ${fmt(appendCount)} appends, ${fmt(eventCount)} events; server ${url}`,
+);
 const results = CASES.map(() => ({ seconds: [] as number[], commits: [] as number[] }));
 for (let round = 0; round < ROUNDS; round++) {
   for (const [i, c] of CASES.entries()) {
@@ -109,17 +138,19 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const baseline = eventCount / median(results[0]!.seconds);
 console.log(`\n${ROUNDS} round(s), each into a fresh database; figures are medians`);
-printTable(CASES.map((c, i) => {
-  const s = median(results[i]!.seconds);
-  return {
-    case: c.name,
-    "appends/s": c.name.startsWith("event store") || c.name.includes("event store shared") ? fmt(appendCount / s) : "-",
-    "events/s": fmt(eventCount / s),
-    "rounds (events/s)": results[i]!.seconds.map((x) => fmt(eventCount / x)).join(" / "),
-    transactions: fmt(median(results[i]!.commits)),
-    "ratio vs baseline": (eventCount / s / baseline).toFixed(2),
-  };
-}));
+printTable(
+  CASES.map((c, i) => {
+    const s = median(results[i]!.seconds);
+    return {
+      case: c.name,
+      "appends/s": c.name.startsWith("event store") || c.name.includes("event store shared") ? fmt(appendCount / s) : "-",
+      "events/s": fmt(eventCount / s),
+      "rounds (events/s)": results[i]!.seconds.map((x) => fmt(eventCount / x)).join(" / "),
+      transactions: fmt(median(results[i]!.commits)),
+      "ratio vs baseline": (eventCount / s / baseline).toFixed(2),
+    };
+  }),
+);
 const ratio = eventCount / median(results[2]!.seconds) / baseline;
 const lockCost = median(results[5]!.seconds) / median(results[4]!.seconds);
 console.log(`\ntarget: event store/raw >= 0.5 → measured ${ratio.toFixed(2)}: ${ratio >= 0.5 ? "reached" : "NOT reached"}`);

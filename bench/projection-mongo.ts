@@ -82,7 +82,11 @@ async function rawRound(batches: BatchWrite[][], mode: Raw): Promise<{ seconds: 
     const ids = written.get(collection) ?? written.set(collection, new Set()).get(collection)!;
     const fresh = docs.filter((d) => !ids.has(d._id));
     for (const d of fresh) ids.add(d._id);
-    await raw.insertOrReplace(collection, fresh, docs.filter((d) => !fresh.includes(d)));
+    await raw.insertOrReplace(
+      collection,
+      fresh,
+      docs.filter((d) => !fresh.includes(d)),
+    );
   };
   const t0 = performance.now();
   for (const p of allProjections) for (const fields of p.indexes ?? []) await indexes.collection(p.collection).ensureIndex(fields);
@@ -112,8 +116,10 @@ try {
   const head = await events.headPosition();
   const batches = await captureWrites();
   const docWrites = batches.flat().reduce((n, w) => n + (w.op === "putIfNewer" ? w.docs.length : 0), 0);
-  console.log(`event store: ${fmt(head)} events (${ACCOUNTS} accounts, synthetic gateway traffic), seeded and captured in ` +
-    `${fmt((performance.now() - t0) / 1000, 1)} s: ${fmt(batches.length)} batches, ${fmt(docWrites)} document writes into ${COLLECTIONS.length} collections; server ${url}`);
+  console.log(
+    `event store: ${fmt(head)} events (${ACCOUNTS} accounts, synthetic gateway traffic), seeded and captured in ` +
+      `${fmt((performance.now() - t0) / 1000, 1)} s: ${fmt(batches.length)} batches, ${fmt(docWrites)} document writes into ${COLLECTIONS.length} collections; server ${url}`,
+  );
 
   const rates: Record<Raw | "projector", number[]> = { upsert: [], insert: [], projector: [] };
   const counts: number[][] = [];
@@ -128,10 +134,13 @@ try {
       console.log(`  round ${round + 1}, ${name}: ${fmt(r.seconds, 1)} s`);
       rates[name].push(head / r.seconds);
       counts.push(r.counts);
-      await dropMongoDatabase(url!, r.db).then(() => databases.splice(databases.indexOf(r.db), 1)).catch(() => undefined);
+      await dropMongoDatabase(url!, r.db)
+        .then(() => databases.splice(databases.indexOf(r.db), 1))
+        .catch(() => undefined);
     }
   }
-  if (counts.some((c) => JSON.stringify(c) !== JSON.stringify(counts[0]))) throw new Error(`document counts differ: ${JSON.stringify(counts)}`);
+  if (counts.some((c) => JSON.stringify(c) !== JSON.stringify(counts[0])))
+    throw new Error(`document counts differ: ${JSON.stringify(counts)}`);
   const raw = median(rates.insert);
   const row = (what: string, list: number[]) => ({
     writer: what,
@@ -139,7 +148,9 @@ try {
     "rounds (events/s)": list.map((r) => fmt(r)).join(" / "),
     "ratio vs baseline": (median(list) / raw).toFixed(2),
   });
-  console.log(`\n${ROUNDS} round(s), each from an empty database to the head (${fmt(head)} events, batches of ${BATCH}); same documents in all: ${counts[0]!.reduce((a, b) => a + b, 0)}`);
+  console.log(
+    `\n${ROUNDS} round(s), each from an empty database to the head (${fmt(head)} events, batches of ${BATCH}); same documents in all: ${counts[0]!.reduce((a, b) => a + b, 0)}`,
+  );
   printTable([
     ...(UPSERT ? [row("diagnostic: raw bulkWrite, replaceOne upserts only", rates.upsert)] : []),
     row("baseline: raw bulkWrite, insertOne new ids, replaceOne known ids (no reads)", rates.insert),

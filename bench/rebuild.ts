@@ -20,7 +20,11 @@ import { fmt, memoryOf, printMachine, printTable } from "./machine.ts";
 const EVENTS = Number(process.env.BENCH_REBUILD_EVENTS ?? 200_000);
 const ACCOUNTS = 200;
 type Phase = "read" | "projector" | "rebuild";
-interface Measured { events: number; seconds: number; peakMb: number | null }
+interface Measured {
+  events: number;
+  seconds: number;
+  peakMb: number | null;
+}
 
 /** one phase, in this (child) process; prints its figures as JSON on stdout */
 async function phase(name: Phase, dir: string): Promise<void> {
@@ -47,7 +51,9 @@ async function phase(name: Phase, dir: string): Promise<void> {
 }
 
 async function inChild(name: Phase, dir: string): Promise<Measured> {
-  const child = spawn(process.execPath, ["--import", "tsx", import.meta.filename, "--phase", name, dir], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", import.meta.filename, "--phase", name, dir], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   const [code] = await once(child, "exit");
@@ -68,7 +74,12 @@ async function main() {
     const rebuilt = await inChild("rebuild", dir); // next to the live collections, then switched
     const rate = (m: Measured) => m.events / m.seconds;
     const row = (what: string, m: Measured) => ({
-      phase: what, events: fmt(m.events), seconds: fmt(m.seconds, 1), "events/s": fmt(rate(m)), "ratio vs projector": (rate(m) / rate(live)).toFixed(2), "peak RSS MB": fmt(m.peakMb, 1),
+      phase: what,
+      events: fmt(m.events),
+      seconds: fmt(m.seconds, 1),
+      "events/s": fmt(rate(m)),
+      "ratio vs projector": (rate(m) / rate(live)).toFixed(2),
+      "peak RSS MB": fmt(m.peakMb, 1),
     });
     printTable([
       row("baseline: live projector catch-up into an empty read store", live),

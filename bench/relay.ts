@@ -83,21 +83,33 @@ const t0 = performance.now();
 await seedSynthetic(store, { accounts: ACCOUNTS, eventsPerAccount: Math.ceil(EVENTS / ACCOUNTS) });
 const head = await store.headPosition();
 const all: RecordedEvent[] = [];
-for (let page = await store.readAll({ maxCount: 10_000 }); page.length > 0; page = await store.readAll({ after: page.at(-1)!.position, maxCount: 10_000 })) all.push(...page);
+for (
+  let page = await store.readAll({ maxCount: 10_000 });
+  page.length > 0;
+  page = await store.readAll({ after: page.at(-1)!.position, maxCount: 10_000 })
+)
+  all.push(...page);
 const relayed = all.filter((e) => (RELAYED_EVENT_TYPES as readonly string[]).includes(e.type));
 const messages = relayed.map(toKafkaMessage);
-console.log(`event store: ${fmt(head)} events (${ACCOUNTS} accounts, synthetic gateway traffic), ${fmt(relayed.length)} of them relayed ` +
-  `(ai_usage, transaction_created); seeded in ${fmt((performance.now() - t0) / 1000, 1)} s; brokers ${brokers.join(",")}`);
+console.log(
+  `event store: ${fmt(head)} events (${ACCOUNTS} accounts, synthetic gateway traffic), ${fmt(relayed.length)} of them relayed ` +
+    `(ai_usage, transaction_created); seeded in ${fmt((performance.now() - t0) / 1000, 1)} s; brokers ${brokers.join(",")}`,
+);
 
 const rates: Record<"raw" | "relay", number[]> = { raw: [], relay: [] };
 try {
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, run] of [["raw", () => rawRound(messages)], ["relay", () => relayRound(head)]] as const) {
+    for (const [name, run] of [
+      ["raw", () => rawRound(messages)],
+      ["relay", () => relayRound(head)],
+    ] as const) {
       const { seconds, topic } = await run();
       const onTopic = (await rawReadTopic(brokers, topic)).records;
       if (onTopic !== relayed.length) throw new Error(`${name}: ${onTopic} records on ${topic}, expected ${relayed.length}`);
       rates[name].push(relayed.length / seconds);
-      await deleteTopic(brokers, topic).then(() => topics.splice(topics.indexOf(topic), 1)).catch(() => undefined);
+      await deleteTopic(brokers, topic)
+        .then(() => topics.splice(topics.indexOf(topic), 1))
+        .catch(() => undefined);
     }
   }
   const raw = median(rates.raw);
@@ -107,7 +119,9 @@ try {
     "rounds (events/s)": list.map((r) => fmt(r)).join(" / "),
     "ratio vs raw": (median(list) / raw).toFixed(2),
   });
-  console.log(`\n${ROUNDS} rounds, each sending all ${fmt(relayed.length)} relayed events to a fresh 3-partition topic, batches of ${BATCH}, acks=-1`);
+  console.log(
+    `\n${ROUNDS} rounds, each sending all ${fmt(relayed.length)} relayed events to a fresh 3-partition topic, batches of ${BATCH}, acks=-1`,
+  );
   printTable([
     row("baseline: raw kafkajs producer, records pre-encoded", rates.raw),
     row("relay: SQLite $all → filter → CloudEvents → send → checkpoint", rates.relay),

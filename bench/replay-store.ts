@@ -28,7 +28,9 @@ function readTable(parse: boolean): number {
   const store = openSqliteEventStore(file);
   try {
     let n = 0;
-    const rows = store.db.prepare("SELECT position, stream, revision, type, data, metadata FROM events ORDER BY position").iterate() as Iterable<{ data: string; metadata: string }>;
+    const rows = store.db
+      .prepare("SELECT position, stream, revision, type, data, metadata FROM events ORDER BY position")
+      .iterate() as Iterable<{ data: string; metadata: string }>;
     for (const row of rows) {
       if (parse) {
         JSON.parse(row.data);
@@ -96,13 +98,23 @@ try {
   } finally {
     const peak = rss.stop();
     await server.stop();
-    console.log(`server RSS: ${fmt(idleRss, 1)} MB idle, ${fmt(peak, 1)} MB peak while streaming ${fmt(EVENTS)} events ${ROUNDS * 2} times`);
+    console.log(
+      `server RSS: ${fmt(idleRss, 1)} MB idle, ${fmt(peak, 1)} MB peak while streaming ${fmt(EVENTS)} events ${ROUNDS * 2} times`,
+    );
   }
   // flat memory: a server whose heap is capped far below the size of the replay still streams all of it
-  const capped = await startServer({ DATA_DIR: dir, ADMIN_TOKEN, RUN_PROJECTOR: "false", LOG_LEVEL: "warn", NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}` });
+  const capped = await startServer({
+    DATA_DIR: dir,
+    ADMIN_TOKEN,
+    RUN_PROJECTOR: "false",
+    LOG_LEVEL: "warn",
+    NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}`,
+  });
   try {
     const n = await readHttp(capped.url);
-    console.log(`server with --max-old-space-size=${HEAP_MB}: streamed ${fmt(n)} events (${fmt(bytesRead / 2 ** 20)} MB of NDJSON); its peak RSS ${fmt(memoryOf(capped.pid).peakMb, 1)} MB`);
+    console.log(
+      `server with --max-old-space-size=${HEAP_MB}: streamed ${fmt(n)} events (${fmt(bytesRead / 2 ** 20)} MB of NDJSON); its peak RSS ${fmt(memoryOf(capped.pid).peakMb, 1)} MB`,
+    );
   } finally {
     await capped.stop();
   }
@@ -125,7 +137,12 @@ try {
     row("diagnostic: SQLite table, rows only (no parse)", results.rows!),
     row("GET /events (default pageSize 1000), client parses each line", results.http!),
     row("diagnostic: GET /events?pageSize=200", results.http200!),
-    { reader: "diagnostic: aggregator replay --source store --out /dev/null (child process, tsx start-up included)", "events/s (median)": fmt(cliRate), "rounds (events/s)": "1 run", "ratio vs table": (cliRate / median(base)).toFixed(2) },
+    {
+      reader: "diagnostic: aggregator replay --source store --out /dev/null (child process, tsx start-up included)",
+      "events/s (median)": fmt(cliRate),
+      "rounds (events/s)": "1 run",
+      "ratio vs table": (cliRate / median(base)).toFixed(2),
+    },
   ]);
   const ratio = ratioOf(results.http!);
   console.log(`\ntarget: GET /events / table >= 0.5 → measured ${ratio.toFixed(2)}: ${ratio >= 0.5 ? "reached" : "NOT reached"}`);

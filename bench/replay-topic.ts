@@ -31,7 +31,10 @@ async function fill(): Promise<number> {
   const per = Math.ceil(EVENTS / ACCOUNTS);
   let position = 0;
   const streams = Array.from({ length: ACCOUNTS }, (_, i) =>
-    syntheticAccount(`user-${i}`, per, Date.UTC(2026, 0, 1) + i).map((e, revision) => ({ ...e, streamName: accountStream(`user-${i}`), revision, position: 0 }) as RecordedEvent));
+    syntheticAccount(`user-${i}`, per, Date.UTC(2026, 0, 1) + i).map(
+      (e, revision) => ({ ...e, streamName: accountStream(`user-${i}`), revision, position: 0 }) as RecordedEvent,
+    ),
+  );
   let sent = 0;
   for (let from = 0; from < per; from += 4) {
     const batch = streams.flatMap((s) => s.slice(from, from + 4)).map((e) => ({ ...e, position: ++position }));
@@ -65,7 +68,9 @@ async function replay(): Promise<number> {
 printMachine("replay-topic: aggregator replay --source kafka vs a raw kafkajs consumer");
 const t0 = performance.now();
 const records = await fill();
-console.log(`topic ${topic}: ${fmt(records)} records in 3 partitions (synthetic account events), produced in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+console.log(
+  `topic ${topic}: ${fmt(records)} records in 3 partitions (synthetic account events), produced in ${fmt((performance.now() - t0) / 1000, 1)} s`,
+);
 
 const results: Record<string, number[]> = { raw: [], rawParse: [], replay: [] };
 for (let round = 0; round < ROUNDS; round++) {

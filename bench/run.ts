@@ -33,15 +33,14 @@ const KNOWN: Bench[] = [
 
 /** engines a script needs, from its declaration or, for discovered ones, from its name */
 const needsOf = (bench: Bench) =>
-  bench.needs ?? [
-    ...(/kafka|topic|relay/.test(bench.name) ? ["KAFKA_BROKERS"] : []),
-    ...(/mongo/.test(bench.name) ? ["MONGO_URL"] : []),
-  ];
+  bench.needs ?? [...(/kafka|topic|relay/.test(bench.name) ? ["KAFKA_BROKERS"] : []), ...(/mongo/.test(bench.name) ? ["MONGO_URL"] : [])];
 
 function expand(bench: Bench): Bench[] {
   if (!bench.name.endsWith("*")) return [bench];
   const prefix = bench.name.slice(0, -1);
-  const found = readdirSync(DIR).filter((f) => f.startsWith(prefix) && f.endsWith(".ts")).sort();
+  const found = readdirSync(DIR)
+    .filter((f) => f.startsWith(prefix) && f.endsWith(".ts"))
+    .sort();
   return found.length > 0 ? found.map((f) => ({ ...bench, name: f.slice(0, -3) })) : [bench];
 }
 
@@ -49,7 +48,11 @@ let current: number | null = null; // process group of the running script
 let interrupted = false;
 const killGroup = (signal: NodeJS.Signals, group = current) => {
   if (group === null) return;
-  try { process.kill(-group, signal); } catch { /* already gone */ }
+  try {
+    process.kill(-group, signal);
+  } catch {
+    /* already gone */
+  }
 };
 // scripts run detached (own process group): Ctrl-C reaches only this process, which passes it on and stops
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -9,7 +9,10 @@ import type { AccountEvent, AiUsage } from "./events.ts";
 
 const EXPIRES = "2025-03-01T12:01:00.000Z";
 const keyHold = (reservationId: string, amount: number, keyBudget?: number, now = NOW): AccountCommand => {
-  const command = reserve(reservationId, amount, now, now === NOW ? EXPIRES : "2025-03-01T12:10:00.000Z") as Extract<AccountCommand, { type: "reserveUsage" }>;
+  const command = reserve(reservationId, amount, now, now === NOW ? EXPIRES : "2025-03-01T12:10:00.000Z") as Extract<
+    AccountCommand,
+    { type: "reserveUsage" }
+  >;
   return { ...command, data: { ...command.data, apiKeyId: "k1", ...(keyBudget === undefined ? {} : { keyBudget }) } };
 };
 const keyReserved = (reservationId: string, amount: number, apiKeyId = "k1"): AccountEvent => ({
@@ -40,7 +43,9 @@ describe("reserveUsage with a key budget", () => {
       .thenMatches((events) => expect(events.map((e) => e.type)).toEqual(["usage_released", "usage_reserved"]));
   });
   it("needs the key id", () => {
-    given(topUp("p1", USD)).when({ ...reserve("h1", 10), data: { ...reserve("h1", 10).data, keyBudget: 100 } } as AccountCommand).thenThrows("COMMAND.INVALID");
+    given(topUp("p1", USD))
+      .when({ ...reserve("h1", 10), data: { ...reserve("h1", 10).data, keyBudget: 100 } } as AccountCommand)
+      .thenThrows("COMMAND.INVALID");
   });
 });
 

@@ -87,16 +87,6 @@ export type ReserveUsage = Command<
 /** requestId must be the one the reservation was made with. */
 export type SettleUsage = Command<"settleUsage", UsageData & { reservationId: string }>;
 
-export type ReleaseUsage = Command<
-  "releaseUsage",
-  { userId: string; reservationId: string; reason: "failed" | "cancelled" | "expired" }
->;
+export type ReleaseUsage = Command<"releaseUsage", { userId: string; reservationId: string; reason: "failed" | "cancelled" | "expired" }>;
 
-export type AccountCommand =
-  | ProcessPayment
-  | RefundPayment
-  | CreateTransaction
-  | TrackUsage
-  | ReserveUsage
-  | SettleUsage
-  | ReleaseUsage;
+export type AccountCommand = ProcessPayment | RefundPayment | CreateTransaction | TrackUsage | ReserveUsage | SettleUsage | ReleaseUsage;

@@ -11,12 +11,7 @@ export const usd = (micro: number) => `${formatMoney(micro)} USD`;
 export const ifDefined = <K extends string, V>(key: K, value: V | undefined) =>
   (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
 
-export type Ledger = (
-  transactionId: string,
-  type: TransactionType,
-  amount: number,
-  metadata: Record<string, string>,
-) => TransactionCreated;
+export type Ledger = (transactionId: string, type: TransactionType, amount: number, metadata: Record<string, string>) => TransactionCreated;
 
 /**
  * Makes transaction_created events for one decision. balanceAfter runs in sequence from the state's

@@ -69,7 +69,10 @@ export function reserveUsage({ data, now }: ReserveUsage, state: AccountState): 
     if (apiKeyId === undefined) throw invalid("COMMAND.INVALID", "keyBudget needs apiKeyId");
     const committed = keyCommitted(state, apiKeyId, nowMs);
     if (committed + amount > budget) {
-      throw ruleViolated("API_KEY.BUDGET_EXCEEDED", `reservation of ${usd(amount)} exceeds the budget of key ${apiKeyId}: ${usd(committed)} of ${usd(budget)} spent or held`);
+      throw ruleViolated(
+        "API_KEY.BUDGET_EXCEEDED",
+        `reservation of ${usd(amount)} exceeds the budget of key ${apiKeyId}: ${usd(committed)} of ${usd(budget)} spent or held`,
+      );
     }
   }
   requireFunds(state, now, amount, "reservation");

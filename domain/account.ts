@@ -84,8 +84,7 @@ export function decideAccount(command: AccountCommand, state: AccountState): Acc
 
 const ACCOUNT_TYPES: ReadonlySet<string> = new Set(ACCOUNT_EVENT_TYPES);
 
-export const isAccountEvent = <E extends DomainEvent>(event: E): event is Extract<E, AccountEvent> =>
-  ACCOUNT_TYPES.has(event.type);
+export const isAccountEvent = <E extends DomainEvent>(event: E): event is Extract<E, AccountEvent> => ACCOUNT_TYPES.has(event.type);
 
 /** Shaped for the command handler: initialState takes the stream name `account-{userId}`; evolve mutates in place. */
 export const accountDecider: Decider<AccountCommand, FoldableEvent, AccountState> & {

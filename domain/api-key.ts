@@ -98,7 +98,8 @@ export function evolveApiKey(state: ApiKeyState, event: ApiKeyEvent): ApiKeyStat
 }
 
 export function decideApiKey(command: ApiKeyCommand, state: ApiKeyState): ApiKeyEvent[] {
-  if (command.data.keyId !== state.keyId) throw invalid("API_KEY.ID_MISMATCH", `command for key ${command.data.keyId} sent to ${state.keyId}`);
+  if (command.data.keyId !== state.keyId)
+    throw invalid("API_KEY.ID_MISMATCH", `command for key ${command.data.keyId} sent to ${state.keyId}`);
   switch (command.type) {
     case "createApiKey": {
       const { data } = command;
@@ -106,7 +107,16 @@ export function decideApiKey(command: ApiKeyCommand, state: ApiKeyState): ApiKey
       const { keyId, userId, name, prefix, secretHash, limits } = data;
       const event: ApiKeyEvent = {
         type: "api_key_created",
-        data: { keyId, userId, name, prefix, secretHash, scopes: [...new Set(data.scopes)], ...(limits ? { limits } : {}), createdAt: command.now },
+        data: {
+          keyId,
+          userId,
+          name,
+          prefix,
+          secretHash,
+          scopes: [...new Set(data.scopes)],
+          ...(limits ? { limits } : {}),
+          createdAt: command.now,
+        },
       };
       return [event];
     }
@@ -130,7 +140,6 @@ export function decideApiKey(command: ApiKeyCommand, state: ApiKeyState): ApiKey
 /** Shaped for the command handler: initialState takes the stream name `apikey-{keyId}`. */
 export const apiKeyDecider: Decider<ApiKeyCommand, FoldableEvent, ApiKeyState> = {
   decide: decideApiKey,
-  evolve: (state, event) =>
-    event.type === "api_key_created" || event.type === "api_key_revoked" ? evolveApiKey(state, event) : state,
+  evolve: (state, event) => (event.type === "api_key_created" || event.type === "api_key_revoked" ? evolveApiKey(state, event) : state),
   initialState: (stream) => initialApiKeyState(streamId(stream, "apikey-")),
 };

@@ -13,7 +13,11 @@ const create = (data: Partial<Extract<ApiKeyCommand, { type: "createApiKey" }>["
   now: NOW,
   data: { keyId: "k1", userId: "u1", name: "ci", prefix: "AbCd1234", secretHash: HASH, scopes: ["chat", "keys"], ...data },
 });
-const revoke = (reason?: string): ApiKeyCommand => ({ type: "revokeApiKey", now: NOW, data: { keyId: "k1", ...(reason ? { reason } : {}) } });
+const revoke = (reason?: string): ApiKeyCommand => ({
+  type: "revokeApiKey",
+  now: NOW,
+  data: { keyId: "k1", ...(reason ? { reason } : {}) },
+});
 const created: ApiKeyEvent = {
   type: "api_key_created",
   data: { keyId: "k1", userId: "u1", name: "ci", prefix: "AbCd1234", secretHash: HASH, scopes: ["chat", "keys"], createdAt: NOW },
@@ -25,16 +29,20 @@ describe("createApiKey", () => {
     given().when(create()).then([created]);
   });
   it("keeps limits and drops duplicate scopes", () => {
-    given().when(create({ scopes: ["chat", "chat"], limits: { requestsPerMinute: 60, budget: 5_000_000 } })).then([
-      { ...created, data: { ...created.data, scopes: ["chat"], limits: { requestsPerMinute: 60, budget: 5_000_000 } } } as ApiKeyEvent,
-    ]);
+    given()
+      .when(create({ scopes: ["chat", "chat"], limits: { requestsPerMinute: 60, budget: 5_000_000 } }))
+      .then([
+        { ...created, data: { ...created.data, scopes: ["chat"], limits: { requestsPerMinute: 60, budget: 5_000_000 } } } as ApiKeyEvent,
+      ]);
   });
   it("refuses a key id that exists", () => {
     given([created]).when(create()).thenThrows("API_KEY.EXISTS", "conflict");
     given([created, revoked]).when(create()).thenThrows("API_KEY.EXISTS", "conflict");
   });
   it("refuses a command sent to another key's stream", () => {
-    given().when(create({ keyId: "k2" })).thenThrows("API_KEY.ID_MISMATCH");
+    given()
+      .when(create({ keyId: "k2" }))
+      .thenThrows("API_KEY.ID_MISMATCH");
   });
 });
 
@@ -70,16 +78,21 @@ describe("key format", () => {
       expect(parseApiKey(swapped)).toBeNull();
     }
   });
-  it.each(["", "Bearer x", "aia__abc", "sk-abc", `${"aia_AbCd1234_"}${"x".repeat(500)}`, `aia_AbCd1234_${secret}`])("rejects %j", (text) => {
-    expect(parseApiKey(text)).toBeNull();
-  });
+  it.each(["", "Bearer x", "aia__abc", "sk-abc", `${"aia_AbCd1234_"}${"x".repeat(500)}`, `aia_AbCd1234_${secret}`])(
+    "rejects %j",
+    (text) => {
+      expect(parseApiKey(text)).toBeNull();
+    },
+  );
   it("refuses to format a bad prefix or a short secret", () => {
     expect(() => formatApiKey("a_b", secret)).toThrow(/prefix/);
     expect(() => formatApiKey("AbCd1234", "short")).toThrow(/secret/);
-    for (const prefix of ["_abcd", "abcd_", "abc", "x".repeat(33)]) expect(() => formatApiKey(prefix, secret)).toThrow("prefix must be 4..32 base62 characters");
+    for (const prefix of ["_abcd", "abcd_", "abc", "x".repeat(33)])
+      expect(() => formatApiKey(prefix, secret)).toThrow("prefix must be 4..32 base62 characters");
     expect(() => formatApiKey("a_b", secret)).toThrow(expect.objectContaining({ code: "API_KEY.INVALID_FORMAT" }));
     expect(() => formatApiKey("AbCd1234", "short")).toThrow(expect.objectContaining({ code: "API_KEY.INVALID_FORMAT" }));
-    for (const bad of [`_${secret}`, `${secret}_`, "x".repeat(15), "x".repeat(129)]) expect(() => formatApiKey("AbCd1234", bad)).toThrow("secret must be 16..128 base62 characters");
+    for (const bad of [`_${secret}`, `${secret}_`, "x".repeat(15), "x".repeat(129)])
+      expect(() => formatApiKey("AbCd1234", bad)).toThrow("secret must be 16..128 base62 characters");
     expect(formatApiKey("abcd", "x".repeat(16))).toMatch(/^aia_abcd_x{16}[0-9a-f]{6}$/);
   });
   it("parses only the whole string: nothing before or after the key", () => {

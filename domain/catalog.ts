@@ -38,5 +38,9 @@ export function pricesAt(catalog: Catalog, modelId: string, at: string, provider
   let current: PricePeriod | undefined;
   for (const period of model.prices) if (Date.parse(period.from) <= atMs) current = period;
   if (!current) return null;
-  return { promptPerMillion: current.promptPerMillion, completionPerMillion: current.completionPerMillion, catalogVersion: catalog.version };
+  return {
+    promptPerMillion: current.promptPerMillion,
+    completionPerMillion: current.completionPerMillion,
+    catalogVersion: catalog.version,
+  };
 }

@@ -6,14 +6,25 @@ const period = (from: string, promptPerMillion: number, completionPerMillion: nu
 const catalog: Catalog = {
   version: "v7",
   models: [
-    { id: "m", provider: "a", upstreamId: "a/m", contextLength: 10, maxOutputTokens: 10, prices: [period("2025-01-01T00:00:00Z", 5, 15), period("2025-06-01T00:00:00Z", 2, 8)] },
+    {
+      id: "m",
+      provider: "a",
+      upstreamId: "a/m",
+      contextLength: 10,
+      maxOutputTokens: 10,
+      prices: [period("2025-01-01T00:00:00Z", 5, 15), period("2025-06-01T00:00:00Z", 2, 8)],
+    },
     { id: "m", provider: "b", upstreamId: "b/m", contextLength: 10, maxOutputTokens: 10, prices: [period("2025-03-01T00:00:00Z", 3, 9)] },
   ],
 };
 
 describe("pricesAt", () => {
   it("picks the period in effect, its start inclusive, with the catalog version", () => {
-    expect(pricesAt(catalog, "m", "2025-05-31T23:59:59.999Z")).toEqual({ promptPerMillion: 5, completionPerMillion: 15, catalogVersion: "v7" });
+    expect(pricesAt(catalog, "m", "2025-05-31T23:59:59.999Z")).toEqual({
+      promptPerMillion: 5,
+      completionPerMillion: 15,
+      catalogVersion: "v7",
+    });
     expect(pricesAt(catalog, "m", "2025-06-01T00:00:00Z")).toEqual({ promptPerMillion: 2, completionPerMillion: 8, catalogVersion: "v7" });
     expect(pricesAt(catalog, "m", "2025-01-01T00:00:00Z")).toMatchObject({ promptPerMillion: 5 });
   });

@@ -18,5 +18,4 @@ export const invalid = (code: string, message: string) => new DomainError("inval
 export const notFound = (code: string, message: string) => new DomainError("not_found", code, message);
 export const conflict = (code: string, message: string) => new DomainError("conflict", code, message);
 export const ruleViolated = (code: string, message: string) => new DomainError("rule", code, message);
-export const insufficientFunds = (message: string) =>
-  new DomainError("insufficient_funds", "ACCOUNT.INSUFFICIENT_FUNDS", message);
+export const insufficientFunds = (message: string) => new DomainError("insufficient_funds", "ACCOUNT.INSUFFICIENT_FUNDS", message);

@@ -115,13 +115,7 @@ export interface AnalyticsEventTracked {
   data: { name: string; userId?: string; properties: Record<string, unknown>; timestamp: string };
 }
 
-export type AccountEvent =
-  | PaymentProcessed
-  | PaymentRefunded
-  | TransactionCreated
-  | AiUsage
-  | UsageReserved
-  | UsageReleased;
+export type AccountEvent = PaymentProcessed | PaymentRefunded | TransactionCreated | AiUsage | UsageReserved | UsageReleased;
 export type ApiKeyEvent = ApiKeyCreated | ApiKeyRevoked;
 export type AnalyticsEvent = AnalyticsEventTracked;
 export type DomainEvent = AccountEvent | ApiKeyEvent | AnalyticsEvent;

@@ -66,8 +66,7 @@ export function chain<E extends DomainEvent>(prevHash: string, events: readonly 
 }
 
 export type ChainVerification =
-  | { ok: true; verified: number; lastHash: string }
-  | { ok: false; revision: number; eventId: string; reason: string };
+  { ok: true; verified: number; lastHash: string } | { ok: false; revision: number; eventId: string; reason: string };
 
 /**
  * Verifies consecutive events of ONE stream, in revision order. For a read that does not start at

@@ -33,9 +33,13 @@ const record = (events: NewEvent[]): RecordedEvent[] =>
 /** The test's own canonical JSON (a key-sorting JSON.stringify replacer) and sha-256: not the code under test. */
 function oracleHash(prevHash: string, value: unknown): string {
   const text = JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
   );
-  return createHash("sha256").update(prevHash + text, "utf8").digest("hex");
+  return createHash("sha256")
+    .update(prevHash + text, "utf8")
+    .digest("hex");
 }
 
 const chained = () => chain(GENESIS_HASH, [credit(1, 5, 5), credit(2, 7, 12), credit(3, -2, 10)]);
@@ -151,7 +155,10 @@ describe("verifyChain", () => {
     const events = record(chained());
     const gap = [events[0]!, events[2]!];
     expect(verifyChain(gap)).toMatchObject({ ok: false, revision: 2, reason: expect.stringMatching(/gap/) });
-    expect(verifyChain([events[0]!, { ...events[2]!, revision: 1 }])).toMatchObject({ ok: false, reason: expect.stringMatching(/prevHash/) });
+    expect(verifyChain([events[0]!, { ...events[2]!, revision: 1 }])).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/prevHash/),
+    });
   });
 
   it("detects a missing hash", () => {

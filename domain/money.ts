@@ -10,8 +10,7 @@ export const MICRO_PER_USD = 1_000_000;
 const MICRO = 1_000_000n;
 const MONEY_PATTERN = /^-?\d+(\.\d{1,6})?$/;
 
-const bad = (input: unknown, why: string) =>
-  invalid("MONEY.INVALID", `invalid amount ${JSON.stringify(String(input))}: ${why}`);
+const bad = (input: unknown, why: string) => invalid("MONEY.INVALID", `invalid amount ${JSON.stringify(String(input))}: ${why}`);
 
 /**
  * A decimal string (`"12.5"`, `"-0.000150"`) or a JSON number (12.5) → micro-USD.
@@ -100,8 +99,7 @@ export function costOf(promptTokens: number, completionTokens: number, prices: T
   ] as const) {
     if (!Number.isSafeInteger(value) || value < 0) throw invalid("MONEY.INVALID", `${name} must be a non-negative integer`);
   }
-  const total =
-    BigInt(promptTokens) * BigInt(prices.promptPerMillion) + BigInt(completionTokens) * BigInt(prices.completionPerMillion);
+  const total = BigInt(promptTokens) * BigInt(prices.promptPerMillion) + BigInt(completionTokens) * BigInt(prices.completionPerMillion);
   const cost = (total + MICRO - 1n) / MICRO;
   if (cost > BigInt(MAX_MONEY)) throw invalid("MONEY.INVALID", "cost exceeds the maximum amount");
   return Number(cost);

@@ -71,14 +71,19 @@ describe("parseMoney", () => {
   it("refuses what is neither string nor number", () => {
     expect(refusal(() => parseMoney(null as unknown as string))).toMatchObject({ code: "MONEY.INVALID" });
     expect(refusal(() => parseMoney(undefined as unknown as string)).message).toMatch(/must be a decimal string or a number$/);
-    expect(refusal(() => parseMoney(null as unknown as string)).message).toBe('invalid amount "null": must be a decimal string or a number');
+    expect(refusal(() => parseMoney(null as unknown as string)).message).toBe(
+      'invalid amount "null": must be a decimal string or a number',
+    );
   });
 
   it("says why: non-finite, too precise, exponent, or not a decimal", () => {
     expect(refusal(() => parseMoney(Number.NaN)).message).toBe('invalid amount "NaN": must be a finite number');
     expect(refusal(() => parseMoney("12.1234567")).message).toMatch(/at most 6 fraction digits \(micro-USD\)$/);
-    for (const text of ["+1.1234567", "1.1234567x", "x1.1234567"]) expect(refusal(() => parseMoney(text)).message).toMatch(/expected a decimal such as/);
-    expect(refusal(() => parseMoney("9007199254.740992")).message).toBe('invalid amount "9007199254.740992": exceeds the maximum of 9007199254.740991');
+    for (const text of ["+1.1234567", "1.1234567x", "x1.1234567"])
+      expect(refusal(() => parseMoney(text)).message).toMatch(/expected a decimal such as/);
+    expect(refusal(() => parseMoney("9007199254.740992")).message).toBe(
+      'invalid amount "9007199254.740992": exceeds the maximum of 9007199254.740991',
+    );
   });
 });
 
@@ -98,7 +103,10 @@ describe("formatMoney", () => {
   });
 
   it.each([1.5, Number.NaN, MAX_MONEY + 1])("refuses %d", (micro) => {
-    expect(refusal(() => formatMoney(micro))).toMatchObject({ code: "MONEY.INVALID", message: expect.stringMatching(/: not a safe integer of micro-USD$/) });
+    expect(refusal(() => formatMoney(micro))).toMatchObject({
+      code: "MONEY.INVALID",
+      message: expect.stringMatching(/: not a safe integer of micro-USD$/),
+    });
   });
 });
 
@@ -192,8 +200,13 @@ describe("costOf", () => {
     expect(refusal(() => costOf(-1, 0, { promptPerMillion: 1, completionPerMillion: 1 }))).toMatchObject({ code: "MONEY.INVALID" });
     expect(refusal(() => costOf(1.5, 0, { promptPerMillion: 1, completionPerMillion: 1 }))).toMatchObject({ code: "MONEY.INVALID" });
     const huge = { promptPerMillion: MAX_MONEY, completionPerMillion: MAX_MONEY };
-    expect(refusal(() => costOf(MAX_MONEY, MAX_MONEY, huge))).toMatchObject({ code: "MONEY.INVALID", message: "cost exceeds the maximum amount" });
-    expect(refusal(() => costOf(1, 1, { promptPerMillion: 1, completionPerMillion: -1 })).message).toBe("completionPerMillion must be a non-negative integer");
+    expect(refusal(() => costOf(MAX_MONEY, MAX_MONEY, huge))).toMatchObject({
+      code: "MONEY.INVALID",
+      message: "cost exceeds the maximum amount",
+    });
+    expect(refusal(() => costOf(1, 1, { promptPerMillion: 1, completionPerMillion: -1 })).message).toBe(
+      "completionPerMillion must be a non-negative integer",
+    );
     // exactly MAX_MONEY is still a cost: MAX_MONEY tokens at 1 USD (1 000 000 micro-USD) per million
     expect(costOf(MAX_MONEY, 0, { promptPerMillion: 1_000_000, completionPerMillion: 0 })).toBe(MAX_MONEY);
   });
@@ -212,7 +225,11 @@ describe("addMoney", () => {
 
   it("refuses to leave the safe-integer range", () => {
     expect(addMoney(MAX_MONEY - 1, 1)).toBe(MAX_MONEY);
-    expect(refusal(() => addMoney(MAX_MONEY, 1))).toMatchObject({ kind: "rule", code: "MONEY.OVERFLOW", message: "amount out of the representable range" });
+    expect(refusal(() => addMoney(MAX_MONEY, 1))).toMatchObject({
+      kind: "rule",
+      code: "MONEY.OVERFLOW",
+      message: "amount out of the representable range",
+    });
   });
 });
 
@@ -221,9 +238,11 @@ describe("totals past 2^53 (bigint)", () => {
     expect(formatMoney(3n * BigInt(MAX_MONEY))).toBe("27021597764.222973");
     expect(formatMoney(-(10n ** 30n) - 5n)).toBe("-1000000000000000000000000.000005");
     expect(formatMoney(0n)).toBe("0");
-    fc.assert(fc.property(fc.integer({ min: -MAX_MONEY, max: MAX_MONEY }), (n) => {
-      expect(formatMoney(BigInt(n))).toBe(formatMoney(n));
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: -MAX_MONEY, max: MAX_MONEY }), (n) => {
+        expect(formatMoney(BigInt(n))).toBe(formatMoney(n));
+      }),
+    );
     // the decimal string is the exact value: digits × 10^6 + fraction
     fc.assert(
       fc.property(fc.bigInt({ min: -(10n ** 40n), max: 10n ** 40n }), (n) => {

@@ -8,7 +8,10 @@ const schema = z.object({
   ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   EVENT_STORE: z.enum(["sqlite", "esdb", "postgres"]).default("sqlite"),
   ESDB_URL: z.string().startsWith("esdb").optional(),
-  POSTGRES_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be postgres://user@host:port/database").optional(),
+  POSTGRES_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be postgres://user@host:port/database")
+    .optional(),
   READ_STORE: z.enum(["sqlite", "mongo"]).default("sqlite"),
   MONGO_URL: z.string().startsWith("mongodb").optional(),
   MONGO_DB: z.string().min(1).default("aggregator"),
@@ -22,7 +25,10 @@ const schema = z.object({
   OPENROUTER_API_KEY: z.string().optional(),
   OPENROUTER_BASE_URL: z.url().default("https://openrouter.ai/api/v1"),
   /** false: this process only reads the checkpoint a separate projector writes (docker-compose) */
-  RUN_PROJECTOR: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
+  RUN_PROJECTOR: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((v) => v === "true"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -38,8 +44,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration: ${issue.path.join(".")}: ${issue.message}`);
   }
   const config = parsed.data;
-  if (config.EVENT_STORE === "esdb" && !config.ESDB_URL) throw new ConfigError("invalid configuration: ESDB_URL is required when EVENT_STORE=esdb");
-  if (config.EVENT_STORE === "postgres" && !config.POSTGRES_URL) throw new ConfigError("invalid configuration: POSTGRES_URL is required when EVENT_STORE=postgres");
-  if (config.READ_STORE === "mongo" && !config.MONGO_URL) throw new ConfigError("invalid configuration: MONGO_URL is required when READ_STORE=mongo");
+  if (config.EVENT_STORE === "esdb" && !config.ESDB_URL)
+    throw new ConfigError("invalid configuration: ESDB_URL is required when EVENT_STORE=esdb");
+  if (config.EVENT_STORE === "postgres" && !config.POSTGRES_URL)
+    throw new ConfigError("invalid configuration: POSTGRES_URL is required when EVENT_STORE=postgres");
+  if (config.READ_STORE === "mongo" && !config.MONGO_URL)
+    throw new ConfigError("invalid configuration: MONGO_URL is required when READ_STORE=mongo");
   return config;
 }

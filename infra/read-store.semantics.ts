@@ -23,8 +23,7 @@ export function checkDoc(doc: Doc): Doc {
 }
 
 export type Clause =
-  | { field: string; op: "eq" | "gt" | "gte" | "lt" | "lte"; value: Scalar }
-  | { field: string; op: "in"; values: Scalar[] };
+  { field: string; op: "eq" | "gt" | "gte" | "lt" | "lte"; value: Scalar } | { field: string; op: "in"; values: Scalar[] };
 const RANGE_OPS = ["gt", "gte", "lt", "lte"] as const;
 
 function checkScalar(v: unknown): Scalar {
@@ -64,11 +63,21 @@ export function checkLimit(limit: number | undefined): void {
 }
 
 const rank = (v: unknown): number =>
-  v === undefined || v === null ? 0 : typeof v === "number" ? 1 : typeof v === "string" ? 2
-    : typeof v === "boolean" ? 5 : Array.isArray(v) ? 4 : 3;
+  v === undefined || v === null
+    ? 0
+    : typeof v === "number"
+      ? 1
+      : typeof v === "string"
+        ? 2
+        : typeof v === "boolean"
+          ? 5
+          : Array.isArray(v)
+            ? 4
+            : 3;
 /** Mongo's cross-type order (missing/null < numbers < strings < objects < arrays < booleans). */
 export function compareValues(a: unknown, b: unknown): number {
-  const ra = rank(a), rb = rank(b);
+  const ra = rank(a),
+    rb = rank(b);
   if (ra !== rb) return ra - rb;
   if (ra === 1 || ra === 2 || ra === 5) return a === b ? 0 : (a as Scalar) < (b as Scalar) ? -1 : 1;
   return ra === 0 ? 0 : compareValues(JSON.stringify(a), JSON.stringify(b));

@@ -38,4 +38,5 @@ export const apiKeys = (reads: ReadStore) => reads.collection<ApiKeyDoc>(apiKeyP
 
 export const listApiKeys = (reads: ReadStore, userId?: string) => apiKeys(reads).find(userId ? { userId } : {}, { sort: { createdAt: 1 } });
 
-export const findApiKeyByPrefix = async (reads: ReadStore, prefix: string) => (await apiKeys(reads).find({ prefix }, { limit: 1 }))[0] ?? null;
+export const findApiKeyByPrefix = async (reads: ReadStore, prefix: string) =>
+  (await apiKeys(reads).find({ prefix }, { limit: 1 }))[0] ?? null;

@@ -72,7 +72,15 @@ export async function dashboard(reads: ReadStore, granularity: Granularity, from
   const totals = { requests: 0, tokens: 0, cost: 0n, payments: 0n, refunds: 0n, activeUsers: 0 };
   const items = buckets.map((b) => {
     b.users.forEach((u) => users.add(u));
-    const bucket = { start: b.start, requests: b.requests, tokens: b.tokens, cost: totalOf(b.cost), payments: totalOf(b.payments), refunds: totalOf(b.refunds), activeUsers: b.users.length };
+    const bucket = {
+      start: b.start,
+      requests: b.requests,
+      tokens: b.tokens,
+      cost: totalOf(b.cost),
+      payments: totalOf(b.payments),
+      refunds: totalOf(b.refunds),
+      activeUsers: b.users.length,
+    };
     totals.requests += bucket.requests;
     totals.tokens += bucket.tokens;
     totals.cost += bucket.cost;

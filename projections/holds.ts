@@ -17,7 +17,16 @@ export const holdProjection: Projection<HoldDoc, "usage_reserved" | "usage_relea
     switch (event.type) {
       case "usage_reserved": {
         const { userId, reservationId, requestId, amount, expiresAt, apiKeyId } = event.data;
-        return { ...stamp(id, event), userId, reservationId, requestId, amount, expiresAt, ...(apiKeyId ? { apiKeyId } : {}), status: "open" };
+        return {
+          ...stamp(id, event),
+          userId,
+          reservationId,
+          requestId,
+          amount,
+          expiresAt,
+          ...(apiKeyId ? { apiKeyId } : {}),
+          status: "open",
+        };
       }
       case "usage_released": {
         const { userId, reservationId, requestId, amount, reason } = event.data;

@@ -20,7 +20,13 @@ export const modelUsageProjection: Projection<ModelDayDoc, "ai_usage"> = {
   evolve(doc, event, id) {
     const u = event.data;
     const base = doc ?? { ...stamp(id, event), day: dayOf(u.timestamp), model: u.model, requests: 0, tokens: 0, cost: "0" };
-    return { ...base, ...stamp(id, event), requests: base.requests + 1, tokens: base.tokens + u.tokens, cost: addToTotal(base.cost, u.cost) };
+    return {
+      ...base,
+      ...stamp(id, event),
+      requests: base.requests + 1,
+      tokens: base.tokens + u.tokens,
+      cost: addToTotal(base.cost, u.cost),
+    };
   },
   indexes: [["day"]],
 };

@@ -15,7 +15,12 @@ export interface ProjectorHandle {
 }
 
 /** Runs the projector in this process and lets queries wait for a position (`minPosition`). */
-export async function startProjector(events: EventStore, reads: ReadStore, projections: Projection[], onError: (e: unknown) => void): Promise<ProjectorHandle> {
+export async function startProjector(
+  events: EventStore,
+  reads: ReadStore,
+  projections: Projection[],
+  onError: (e: unknown) => void,
+): Promise<ProjectorHandle> {
   let applied = await readCheckpoint(reads);
   const waiters = new Set<{ position: number; resolve: (ok: boolean) => void }>();
   const controller = new AbortController();

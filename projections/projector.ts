@@ -24,7 +24,10 @@ export interface ProjectorOptions {
  * elsewhere (MongoDB) the checkpoint goes last, never ahead of the documents, and a crash in between
  * replays the batch, which the guards turn into no-ops.
  */
-export async function applyBatch(options: Omit<ProjectorOptions, "signal" | "events"> & { events?: EventStore }, batch: RecordedEvent[]): Promise<void> {
+export async function applyBatch(
+  options: Omit<ProjectorOptions, "signal" | "events"> & { events?: EventStore },
+  batch: RecordedEvent[],
+): Promise<void> {
   const { reads, projections, name = LIVE_PROJECTOR } = options;
   const collectionOf = options.collectionOf ?? ((p: Projection) => p.collection);
   const writes: BatchWrite[] = [];

@@ -12,7 +12,9 @@ import type { Doc, ReadStore } from "./read-store.ts";
 // every event applied to them: each event is applied once per document, in order, guarded by
 // `_position`; the checkpoint follows the documents; catch-up resumes from it.
 
-interface Tally extends Doc { seen: number[] }
+interface Tally extends Doc {
+  seen: number[];
+}
 type Tracked = RecordedEvent<AnalyticsEventTracked>;
 const tally: Projection<Tally> = {
   name: "tally",
@@ -27,7 +29,14 @@ let n = 0;
 const tracked = (userId: string): NewEvent => ({
   type: "analytics_event_tracked",
   data: { name: `e${++n}`, userId, properties: {}, timestamp: "2026-01-01T00:00:00.000Z" },
-  metadata: { eventId: crypto.randomUUID(), occurredAt: "2026-01-01T00:00:00.000Z", actor: { type: "system", id: "t" }, correlationId: "c", causationId: "c", schemaVersion: 1 },
+  metadata: {
+    eventId: crypto.randomUUID(),
+    occurredAt: "2026-01-01T00:00:00.000Z",
+    actor: { type: "system", id: "t" },
+    correlationId: "c",
+    causationId: "c",
+    schemaVersion: 1,
+  },
 });
 const recorded = (users: string[], from = 1): RecordedEvent[] =>
   users.map((u, i) => ({ ...tracked(u), streamName: `analytics-${u}`, revision: 0, position: from + i }) as RecordedEvent);
@@ -65,27 +74,33 @@ describe("applyBatch", () => {
     expect(await readCheckpoint(reads, "other")).toBe(0);
   });
 
-  it.each([true, false])("a replayed batch changes nothing twice; a partly new one applies only what is new (writeBatch: %s)", async (batched) => {
-    const log: string[] = [];
-    const memory = createMemoryReadStore();
-    const reads = batched ? memory : withoutBatch(memory, log);
-    const options = { events: createMemoryEventStore(), reads, projections: [tally] };
-    const first = recorded(["a", "a", "b"]);
-    await applyBatch(options, first);
-    await applyBatch(options, first); // e.g. a crash between the documents and the checkpoint
-    await applyBatch(options, [...first.slice(1), ...recorded(["a", "b"], 4)]); // positions 2..5
-    expect(await doc(reads, "a")).toEqual({ _id: "a", _position: 4, seen: [1, 2, 4] });
-    expect(await doc(reads, "b")).toEqual({ _id: "b", _position: 5, seen: [3, 5] });
-    expect(await doc(reads, "all")).toEqual({ _id: "all", _position: 5, seen: [1, 2, 3, 4, 5] });
-    expect(await readCheckpoint(reads)).toBe(5);
-    // without writeBatch the checkpoint is written after the documents, never before
-    if (!batched) expect(log.slice(0, 3)).toEqual(["tallies.getMany a,all,b", "tallies.putIfNewer a,all,b", "checkpoints.put main@3"]);
-  });
+  it.each([true, false])(
+    "a replayed batch changes nothing twice; a partly new one applies only what is new (writeBatch: %s)",
+    async (batched) => {
+      const log: string[] = [];
+      const memory = createMemoryReadStore();
+      const reads = batched ? memory : withoutBatch(memory, log);
+      const options = { events: createMemoryEventStore(), reads, projections: [tally] };
+      const first = recorded(["a", "a", "b"]);
+      await applyBatch(options, first);
+      await applyBatch(options, first); // e.g. a crash between the documents and the checkpoint
+      await applyBatch(options, [...first.slice(1), ...recorded(["a", "b"], 4)]); // positions 2..5
+      expect(await doc(reads, "a")).toEqual({ _id: "a", _position: 4, seen: [1, 2, 4] });
+      expect(await doc(reads, "b")).toEqual({ _id: "b", _position: 5, seen: [3, 5] });
+      expect(await doc(reads, "all")).toEqual({ _id: "all", _position: 5, seen: [1, 2, 3, 4, 5] });
+      expect(await readCheckpoint(reads)).toBe(5);
+      // without writeBatch the checkpoint is written after the documents, never before
+      if (!batched) expect(log.slice(0, 3)).toEqual(["tallies.getMany a,all,b", "tallies.putIfNewer a,all,b", "checkpoints.put main@3"]);
+    },
+  );
 
   it("with writeBatch: the changed documents and then the checkpoint, in ONE batch; nothing for unchanged documents", async () => {
     const memory = createMemoryReadStore();
     const batches: string[][] = [];
-    const reads: ReadStore = { ...memory, writeBatch: async (writes) => (batches.push(writes.map((w) => `${w.collection}.${w.op}`)), memory.writeBatch!(writes)) };
+    const reads: ReadStore = {
+      ...memory,
+      writeBatch: async (writes) => (batches.push(writes.map((w) => `${w.collection}.${w.op}`)), memory.writeBatch!(writes)),
+    };
     const first = recorded(["a"]);
     await applyBatch({ events: createMemoryEventStore(), reads, projections: [tally] }, first);
     await applyBatch({ events: createMemoryEventStore(), reads, projections: [tally] }, first); // replay: documents unchanged
@@ -105,7 +120,10 @@ describe("applyBatch", () => {
 
   it("writes a rebuild into its own collections under its own checkpoint", async () => {
     const reads = createMemoryReadStore();
-    await applyBatch({ events: createMemoryEventStore(), reads, projections: [tally], name: "rebuild-1", collectionOf: (p) => `${p.collection}_next` }, recorded(["a"]));
+    await applyBatch(
+      { events: createMemoryEventStore(), reads, projections: [tally], name: "rebuild-1", collectionOf: (p) => `${p.collection}_next` },
+      recorded(["a"]),
+    );
     expect(await doc(reads, "a", "tallies_next")).toEqual({ _id: "a", _position: 1, seen: [1] });
     expect(await doc(reads, "a")).toBeNull();
     expect([await readCheckpoint(reads, "rebuild-1"), await readCheckpoint(reads, LIVE_PROJECTOR)]).toEqual([1, 0]);
@@ -127,7 +145,11 @@ describe("runProjector", () => {
     const batches: [number, number][] = [];
     let live = false;
     const running = runProjector({
-      events, reads, projections: [tally], batchSize: 3, signal: controller.signal,
+      events,
+      reads,
+      projections: [tally],
+      batchSize: 3,
+      signal: controller.signal,
       onBatch: (position, count) => {
         batches.push([position, count]);
         if (position === 7 && !live) {
@@ -167,7 +189,13 @@ describe("runProjector", () => {
     await applyBatch({ events, reads, projections: [tally] }, (await events.readAll()).slice(0, 2));
     const controller = new AbortController();
     const batches: number[] = [];
-    await runProjector({ events, reads, projections: [tally], signal: controller.signal, onBatch: (position) => (batches.push(position), position === 4 && controller.abort()) });
+    await runProjector({
+      events,
+      reads,
+      projections: [tally],
+      signal: controller.signal,
+      onBatch: (position) => (batches.push(position), position === 4 && controller.abort()),
+    });
     expect(batches).toEqual([4]); // one batch: positions 3 and 4, all that was available
     expect((await doc(reads, "a"))!.seen).toEqual([1, 2, 3, 4]);
   });

@@ -73,18 +73,21 @@ export async function rebuildProjections(options: RebuildOptions): Promise<Rebui
     if (signal?.aborted) return { completed: false, events: read, resumedFrom, position, collections: [] };
     const page = await events.readAll({ after: position, maxCount: pageSize });
     if (page.length === 0) break;
-    await Promise.all(projections.map(async (p) => {
-      const todo = page.filter((e) => e.position > positions.get(p)!);
-      if (todo.length === 0) return;
-      const into = { events, reads, projections: [p], collectionOf: rebuildCollection, name: checkpointOf(p) };
-      await applyBatch(into, todo);
-      positions.set(p, todo.at(-1)!.position);
-    }));
+    await Promise.all(
+      projections.map(async (p) => {
+        const todo = page.filter((e) => e.position > positions.get(p)!);
+        if (todo.length === 0) return;
+        const into = { events, reads, projections: [p], collectionOf: rebuildCollection, name: checkpointOf(p) };
+        await applyBatch(into, todo);
+        positions.set(p, todo.at(-1)!.position);
+      }),
+    );
     position = page.at(-1)!.position;
     read += page.length;
     await options.onProgress?.({ position, head: Math.max(head, position), events: read });
   }
-  if (!switchOver) return { completed: true, events: read, resumedFrom, position, collections: await counts(reads, projections, rebuildCollection) };
+  if (!switchOver)
+    return { completed: true, events: read, resumedFrom, position, collections: await counts(reads, projections, rebuildCollection) };
 
   const built = new Set(await reads.listCollections());
   for (const p of projections) {
@@ -109,7 +112,9 @@ export async function rebuildProjections(options: RebuildOptions): Promise<Rebui
 export async function pendingRebuilds(reads: ReadStore, projections: Projection[]) {
   const found = await checkpoints(reads).getMany(projections.map(checkpointOf));
   const at = new Map(found.map((c) => [c._id, c._position]));
-  return projections.filter((p) => at.has(checkpointOf(p))).map((p) => ({ projection: p.name, collection: rebuildCollection(p), position: at.get(checkpointOf(p))! }));
+  return projections
+    .filter((p) => at.has(checkpointOf(p)))
+    .map((p) => ({ projection: p.name, collection: rebuildCollection(p), position: at.get(checkpointOf(p))! }));
 }
 
 const counts = (reads: ReadStore, projections: Projection[], name: (p: Projection) => string) =>

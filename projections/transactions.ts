@@ -40,7 +40,9 @@ export const transactionProjection: Projection<TransactionDoc, "transaction_crea
 /** An account's history, newest first; `before`: the cursor (a position) of the previous page. */
 export async function listTransactions(reads: ReadStore, userId: string, limit: number, before?: number) {
   const filter: Filter = before === undefined ? { userId } : { userId, _position: { lt: before } };
-  const items = await reads.collection<TransactionDoc>(transactionProjection.collection).find(filter, { sort: { _position: -1 }, limit: limit + 1 });
+  const items = await reads
+    .collection<TransactionDoc>(transactionProjection.collection)
+    .find(filter, { sort: { _position: -1 }, limit: limit + 1 });
   const page = items.slice(0, limit);
   return { items: page, nextCursor: items.length > limit ? page.at(-1)!._position : null };
 }

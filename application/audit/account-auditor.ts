@@ -63,7 +63,8 @@ export function accountAuditor(userId: string, doc: BalanceDoc | null, projected
 
   function apply(event: RecordedEvent): void {
     if (doc && event.position > doc._position) atDoc ??= { ...fold };
-    if (event.revision !== nextRevision) problem(event, "STREAM.REVISION_GAP", `expected revision ${nextRevision}, found ${event.revision}`);
+    if (event.revision !== nextRevision)
+      problem(event, "STREAM.REVISION_GAP", `expected revision ${nextRevision}, found ${event.revision}`);
     nextRevision = event.revision + 1;
     const owner = (event.data as { userId?: unknown }).userId;
     if (owner !== userId) problem(event, "STREAM.FOREIGN_EVENT", `event of user ${String(owner)} in account ${userId}`);
@@ -71,8 +72,10 @@ export function accountAuditor(userId: string, doc: BalanceDoc | null, projected
     if (typeof hash !== "string" || typeof prevHash !== "string") {
       problem(event, "CHAIN.MISSING_HASH", "event has no prevHash/hash");
     } else {
-      if (prevHash !== previousHash) problem(event, "CHAIN.BROKEN_LINK", "prevHash is not the hash of the previous event (an event was removed, inserted or re-hashed)");
-      if (eventHash(prevHash, event) !== hash) problem(event, "CHAIN.HASH_MISMATCH", "content does not match its hash: the event was altered after it was written");
+      if (prevHash !== previousHash)
+        problem(event, "CHAIN.BROKEN_LINK", "prevHash is not the hash of the previous event (an event was removed, inserted or re-hashed)");
+      if (eventHash(prevHash, event) !== hash)
+        problem(event, "CHAIN.HASH_MISMATCH", "content does not match its hash: the event was altered after it was written");
       previousHash = hash;
     }
     switch (event.type) {
@@ -81,7 +84,12 @@ export function accountAuditor(userId: string, doc: BalanceDoc | null, projected
         fold.transactions++;
         // report where the gap between balanceAfter and the running sum changes, not every event after it
         const gap = event.data.balanceAfter - fold.balance;
-        if (gap !== drift) problem(event, "LEDGER.BALANCE_AFTER_MISMATCH", `balanceAfter ${usd(event.data.balanceAfter)} but the sum of amounts is ${usd(fold.balance)}`);
+        if (gap !== drift)
+          problem(
+            event,
+            "LEDGER.BALANCE_AFTER_MISMATCH",
+            `balanceAfter ${usd(event.data.balanceAfter)} but the sum of amounts is ${usd(fold.balance)}`,
+          );
         drift = gap;
         break;
       }
@@ -108,14 +116,36 @@ export function accountAuditor(userId: string, doc: BalanceDoc | null, projected
     if (doc) {
       readModel = { balance: doc.balance, held: doc.held, transactions: doc.transactions, position: doc._position, expected };
       if (events === 0) readProblem("READ_MODEL.ORPHAN", "a balance document exists for an account without events");
-      if (doc.balance !== expected.balance) readProblem("READ_MODEL.BALANCE_MISMATCH", `read model balance ${usd(doc.balance)}, events give ${usd(expected.balance)} at position ${doc._position}`);
-      if (doc.held !== expected.held) readProblem("READ_MODEL.HELD_MISMATCH", `read model held ${usd(doc.held)}, events give ${usd(expected.held)} at position ${doc._position}`);
-      if (doc.transactions !== expected.transactions) readProblem("READ_MODEL.TRANSACTIONS_MISMATCH", `read model counts ${doc.transactions} transactions, events ${expected.transactions}`);
+      if (doc.balance !== expected.balance)
+        readProblem(
+          "READ_MODEL.BALANCE_MISMATCH",
+          `read model balance ${usd(doc.balance)}, events give ${usd(expected.balance)} at position ${doc._position}`,
+        );
+      if (doc.held !== expected.held)
+        readProblem(
+          "READ_MODEL.HELD_MISMATCH",
+          `read model held ${usd(doc.held)}, events give ${usd(expected.held)} at position ${doc._position}`,
+        );
+      if (doc.transactions !== expected.transactions)
+        readProblem(
+          "READ_MODEL.TRANSACTIONS_MISMATCH",
+          `read model counts ${doc.transactions} transactions, events ${expected.transactions}`,
+        );
     } else if (firstBalanceEvent > 0 && firstBalanceEvent <= projected) {
       readProblem("READ_MODEL.MISSING", `the account has balance events projected by position ${projected} but no balance document`);
     }
     const lagging = doc ? doc._position < lastBalanceEvent : lastBalanceEvent > 0;
-    return { userId, ok: problems.length === 0, events, lastRevision: nextRevision - 1, lastHash: previousHash, ...fold, readModel, lagging, problems };
+    return {
+      userId,
+      ok: problems.length === 0,
+      events,
+      lastRevision: nextRevision - 1,
+      lastHash: previousHash,
+      ...fold,
+      readModel,
+      lagging,
+      problems,
+    };
   }
 
   return { apply, finish };

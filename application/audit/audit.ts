@@ -60,9 +60,19 @@ export async function auditTrail(events: EventStore, userId: string, options: Tr
     const m = e.metadata;
     const money = e.type === "transaction_created" ? { amount: e.data.amount, balanceAfter: e.data.balanceAfter } : {};
     items.push({
-      position: e.position, revision: e.revision, eventId: m.eventId, type: e.type, occurredAt: m.occurredAt, actor: m.actor,
-      correlationId: m.correlationId, causationId: m.causationId, prevHash: m.prevHash ?? null, hash: m.hash ?? null,
-      ...money, data: e.data, metadata: m,
+      position: e.position,
+      revision: e.revision,
+      eventId: m.eventId,
+      type: e.type,
+      occurredAt: m.occurredAt,
+      actor: m.actor,
+      correlationId: m.correlationId,
+      causationId: m.causationId,
+      prevHash: m.prevHash ?? null,
+      hash: m.hash ?? null,
+      ...money,
+      data: e.data,
+      metadata: m,
     });
   }
   return { userId, stream: accountStream(userId), items, nextRevision };

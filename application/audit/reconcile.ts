@@ -90,7 +90,11 @@ export async function reconcileAll(events: EventStore, reads: ReadStore, options
  * formats it (formatMoney), the API keeps integers for its response codec.
  */
 export function auditJson<M>(a: AccountAudit, money: (micro: number) => M) {
-  const fold = (f: { balance: number; held: number; transactions: number }) => ({ balance: money(f.balance), held: money(f.held), transactions: f.transactions });
+  const fold = (f: { balance: number; held: number; transactions: number }) => ({
+    balance: money(f.balance),
+    held: money(f.held),
+    transactions: f.transactions,
+  });
   return {
     userId: a.userId,
     ok: a.ok,

@@ -26,26 +26,62 @@ const amountOf = ({ events }: CommandResult, type: "payment_refunded" | "transac
 
 /** a caller-chosen id, or a new one; with an Idempotency-Key the new one is derived from it */
 const idFor = (ctx: CommandContext, kind: string, given?: string) =>
-  given ?? (ctx.idempotencyScope ? `${kind}_${ctx.idempotencyScope.slice(0, 24)}` : `${kind}_${randomUUID().replace(/-/g, "").slice(0, 24)}`);
+  given ??
+  (ctx.idempotencyScope ? `${kind}_${ctx.idempotencyScope.slice(0, 24)}` : `${kind}_${randomUUID().replace(/-/g, "").slice(0, 24)}`);
 
-export async function processPayment(p: Billing, ctx: CommandContext, input: Omit<AccountData<"processPayment">, "transactionId" | "paymentId"> & { paymentId?: string }) {
+export async function processPayment(
+  p: Billing,
+  ctx: CommandContext,
+  input: Omit<AccountData<"processPayment">, "transactionId" | "paymentId"> & { paymentId?: string },
+) {
   const paymentId = idFor(ctx, "pay", input.paymentId);
   const transactionId = `txn_${paymentId}`;
-  const r = await p.accounts.handle(input.userId, { type: "processPayment", data: { ...input, paymentId, transactionId }, now: ctx.now }, ctx);
+  const r = await p.accounts.handle(
+    input.userId,
+    { type: "processPayment", data: { ...input, paymentId, transactionId }, now: ctx.now },
+    ctx,
+  );
   return { paymentId, transactionId, userId: input.userId, amount: input.amount, balance: balanceAfter(r), position: r.position };
 }
 
-export async function refundPayment(p: Billing, ctx: CommandContext, input: Omit<AccountData<"refundPayment">, "transactionId" | "refundId"> & { refundId?: string }) {
+export async function refundPayment(
+  p: Billing,
+  ctx: CommandContext,
+  input: Omit<AccountData<"refundPayment">, "transactionId" | "refundId"> & { refundId?: string },
+) {
   const refundId = idFor(ctx, "rfd", input.refundId);
   const transactionId = `txn_${refundId}`;
-  const r = await p.accounts.handle(input.userId, { type: "refundPayment", data: { ...input, refundId, transactionId }, now: ctx.now }, ctx);
-  return { refundId, transactionId, paymentId: input.paymentId, userId: input.userId, amount: amountOf(r, "payment_refunded"), balance: balanceAfter(r), position: r.position };
+  const r = await p.accounts.handle(
+    input.userId,
+    { type: "refundPayment", data: { ...input, refundId, transactionId }, now: ctx.now },
+    ctx,
+  );
+  return {
+    refundId,
+    transactionId,
+    paymentId: input.paymentId,
+    userId: input.userId,
+    amount: amountOf(r, "payment_refunded"),
+    balance: balanceAfter(r),
+    position: r.position,
+  };
 }
 
-export async function createTransaction(p: Billing, ctx: CommandContext, input: Omit<AccountData<"createTransaction">, "transactionId"> & { transactionId?: string }) {
+export async function createTransaction(
+  p: Billing,
+  ctx: CommandContext,
+  input: Omit<AccountData<"createTransaction">, "transactionId"> & { transactionId?: string },
+) {
   const transactionId = idFor(ctx, "txn", input.transactionId);
   const r = await p.accounts.handle(input.userId, { type: "createTransaction", data: { ...input, transactionId }, now: ctx.now }, ctx);
-  return { transactionId, userId: input.userId, type: input.type, amount: amountOf(r, "transaction_created"), balance: balanceAfter(r), position: r.position };
+  return {
+    transactionId,
+    userId: input.userId,
+    type: input.type,
+    amount: amountOf(r, "transaction_created"),
+    balance: balanceAfter(r),
+    position: r.position,
+  };
 }
 
 type UsageOptional = "usageId" | "requestId" | "cost" | "apiKeyId" | "timestamp";
@@ -56,7 +92,8 @@ export type TrackUsageInput = Omit<AccountData<"trackUsage">, UsageOptional | "t
 /** the catalog price for a usage at its time, or the explicit cost with the catalog prices when known */
 function priceUsage(catalog: Catalog, input: TrackUsageInput, at: string): { cost: number; prices: Prices } {
   const prices = pricesAt(catalog, input.model, at, input.provider) ?? pricesAt(catalog, input.model, at);
-  if (input.cost !== undefined) return { cost: input.cost, prices: prices ?? { promptPerMillion: 0, completionPerMillion: 0, catalogVersion: "explicit" } };
+  if (input.cost !== undefined)
+    return { cost: input.cost, prices: prices ?? { promptPerMillion: 0, completionPerMillion: 0, catalogVersion: "explicit" } };
   if (!prices) throw ruleViolated("USAGE.UNPRICED", `model ${input.model} has no catalog price at ${at}; send cost explicitly`);
   return { cost: costOf(input.promptTokens, input.completionTokens, prices), prices };
 }

@@ -59,7 +59,12 @@ describe("createCommandHandler: conflicts with another writer", () => {
     });
     expect(attempts()).toBe(1); // the refusal came from the second decision: nothing was appended blindly
     const events = await store.readStream(stream);
-    expect(events.map((e) => (e.type === "transaction_created" ? e.data.transactionId : e.type))).toEqual(["payment_processed", "txn_p0", "t-warm", "t-other"]);
+    expect(events.map((e) => (e.type === "transaction_created" ? e.data.transactionId : e.type))).toEqual([
+      "payment_processed",
+      "txn_p0",
+      "t-warm",
+      "t-other",
+    ]);
     expect(verifyChain(events).ok).toBe(true);
   });
 
@@ -68,7 +73,10 @@ describe("createCommandHandler: conflicts with another writer", () => {
     const result = await mine.handle("u1", manual("t-mine", "credit", USD), ctx("mine"));
     expect(attempts()).toBe(5);
     // 10 USD + 1 micro + 4 × 1 USD from the other writer + mine
-    expect(result.events.at(-1)).toMatchObject({ type: "transaction_created", data: { transactionId: "t-mine", balanceAfter: 15 * USD + 1 } });
+    expect(result.events.at(-1)).toMatchObject({
+      type: "transaction_created",
+      data: { transactionId: "t-mine", balanceAfter: 15 * USD + 1 },
+    });
     expect(verifyChain(await store.readStream(stream)).ok).toBe(true);
   });
 
@@ -122,7 +130,15 @@ describe("createCommandHandler: batches, cache and failures", () => {
   it("keeps folded states of the most recently used streams only (LRU of cacheSize)", async () => {
     const { store, reads } = counted();
     const handler = createCommandHandler(store, 2).for(accountDecider, accountStream);
-    for (const [user, id] of [["a", "1"], ["b", "2"], ["a", "3"], ["c", "4"], ["a", "5"], ["b", "6"]] as const) await handler.handle(...payTo(user, id));
+    for (const [user, id] of [
+      ["a", "1"],
+      ["b", "2"],
+      ["a", "3"],
+      ["c", "4"],
+      ["a", "5"],
+      ["b", "6"],
+    ] as const)
+      await handler.handle(...payTo(user, id));
     // a: loaded once and kept (it was used last); b: evicted by c, loaded again; c: once
     expect(Object.fromEntries(reads)).toEqual({ "account-a": 1, "account-b": 2, "account-c": 1 });
   });

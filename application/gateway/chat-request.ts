@@ -53,7 +53,10 @@ export function measurePrompt(request: ChatRequest): PromptSize {
   };
   for (const m of request.messages) {
     if (typeof m.content === "string") text(m.content);
-    else for (const p of m.content ?? []) if (p.type === "text") text(p.text); else size.media++;
+    else
+      for (const p of m.content ?? [])
+        if (p.type === "text") text(p.text);
+        else size.media++;
     text(m.name);
     text(m.tool_calls);
     text(m.tool_call_id);

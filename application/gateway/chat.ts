@@ -44,7 +44,11 @@ export interface OpenChat {
 }
 
 /** upstream statuses that are the client's fault: passed back (as these codes), unretried and uncharged */
-const CLIENT_ERRORS = new Map([[400, "UPSTREAM.REJECTED"], [413, "UPSTREAM.TOO_LARGE"], [422, "UPSTREAM.UNPROCESSABLE"]]);
+const CLIENT_ERRORS = new Map([
+  [400, "UPSTREAM.REJECTED"],
+  [413, "UPSTREAM.TOO_LARGE"],
+  [422, "UPSTREAM.UNPROCESSABLE"],
+]);
 const SECRETISH = /\b(?:sk|rk|aia|or|key|Bearer)[-_ ][A-Za-z0-9_-]{6,}|[A-Za-z0-9_-]{24,}/g;
 
 /** An upstream 4xx message the client may see: JSON `error.message` only, credentials and secret-like words redacted, truncated. */
@@ -70,7 +74,12 @@ async function attempt(gw: Gateway, call: ChatCall, quote: Quote) {
     let response: UpstreamResponse;
     try {
       const body = upstreamBody(call.request, candidate.model.upstreamId);
-      response = await provider.chatCompletions({ body, stream: isStream(call.request), timeouts: gw.options.timeouts, signal: call.signal });
+      response = await provider.chatCompletions({
+        body,
+        stream: isStream(call.request),
+        timeouts: gw.options.timeouts,
+        signal: call.signal,
+      });
     } catch (error) {
       if (call.signal.aborted) {
         breaker.release();
@@ -101,11 +110,16 @@ async function attempt(gw: Gateway, call: ChatCall, quote: Quote) {
 function refusal(error: unknown, gw: Gateway, caller: ChatCaller): unknown {
   if (!(error instanceof DomainError)) return error;
   // the gateway's own code: 402 here, while a debit beyond the balance (ACCOUNT.INSUFFICIENT_FUNDS) is 422
-  if (error.kind === "insufficient_funds") return new GatewayError("GATEWAY.INSUFFICIENT_FUNDS", error.message, { "x-should-retry": "false" });
+  if (error.kind === "insufficient_funds")
+    return new GatewayError("GATEWAY.INSUFFICIENT_FUNDS", error.message, { "x-should-retry": "false" });
   if (error.code === "API_KEY.BUDGET_EXCEEDED") {
     // in-flight holds of this key may still be released; otherwise only a new budget helps
     const pending = gw.limiter.inFlight(caller.keyId) > 0;
-    return new GatewayError(error.code, error.message, pending ? { "retry-after": "1" } : { "retry-after": "3600", "x-should-retry": "false" });
+    return new GatewayError(
+      error.code,
+      error.message,
+      pending ? { "retry-after": "1" } : { "retry-after": "3600", "x-should-retry": "false" },
+    );
   }
   return error;
 }
@@ -113,7 +127,11 @@ function refusal(error: unknown, gw: Gateway, caller: ChatCaller): unknown {
 export async function openChat(gw: Gateway, call: ChatCall): Promise<OpenChat> {
   const { caller } = call;
   const first = call.context();
-  const quote = quoteChat(gw, call.request, { strategy: call.strategy, at: first.now, ...(call.provider ? { provider: call.provider } : {}) });
+  const quote = quoteChat(gw, call.request, {
+    strategy: call.strategy,
+    at: first.now,
+    ...(call.provider ? { provider: call.provider } : {}),
+  });
   const admission = gw.limiter.admit(caller.keyId, caller.limits, quote.tokenEstimate);
   if (!admission.ok) throw new GatewayError(admission.code, admission.detail, { "retry-after": String(admission.retryAfterSeconds) });
   const { ticket } = admission;

@@ -41,7 +41,9 @@ export function createGateway(platform: Platform, providers: Map<string, ChatPro
   };
   const latency = new LatencyStats();
   const limiter = new KeyLimiter();
-  const onError = options.onError ?? ((error: unknown, what: string) => console.error(`gateway ${what}:`, error instanceof Error ? error.message : error));
+  const onError =
+    options.onError ??
+    ((error: unknown, what: string) => console.error(`gateway ${what}:`, error instanceof Error ? error.message : error));
   const onWarn = options.onWarn ?? ((message: string, fields: Record<string, unknown>) => console.warn(`gateway ${message}`, fields));
   const anomalies = new Map<string, number>();
   /** `text` with every configured provider credential replaced by "[redacted]" */

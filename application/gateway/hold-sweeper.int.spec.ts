@@ -13,13 +13,24 @@ describe("expired holds", () => {
   afterAll(() => t.close());
 
   it("a hold nobody settles is released as expired by the sweeper; a late settle still charges once", async () => {
-    const pay = await t.app.inject({ method: "POST", url: "/billing/payment/process", headers: t.admin, payload: { userId: "s1", amount: "1" } });
+    const pay = await t.app.inject({
+      method: "POST",
+      url: "/billing/payment/process",
+      headers: t.admin,
+      payload: { userId: "s1", amount: "1" },
+    });
     expect(pay.statusCode).toBe(201);
     const now = t.platform.now();
     const ctx = { actor: { type: "system" as const, id: "test" }, correlationId: "c1", now };
     const hold: Hold = {
-      userId: "s1", apiKeyId: "k1", requestId: "req_1", reservationId: "rsv_1", usageId: "use_1", amount: 5000,
-      expiresAt: new Date(Date.parse(now) + 1000).toISOString(), startedAt: now,
+      userId: "s1",
+      apiKeyId: "k1",
+      requestId: "req_1",
+      reservationId: "rsv_1",
+      usageId: "use_1",
+      amount: 5000,
+      expiresAt: new Date(Date.parse(now) + 1000).toISOString(),
+      startedAt: now,
     };
     await reserve(t.platform, ctx, hold);
     await t.platform.projector.catchUp(5000);
@@ -35,7 +46,14 @@ describe("expired holds", () => {
       const balance = await t.app.inject({ url: "/billing/balance/s1", headers: t.admin });
       expect(balance.json()).toMatchObject({ balance: "1", held: "0" });
 
-      const usage = { provider: "openai", model: "gpt-4o-mini", promptTokens: 100, completionTokens: 100, prices: { promptPerMillion: 150_000, completionPerMillion: 600_000 }, source: "provider" as const };
+      const usage = {
+        provider: "openai",
+        model: "gpt-4o-mini",
+        promptTokens: 100,
+        completionTokens: 100,
+        prices: { promptPerMillion: 150_000, completionPerMillion: 600_000 },
+        source: "provider" as const,
+      };
       expect((await settle(t.platform, { ...ctx, now: later }, hold, usage)).cost).toBe(75);
       expect((await settle(t.platform, { ...ctx, now: later }, hold, usage)).cost).toBe(75); // a retry charges nothing twice
       const charges = (await t.platform.events.readStream(accountStream("s1"))).filter((e) => e.type === "ai_usage");

@@ -17,7 +17,8 @@ export function nestsDeeperThan(text: string, limit: number): boolean {
   for (let m = STRUCTURE.exec(text); m !== null; m = STRUCTURE.exec(text)) {
     const c = text.charCodeAt(m.index);
     if (inString) {
-      if (c === 0x5c) STRUCTURE.lastIndex++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        STRUCTURE.lastIndex++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {

@@ -40,7 +40,12 @@ export class KeyLimiter {
     if (rpm !== undefined && w.requests.length >= rpm) {
       const oldest = w.requests[w.next % rpm]!;
       if (now - oldest < WINDOW_MS) {
-        return { ok: false, code: "RATE_LIMIT.REQUESTS", retryAfterSeconds: Math.max(1, Math.ceil((oldest + WINDOW_MS - now) / 1000)), detail: `more than ${rpm} requests per minute for this key` };
+        return {
+          ok: false,
+          code: "RATE_LIMIT.REQUESTS",
+          retryAfterSeconds: Math.max(1, Math.ceil((oldest + WINDOW_MS - now) / 1000)),
+          detail: `more than ${rpm} requests per minute for this key`,
+        };
       }
     }
     const tpm = limits.tokensPerMinute;
@@ -58,7 +63,12 @@ export class KeyLimiter {
             break;
           }
         }
-        return { ok: false, code: "RATE_LIMIT.TOKENS", retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)), detail: `more than ${tpm} tokens per minute for this key` };
+        return {
+          ok: false,
+          code: "RATE_LIMIT.TOKENS",
+          retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+          detail: `more than ${tpm} tokens per minute for this key`,
+        };
       }
     }
     if (rpm !== undefined) {

@@ -28,10 +28,11 @@ function outputText(part: unknown): string {
   if (typeof part !== "object" || part === null) return "";
   const p = part as Record<string, unknown>;
   let text = "";
-  for (const field of ["content", "refusal", "reasoning", "reasoning_content"]) if (typeof p[field] === "string") text += p[field] as string;
+  for (const field of ["content", "refusal", "reasoning", "reasoning_content"])
+    if (typeof p[field] === "string") text += p[field] as string;
   const calls = Array.isArray(p.tool_calls) ? p.tool_calls : [];
   for (const call of [...calls, p.function_call]) {
-    const args = (call as { function?: { arguments?: unknown }; arguments?: unknown } | undefined);
+    const args = call as { function?: { arguments?: unknown }; arguments?: unknown } | undefined;
     const value = args?.function?.arguments ?? args?.arguments;
     if (typeof value === "string") text += value;
   }
@@ -88,7 +89,11 @@ export class StreamMeter {
   billable(countedPrompt: number): TokenUsage | null {
     if (this.usage) return { ...this.usage, source: "provider" };
     if (this.delivered.chunks === 0 && !this.done && !this.finished) return null;
-    return { promptTokens: countedPrompt, completionTokens: countedCompletionTokens(this.delivered.chunks, this.delivered.chars), source: "counted" };
+    return {
+      promptTokens: countedPrompt,
+      completionTokens: countedCompletionTokens(this.delivered.chunks, this.delivered.chars),
+      source: "counted",
+    };
   }
 }
 
@@ -97,6 +102,8 @@ export function plainUsage(answer: unknown, countedPrompt: number): TokenUsage {
   const reported = reportedUsage((answer as { usage?: unknown } | null)?.usage);
   if (reported) return { ...reported, source: "provider" };
   const choices = (answer as { choices?: unknown } | null)?.choices;
-  const chars = Array.isArray(choices) ? choices.reduce((n: number, c) => n + outputText((c as { message?: unknown })?.message).length, 0) : 0;
+  const chars = Array.isArray(choices)
+    ? choices.reduce((n: number, c) => n + outputText((c as { message?: unknown })?.message).length, 0)
+    : 0;
   return { promptTokens: countedPrompt, completionTokens: countedCompletionTokens(0, chars), source: "counted" };
 }

@@ -3,7 +3,9 @@ import { countedPromptTokens, holdPromptTokens, measurePrompt, upstreamBody, typ
 import { plainUsage, reportedUsage, StreamMeter } from "./metering.ts";
 import type { ChatChunk } from "./upstream-answer.ts";
 
-const delta = (content: string, finish: string | null = null): ChatChunk => ({ choices: [{ index: 0, delta: { content }, finish_reason: finish }] });
+const delta = (content: string, finish: string | null = null): ChatChunk => ({
+  choices: [{ index: 0, delta: { content }, finish_reason: finish }],
+});
 const usageChunk: ChatChunk = { choices: [], usage: { prompt_tokens: 10, completion_tokens: 20, total_tokens: 30 } };
 
 describe("StreamMeter", () => {
@@ -48,13 +50,28 @@ describe("StreamMeter", () => {
 describe("reported usage (never trusted blindly)", () => {
   it("accepts only pairs of sane integers", () => {
     expect(reportedUsage({ prompt_tokens: 1, completion_tokens: 2 })).toEqual({ promptTokens: 1, completionTokens: 2 });
-    for (const bad of [null, {}, { prompt_tokens: -1, completion_tokens: 2 }, { prompt_tokens: 1.5, completion_tokens: 2 }, { prompt_tokens: "1", completion_tokens: 2 }, { prompt_tokens: 1, completion_tokens: 1e12 }]) {
+    for (const bad of [
+      null,
+      {},
+      { prompt_tokens: -1, completion_tokens: 2 },
+      { prompt_tokens: 1.5, completion_tokens: 2 },
+      { prompt_tokens: "1", completion_tokens: 2 },
+      { prompt_tokens: 1, completion_tokens: 1e12 },
+    ]) {
       expect(reportedUsage(bad)).toBeNull();
     }
   });
   it("plain answers without usage are counted from their messages", () => {
-    expect(plainUsage({ choices: [{ message: { content: "abcdefghi" } }] }, 5)).toEqual({ promptTokens: 5, completionTokens: 3, source: "counted" });
-    expect(plainUsage({ usage: { prompt_tokens: 3, completion_tokens: 4 } }, 5)).toEqual({ promptTokens: 3, completionTokens: 4, source: "provider" });
+    expect(plainUsage({ choices: [{ message: { content: "abcdefghi" } }] }, 5)).toEqual({
+      promptTokens: 5,
+      completionTokens: 3,
+      source: "counted",
+    });
+    expect(plainUsage({ usage: { prompt_tokens: 3, completion_tokens: 4 } }, 5)).toEqual({
+      promptTokens: 3,
+      completionTokens: 4,
+      source: "provider",
+    });
   });
 });
 
@@ -63,7 +80,13 @@ describe("chat request", () => {
     model: "m",
     messages: [
       { role: "system", content: "Be brief." },
-      { role: "user", content: [{ type: "text", text: "héllo" }, { type: "image_url", image_url: { url: "https://x" } }] },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "héllo" },
+          { type: "image_url", image_url: { url: "https://x" } },
+        ],
+      },
     ],
     stream: true,
     temperature: 0.2,

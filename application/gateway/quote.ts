@@ -33,7 +33,12 @@ export class GatewayError extends Error {
 export function unavailable(plan: RoutePlan): GatewayError {
   const waits = plan.skipped.flatMap((s) => (s.retryAfterMs === undefined ? [] : [s.retryAfterMs]));
   const retryAfter = waits.length ? Math.max(1, Math.ceil(Math.min(...waits) / 1000)) : 30;
-  return new GatewayError("PROVIDER.UNAVAILABLE", `no provider can serve ${plan.model} now`, { "retry-after": String(retryAfter) }, { skipped: plan.skipped });
+  return new GatewayError(
+    "PROVIDER.UNAVAILABLE",
+    `no provider can serve ${plan.model} now`,
+    { "retry-after": String(retryAfter) },
+    { skipped: plan.skipped },
+  );
 }
 
 export interface Quote {
@@ -60,14 +65,21 @@ export function quoteChat(gw: Gateway, request: ChatRequest, query: QuoteQuery):
   const prompt = measurePrompt(request);
   const completion = (m: CatalogModel) => n * (requested ?? m.maxOutputTokens);
   const holdCost = (m: CatalogModel, prices: Prices) => costOf(holdPromptTokens(prompt, m.contextLength), completion(m), prices);
-  const plan = gw.plan({ model: request.model, strategy: query.strategy, at: query.at, estimate: holdCost, ...(query.provider ? { provider: query.provider } : {}) });
+  const plan = gw.plan({
+    model: request.model,
+    strategy: query.strategy,
+    at: query.at,
+    estimate: holdCost,
+    ...(query.provider ? { provider: query.provider } : {}),
+  });
   if (!plan) {
     const where = query.provider ? ` at provider ${query.provider}` : "";
     throw new GatewayError("MODEL.NOT_FOUND", `model ${request.model} is not offered${where}; GET /v1/models lists the models`);
   }
   if (requested !== null) {
     const limit = Math.max(...offersOf(gw.platform.catalog, request.model, query.provider).map((m) => m.maxOutputTokens));
-    if (requested > limit) throw new GatewayError("REQUEST.MAX_TOKENS", `max_tokens ${requested} exceeds the limit of ${limit} for model ${plan.model}`);
+    if (requested > limit)
+      throw new GatewayError("REQUEST.MAX_TOKENS", `max_tokens ${requested} exceeds the limit of ${limit} for model ${plan.model}`);
     plan.candidates = plan.candidates.filter((c) => requested <= c.model.maxOutputTokens);
   }
   if (plan.candidates.length === 0) throw unavailable(plan);

@@ -11,7 +11,12 @@ import { LatencyStats, planRoute, type RouterDeps } from "./router.ts";
 // expected amount is worked out by hand (prices in micro-USD per million tokens = micro-USD per token × 1e6).
 
 const offer = (provider: string, priority: number, promptPerMillion: number, completionPerMillion: number, maxOutputTokens: number) => ({
-  id: "m", provider, upstreamId: `${provider}/m`, contextLength: 1000, maxOutputTokens, priority,
+  id: "m",
+  provider,
+  upstreamId: `${provider}/m`,
+  contextLength: 1000,
+  maxOutputTokens,
+  priority,
   prices: [{ from: "2025-01-01T00:00:00Z", promptPerMillion, completionPerMillion }],
 });
 // a: 1 micro-USD per prompt token, 2 per completion token, first by priority and cheapest;
@@ -31,7 +36,8 @@ function gateway(): Gateway {
 
 // "hello": 5 bytes → hold prompt bound = 5 + 4 per message + 3 priming = 12 tokens
 const ask = (extra: Partial<ChatRequest> = {}): ChatRequest => ({ model: "m", messages: [{ role: "user", content: "hello" }], ...extra });
-const quote = (request: ChatRequest, strategy: "priority" | "cheapest" = "priority") => quoteChat(gateway(), request, { strategy, at: "2025-06-01T00:00:00Z" });
+const quote = (request: ChatRequest, strategy: "priority" | "cheapest" = "priority") =>
+  quoteChat(gateway(), request, { strategy, at: "2025-06-01T00:00:00Z" });
 
 describe("quoteChat: the hold covers the priciest candidate", () => {
   it.each(["priority", "cheapest"] as const)("max_tokens 50, strategy %s: routed to a, held for b", (strategy) => {

@@ -69,7 +69,9 @@ export interface RouteQuery {
 }
 
 export function offersOf(catalog: Catalog, model: string, provider?: string): CatalogModel[] {
-  return catalog.models.filter((m) => (provider === undefined ? m.id === model : m.provider === provider && (m.id === model || m.upstreamId === model)));
+  return catalog.models.filter((m) =>
+    provider === undefined ? m.id === model : m.provider === provider && (m.id === model || m.upstreamId === model),
+  );
 }
 
 /** null when no provider offers the model */
@@ -84,10 +86,18 @@ export function planRoute(deps: RouterDeps, query: RouteQuery): RoutePlan | null
     if (!prices) skipped.push({ provider: model.provider, reason: "unpriced" });
     else if (!deps.isConfigured(model.provider)) skipped.push({ provider: model.provider, reason: "not_configured" });
     else if (!breaker.available()) skipped.push({ provider: model.provider, reason: "circuit_open", retryAfterMs: breaker.retryAfterMs() });
-    else candidates.push({ provider: model.provider, model, prices, latencyMs: deps.latency.get(model.provider, model.id), circuit: breaker.state });
+    else
+      candidates.push({
+        provider: model.provider,
+        model,
+        prices,
+        latencyMs: deps.latency.get(model.provider, model.id),
+        circuit: breaker.state,
+      });
   }
   const estimate = query.estimate ?? ((_m: CatalogModel, p: Prices) => p.promptPerMillion + p.completionPerMillion);
-  const byPriority = (a: Candidate, b: Candidate) => (a.model.priority ?? 1000) - (b.model.priority ?? 1000) || a.provider.localeCompare(b.provider);
+  const byPriority = (a: Candidate, b: Candidate) =>
+    (a.model.priority ?? 1000) - (b.model.priority ?? 1000) || a.provider.localeCompare(b.provider);
   const order: Record<Strategy, (a: Candidate, b: Candidate) => number> = {
     priority: byPriority,
     cheapest: (a, b) => estimate(a.model, a.prices) - estimate(b.model, b.prices) || byPriority(a, b),

@@ -19,7 +19,14 @@ const catalog: Catalog = {
     model("a", 3, 3, 1),
     model("b", 1, 1, 2),
     model("c", 2, 2, 3),
-    { ...model("a", 9, 9), id: "dated", prices: [{ from: "2025-01-01T00:00:00Z", promptPerMillion: 5, completionPerMillion: 15 }, { from: "2025-06-01T00:00:00Z", promptPerMillion: 2, completionPerMillion: 8 }] },
+    {
+      ...model("a", 9, 9),
+      id: "dated",
+      prices: [
+        { from: "2025-01-01T00:00:00Z", promptPerMillion: 5, completionPerMillion: 15 },
+        { from: "2025-06-01T00:00:00Z", promptPerMillion: 2, completionPerMillion: 8 },
+      ],
+    },
   ],
 };
 
@@ -34,7 +41,8 @@ function deps(overrides: Partial<RouterDeps> = {}): RouterDeps {
   };
 }
 const AT = "2025-03-01T00:00:00Z";
-const order = (d: RouterDeps, strategy: "priority" | "cheapest" | "fastest") => planRoute(d, { model: "m", strategy, at: AT })!.candidates.map((c) => c.provider);
+const order = (d: RouterDeps, strategy: "priority" | "cheapest" | "fastest") =>
+  planRoute(d, { model: "m", strategy, at: AT })!.candidates.map((c) => c.provider);
 
 describe("planRoute", () => {
   it("orders by priority, by price or by measured latency (unmeasured last)", () => {
@@ -73,6 +81,10 @@ describe("planRoute", () => {
     expect(after.candidates[0]!.prices).toEqual({ promptPerMillion: 2, completionPerMillion: 8, catalogVersion: "test" });
     expect(planRoute(d, { model: "b/m", provider: "b", strategy: "priority", at: AT })!.candidates.map((c) => c.provider)).toEqual(["b"]);
     expect(planRoute(d, { model: "b/m", strategy: "priority", at: AT })).toBeNull();
-    expect(planRoute(d, { model: "m", strategy: "priority", at: "2024-01-01T00:00:00Z" })!.skipped.map((s) => s.reason)).toEqual(["unpriced", "unpriced", "unpriced"]);
+    expect(planRoute(d, { model: "m", strategy: "priority", at: "2024-01-01T00:00:00Z" })!.skipped.map((s) => s.reason)).toEqual([
+      "unpriced",
+      "unpriced",
+      "unpriced",
+    ]);
   });
 });

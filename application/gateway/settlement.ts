@@ -70,7 +70,11 @@ export async function settle(p: Accounts, ctx: CommandContext, hold: Hold, usage
     usageSource: usage.source,
   };
   try {
-    const r = await p.accounts.handle(hold.userId, { type: "settleUsage", now: ctx.now, data: { ...data, reservationId: hold.reservationId } }, ctx);
+    const r = await p.accounts.handle(
+      hold.userId,
+      { type: "settleUsage", now: ctx.now, data: { ...data, reservationId: hold.reservationId } },
+      ctx,
+    );
     return { cost, position: r.position };
   } catch (error) {
     if (!isCode(error, "RESERVATION.NOT_ACTIVE")) throw error;
@@ -85,9 +89,18 @@ export async function settle(p: Accounts, ctx: CommandContext, hold: Hold, usage
 }
 
 /** Releases the hold without a charge; a hold already released is fine. */
-export async function release(p: Accounts, ctx: CommandContext, hold: Pick<Hold, "userId" | "reservationId">, reason: "failed" | "cancelled" | "expired") {
+export async function release(
+  p: Accounts,
+  ctx: CommandContext,
+  hold: Pick<Hold, "userId" | "reservationId">,
+  reason: "failed" | "cancelled" | "expired",
+) {
   try {
-    await p.accounts.handle(hold.userId, { type: "releaseUsage", now: ctx.now, data: { userId: hold.userId, reservationId: hold.reservationId, reason } }, ctx);
+    await p.accounts.handle(
+      hold.userId,
+      { type: "releaseUsage", now: ctx.now, data: { userId: hold.userId, reservationId: hold.reservationId, reason } },
+      ctx,
+    );
   } catch (error) {
     if (!isCode(error, "RESERVATION.NOT_ACTIVE")) throw error;
   }

@@ -13,20 +13,38 @@ import { chargeFor, release, reserve, settle, type Hold, type SettledUsage } fro
 const NOW = "2026-01-01T00:00:00.000Z";
 const ctx = { actor: { type: "system" as const, id: "test" }, correlationId: "c1", now: NOW };
 const hold = (amount: number, id = "1"): Hold => ({
-  userId: "u1", apiKeyId: "k1", requestId: `req_${id}`, reservationId: `rsv_${id}`, usageId: `use_${id}`, amount,
-  expiresAt: "2026-01-01T00:10:00.000Z", startedAt: "2025-12-31T23:59:59.000Z",
+  userId: "u1",
+  apiKeyId: "k1",
+  requestId: `req_${id}`,
+  reservationId: `rsv_${id}`,
+  usageId: `use_${id}`,
+  amount,
+  expiresAt: "2026-01-01T00:10:00.000Z",
+  startedAt: "2025-12-31T23:59:59.000Z",
 });
 // 2.5 and 10 micro-USD per token (gpt-4o)
 const PRICES = { promptPerMillion: 2_500_000, completionPerMillion: 10_000_000, catalogVersion: "test" };
-const usage = (promptTokens: number, completionTokens: number, source: SettledUsage["source"] = "provider"): SettledUsage =>
-  ({ provider: "openai", model: "gpt-4o", promptTokens, completionTokens, prices: PRICES, source });
+const usage = (promptTokens: number, completionTokens: number, source: SettledUsage["source"] = "provider"): SettledUsage => ({
+  provider: "openai",
+  model: "gpt-4o",
+  promptTokens,
+  completionTokens,
+  prices: PRICES,
+  source,
+});
 
 async function platform(balance = 1_000_000) {
   const events = createMemoryEventStore();
   const p = { events, accounts: createCommandHandler(events).for(accountDecider, accountStream) };
-  await p.accounts.handle("u1", {
-    type: "processPayment", now: NOW, data: { userId: "u1", paymentId: "p1", transactionId: "txn_p1", amount: balance, currency: "USD", method: "card" },
-  }, ctx);
+  await p.accounts.handle(
+    "u1",
+    {
+      type: "processPayment",
+      now: NOW,
+      data: { userId: "u1", paymentId: "p1", transactionId: "txn_p1", amount: balance, currency: "USD", method: "card" },
+    },
+    ctx,
+  );
   const stream = () => events.readStream(accountStream("u1"));
   return { p, events, stream };
 }
@@ -56,9 +74,21 @@ describe("reserve → settle | release", () => {
     expect(kinds(all)).toEqual(["usage_reserved", "ai_usage", "transaction_created", "usage_released"]);
     expect(all.slice(-3).map((e) => e.position)).toEqual([head + 1, head + 2, head + 3]);
     expect(all.at(-3)!.data).toMatchObject({
-      userId: "u1", usageId: "use_1", requestId: "req_1", reservationId: "rsv_1", service: "chat", resource: "chat.completions",
-      provider: "openai", model: "gpt-4o", promptTokens: 100, completionTokens: 20, cost: 450, prices: PRICES, apiKeyId: "k1",
-      timestamp: "2025-12-31T23:59:59.000Z", usageSource: "provider",
+      userId: "u1",
+      usageId: "use_1",
+      requestId: "req_1",
+      reservationId: "rsv_1",
+      service: "chat",
+      resource: "chat.completions",
+      provider: "openai",
+      model: "gpt-4o",
+      promptTokens: 100,
+      completionTokens: 20,
+      cost: 450,
+      prices: PRICES,
+      apiKeyId: "k1",
+      timestamp: "2025-12-31T23:59:59.000Z",
+      usageSource: "provider",
     });
     expect(all.at(-2)!.data).toMatchObject({ transactionId: "txn_use_1", amount: -450, balanceAfter: 1_000_000 - 450 });
     expect(all.at(-1)!.data).toMatchObject({ reservationId: "rsv_1", amount: 1000, reason: "settled" });
@@ -106,7 +136,9 @@ describe("reserve → settle | release", () => {
     await expect(reserve(p, ctx, hold(300), 299)).rejects.toMatchObject({ code: "API_KEY.BUDGET_EXCEEDED" });
     await reserve(p, ctx, hold(300), 300);
     expect((await stream()).at(-1)!.data).toMatchObject({ reservationId: "rsv_1", amount: 300, apiKeyId: "k1", requestId: "req_1" });
-    await expect(settle(p, ctx, { ...hold(300), requestId: "req_other" }, usage(1, 1))).rejects.toMatchObject({ code: "RESERVATION.REQUEST_MISMATCH" });
+    await expect(settle(p, ctx, { ...hold(300), requestId: "req_other" }, usage(1, 1))).rejects.toMatchObject({
+      code: "RESERVATION.REQUEST_MISMATCH",
+    });
   });
 
   it("a store failure is not mistaken for a released hold or a duplicate", async () => {

@@ -38,9 +38,15 @@ export interface UpstreamStream {
 }
 
 const interrupted = sseEvent({
-  error: { message: "the provider's stream was interrupted; you are charged for the tokens delivered", type: "upstream_error", code: "UPSTREAM.STREAM_INTERRUPTED" },
+  error: {
+    message: "the provider's stream was interrupted; you are charged for the tokens delivered",
+    type: "upstream_error",
+    code: "UPSTREAM.STREAM_INTERRUPTED",
+  },
 });
-const settlementFailed = sseEvent({ error: { message: "usage could not be recorded; retry the request", type: "server_error", code: "INTERNAL" } });
+const settlementFailed = sseEvent({
+  error: { message: "usage could not be recorded; retry the request", type: "server_error", code: "INTERNAL" },
+});
 const KEEP_ALIVE = Buffer.from(": keep-alive\n\n");
 
 async function* upstreamEvents(gw: Gateway, open: OpenChat): AsyncGenerator<UpstreamEvent> {
@@ -48,7 +54,8 @@ async function* upstreamEvents(gw: Gateway, open: OpenChat): AsyncGenerator<Upst
   for await (const bytes of open.response.body) {
     for (const event of splitter.push(bytes)) {
       const classified = classifyEvent(sseData(event), gw.leaks);
-      if (classified.kind === "junk") gw.anomaly(open.candidate.provider, "non_json_event"); // dropped, never forwarded
+      if (classified.kind === "junk")
+        gw.anomaly(open.candidate.provider, "non_json_event"); // dropped, never forwarded
       else yield classified;
     }
   }
@@ -82,7 +89,7 @@ export async function pipeStream(gw: Gateway, open: OpenChat, upstream: Upstream
   let broken = false;
   let refused = false;
   try {
-    for (let event: UpstreamEvent = upstream.first; ; ) {
+    for (let event: UpstreamEvent = upstream.first; ;) {
       if (event.kind === "refused") {
         refused = true; // never passed through: an error body may carry internals, an echo our credential
         const anomaly = anomalyOf(event.why);

@@ -4,8 +4,16 @@ import { checkAnswer, classifyEvent } from "./upstream-answer.ts";
 
 const KEY = "sk-upstream-secret-0123456789";
 const leaks = (text: string) => text.includes(KEY);
-const completion = (content: unknown) => ({ id: "c", object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }] });
-const chunk = (content: string) => ({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content }, finish_reason: null }] });
+const completion = (content: unknown) => ({
+  id: "c",
+  object: "chat.completion",
+  choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
+});
+const chunk = (content: string) => ({
+  id: "c",
+  object: "chat.completion.chunk",
+  choices: [{ index: 0, delta: { content }, finish_reason: null }],
+});
 
 describe("checkAnswer (a provider's non-streamed 200)", () => {
   it("accepts a chat completion and returns the JSON to forward", () => {

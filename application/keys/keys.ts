@@ -29,12 +29,20 @@ export const DEFAULT_SCOPES = ["chat", "billing:read"];
  * (omitted: the default scopes it has), and for every limit the creator has, the new key has one at
  * most as high (omitted: inherited). Limits are per key: each minted key spends its own budget.
  */
-export function narrowToCreator(creator: { scopes: string[]; limits: ApiKeyLimits }, scopes: string[] | undefined, limits: ApiKeyLimits = {}) {
+export function narrowToCreator(
+  creator: { scopes: string[]; limits: ApiKeyLimits },
+  scopes: string[] | undefined,
+  limits: ApiKeyLimits = {},
+) {
   const granted = scopes ?? DEFAULT_SCOPES.filter((s) => creator.scopes.includes(s));
   const exceeding = granted.filter((s) => !creator.scopes.includes(s));
   if (granted.length === 0 || exceeding.length > 0) {
     const what = scopes ? `scopes ${exceeding.join(", ")}` : `the default scopes (${DEFAULT_SCOPES.join(", ")})`;
-    throw new DomainError("forbidden", "API_KEY.SCOPE_EXCEEDS_CREATOR", `${what} exceed the creating key's scopes (${creator.scopes.join(", ")})`);
+    throw new DomainError(
+      "forbidden",
+      "API_KEY.SCOPE_EXCEEDS_CREATOR",
+      `${what} exceed the creating key's scopes (${creator.scopes.join(", ")})`,
+    );
   }
   const narrowed: ApiKeyLimits = { ...limits };
   for (const field of ["requestsPerMinute", "tokensPerMinute", "budget"] as const) {
@@ -44,7 +52,11 @@ export function narrowToCreator(creator: { scopes: string[]; limits: ApiKeyLimit
     if (asked === undefined) narrowed[field] = cap;
     else if (asked > cap) {
       const show = field === "budget" ? formatMoney : String;
-      throw new DomainError("forbidden", "API_KEY.LIMITS_EXCEED_CREATOR", `limits.${field} ${show(asked)} exceeds the creating key's ${show(cap)}`);
+      throw new DomainError(
+        "forbidden",
+        "API_KEY.LIMITS_EXCEED_CREATOR",
+        `limits.${field} ${show(asked)} exceeds the creating key's ${show(cap)}`,
+      );
     }
   }
   return { scopes: granted, ...(Object.keys(narrowed).length > 0 ? { limits: narrowed } : {}) };
@@ -79,9 +91,27 @@ export function createApiKey(p: Keys, ctx: CommandContext, input: CreateKeyInput
     const prefix = base62(randomBytes(16), 12);
     const key = formatApiKey(prefix, base62(randomBytes(32), 40));
     const keyId = `key_${prefix}`;
-    const data = { keyId, userId: input.userId, name: input.name, prefix, secretHash: hashApiKey(key), scopes: input.scopes, ...(input.limits ? { limits: input.limits } : {}) };
+    const data = {
+      keyId,
+      userId: input.userId,
+      name: input.name,
+      prefix,
+      secretHash: hashApiKey(key),
+      scopes: input.scopes,
+      ...(input.limits ? { limits: input.limits } : {}),
+    };
     const r = await p.apiKeys.handle(keyId, { type: "createApiKey", data, now: ctx.now }, ctx);
-    return { id: keyId, key, prefix, name: input.name, userId: input.userId, scopes: input.scopes, limits: input.limits ?? {}, createdAt: ctx.now, position: r.position };
+    return {
+      id: keyId,
+      key,
+      prefix,
+      name: input.name,
+      userId: input.userId,
+      scopes: input.scopes,
+      limits: input.limits ?? {},
+      createdAt: ctx.now,
+      position: r.position,
+    };
   });
 }
 

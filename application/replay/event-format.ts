@@ -18,8 +18,14 @@ export interface EventLine {
   position: number;
 }
 
-export const toEventLine = ({ type, data, metadata, streamName, revision, position }: RecordedEvent): EventLine =>
-  ({ type, data, metadata, streamName, revision, position });
+export const toEventLine = ({ type, data, metadata, streamName, revision, position }: RecordedEvent): EventLine => ({
+  type,
+  data,
+  metadata,
+  streamName,
+  revision,
+  position,
+});
 
 export const fromEventLine = (line: EventLine): RecordedEvent => toEventLine(line as RecordedEvent) as RecordedEvent;
 
@@ -32,16 +38,40 @@ export interface ReplayPage {
 }
 
 export const CSV_COLUMNS = [
-  "position", "stream", "revision", "eventId", "type", "occurredAt", "userId", "actorType", "actorId",
-  "correlationId", "causationId", "prevHash", "hash", "data",
+  "position",
+  "stream",
+  "revision",
+  "eventId",
+  "type",
+  "occurredAt",
+  "userId",
+  "actorType",
+  "actorId",
+  "correlationId",
+  "causationId",
+  "prevHash",
+  "hash",
+  "data",
 ] as const;
 
 const csvRow = (e: RecordedEvent): unknown[] => {
   const m = e.metadata;
   const userId = (e.data as { userId?: unknown }).userId;
   return [
-    e.position, e.streamName, e.revision, m.eventId, e.type, m.occurredAt, userId, m.actor?.type, m.actor?.id,
-    m.correlationId, m.causationId, m.prevHash, m.hash, JSON.stringify(e.data),
+    e.position,
+    e.streamName,
+    e.revision,
+    m.eventId,
+    e.type,
+    m.occurredAt,
+    userId,
+    m.actor?.type,
+    m.actor?.id,
+    m.correlationId,
+    m.causationId,
+    m.prevHash,
+    m.hash,
+    JSON.stringify(e.data),
   ];
 };
 

@@ -28,13 +28,24 @@ function lazyEvent(r: StoredEventJson): RecordedEvent {
   let data: unknown;
   let metadata: unknown;
   return {
-    type: r.type, streamName: r.streamName, revision: r.revision, position: r.position,
-    get data() { return (data ??= JSON.parse(r.data)); },
-    get metadata() { return (metadata ??= JSON.parse(r.metadata)); },
+    type: r.type,
+    streamName: r.streamName,
+    revision: r.revision,
+    position: r.position,
+    get data() {
+      return (data ??= JSON.parse(r.data));
+    },
+    get metadata() {
+      return (metadata ??= JSON.parse(r.metadata));
+    },
   } as unknown as RecordedEvent;
 }
 
-export async function* storeNdjsonChunks(store: EventStore, filter: EventFilter, options: NdjsonReplayOptions = {}): AsyncGenerator<ReplayChunk> {
+export async function* storeNdjsonChunks(
+  store: EventStore,
+  filter: EventFilter,
+  options: NdjsonReplayOptions = {},
+): AsyncGenerator<ReplayChunk> {
   let left = options.limit ?? Number.POSITIVE_INFINITY;
   if (!store.readAllJson || options.follow) {
     for await (const page of storeEventPages(store, filter, options)) {

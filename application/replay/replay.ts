@@ -5,8 +5,14 @@ import type { EventType, RecordedEvent } from "../../domain/events.ts";
 // GET /events and `aggregator replay --source store`. Memory stays flat: one page at a time.
 
 const TYPES: Record<EventType, true> = {
-  payment_processed: true, payment_refunded: true, transaction_created: true, ai_usage: true,
-  usage_reserved: true, usage_released: true, api_key_created: true, api_key_revoked: true,
+  payment_processed: true,
+  payment_refunded: true,
+  transaction_created: true,
+  ai_usage: true,
+  usage_reserved: true,
+  usage_released: true,
+  api_key_created: true,
+  api_key_revoked: true,
   analytics_event_tracked: true,
 };
 export const EVENT_TYPES = Object.keys(TYPES) as EventType[];
@@ -62,7 +68,11 @@ export interface StoreReplayOptions {
  * captured when it started, so a log that keeps growing still gives a finite, reproducible replay;
  * a client resumes with `after` = the last position it received.
  */
-export async function* storeEventPages(store: EventStore, filter: EventFilter, options: StoreReplayOptions = {}): AsyncGenerator<RecordedEvent[]> {
+export async function* storeEventPages(
+  store: EventStore,
+  filter: EventFilter,
+  options: StoreReplayOptions = {},
+): AsyncGenerator<RecordedEvent[]> {
   const { pageSize = 2000, follow = false, signal } = options;
   if (follow && !signal) throw new TypeError("storeEventPages: follow needs a signal to stop it");
   const matches = eventMatcher(filter);
@@ -96,6 +106,10 @@ export async function* storeEventPages(store: EventStore, filter: EventFilter, o
 }
 
 /** One event at a time, for callers that do not care about pages. */
-export async function* storeEvents(store: EventStore, filter: EventFilter, options: StoreReplayOptions = {}): AsyncGenerator<RecordedEvent> {
+export async function* storeEvents(
+  store: EventStore,
+  filter: EventFilter,
+  options: StoreReplayOptions = {},
+): AsyncGenerator<RecordedEvent> {
   for await (const page of storeEventPages(store, filter, options)) yield* page;
 }

@@ -7,7 +7,9 @@ import { storeNdjsonChunks } from "./ndjson-replay.ts";
 import { eventMatcher, storeEvents } from "./replay.ts";
 
 const START = Date.UTC(2026, 0, 1);
-const events = syntheticAccount("u1", 12, START).map((e, i) => ({ ...e, streamName: accountStream("u1"), revision: i, position: i + 1 }) as RecordedEvent);
+const events = syntheticAccount("u1", 12, START).map(
+  (e, i) => ({ ...e, streamName: accountStream("u1"), revision: i, position: i + 1 }) as RecordedEvent,
+);
 
 describe("eventMatcher", () => {
   it("filters by position, type, user and a half-open time window", () => {
@@ -38,7 +40,12 @@ describe("formats", () => {
 
   it("NDJSON: one JSON object per line", () => {
     const text = formatPage(events.slice(0, 3), "ndjson");
-    expect(text.split("\n").filter(Boolean).map((l) => JSON.parse(l).position)).toEqual([1, 2, 3]);
+    expect(
+      text
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).position),
+    ).toEqual([1, 2, 3]);
   });
 });
 

@@ -33,7 +33,11 @@ export interface TopicReplayOptions {
   onBatch?: (progress: { read: number; total: number; matched: number; duplicates: number }) => void;
 }
 
-export async function topicEventPages(openTopic: OpenTopic, filter: EventFilter, options: TopicReplayOptions = {}): Promise<{ total: number; pages: AsyncIterable<ReplayPage> }> {
+export async function topicEventPages(
+  openTopic: OpenTopic,
+  filter: EventFilter,
+  options: TopicReplayOptions = {},
+): Promise<{ total: number; pages: AsyncIterable<ReplayPage> }> {
   const matches = eventMatcher(filter);
   const from = filter.from === undefined ? undefined : typeof filter.from === "number" ? filter.from : Date.parse(filter.from);
   const stream = await openTopic({ fromTime: from, follow: options.follow, signal: options.signal });

@@ -14,7 +14,20 @@ import { ADMIN_TOKEN } from "../../test/harness/platform.ts";
 const OWNER = "mx-owner";
 const OTHER = "mx-other";
 const PAYMENT = "pay-mx-owner-1";
-const CALLERS = ["admin", "chat", "billing:read", "keys", "analytics:write", "other", "revoked", "none", "garbage", "bare-bearer", "unknown-key", "one-char-off"] as const;
+const CALLERS = [
+  "admin",
+  "chat",
+  "billing:read",
+  "keys",
+  "analytics:write",
+  "other",
+  "revoked",
+  "none",
+  "garbage",
+  "bare-bearer",
+  "unknown-key",
+  "one-char-off",
+] as const;
 type Caller = (typeof CALLERS)[number];
 
 const PUBLIC = "200 200 200 200 200 200 | 200";
@@ -46,31 +59,64 @@ const TABLE: Record<string, { expect: string; request?: (c: Ctx) => Request | Pr
   "GET /billing/accounts": { expect: ADMIN_GET },
   "GET /system/status": { expect: ADMIN_GET },
   "GET /orchestrator/providers": { expect: ADMIN_GET },
-  "POST /auth/api-keys": { expect: "201 403 403 201 403 404 | 401", request: (c) => ({ url: "/auth/api-keys", payload: { userId: OWNER, name: c.fresh(), scopes: ["keys"] } }) },
+  "POST /auth/api-keys": {
+    expect: "201 403 403 201 403 404 | 401",
+    request: (c) => ({ url: "/auth/api-keys", payload: { userId: OWNER, name: c.fresh(), scopes: ["keys"] } }),
+  },
   "GET /auth/api-keys": { expect: "200 403 403 200 403 404 | 401", request: () => ({ url: `/auth/api-keys?userId=${OWNER}` }) },
-  "DELETE /auth/api-keys/:keyId": { expect: "200 403 403 200 403 404 | 401", request: async (c) => ({ url: `/auth/api-keys/${(await c.mint(OWNER, ["chat"])).id}` }) },
+  "DELETE /auth/api-keys/:keyId": {
+    expect: "200 403 403 200 403 404 | 401",
+    request: async (c) => ({ url: `/auth/api-keys/${(await c.mint(OWNER, ["chat"])).id}` }),
+  },
   "GET /billing/balance/:userId": { expect: READ, request: () => ({ url: `/billing/balance/${OWNER}` }) },
   "GET /billing/transactions/:userId": { expect: READ, request: () => ({ url: `/billing/transactions/${OWNER}` }) },
   "GET /billing/report/:userId": { expect: READ, request: () => ({ url: `/billing/report/${OWNER}` }) },
   "GET /audit/transactions/:userId": { expect: READ, request: () => ({ url: `/audit/transactions/${OWNER}` }) },
   "GET /audit/verify/:userId": { expect: READ, request: () => ({ url: `/audit/verify/${OWNER}` }) },
-  "POST /billing/payment/process": { expect: ADMIN_POST, request: () => ({ url: "/billing/payment/process", payload: { userId: OWNER, amount: "1" } }) },
-  "POST /billing/payment/refund": { expect: ADMIN_POST, request: () => ({ url: "/billing/payment/refund", payload: { userId: OWNER, paymentId: PAYMENT, amount: "0.01" } }) },
-  "POST /billing/transaction": { expect: ADMIN_POST, request: () => ({ url: "/billing/transaction", payload: { userId: OWNER, type: "credit", amount: "1" } }) },
-  "POST /billing/usage/track": { expect: ADMIN_POST, request: () => ({ url: "/billing/usage/track", payload: { userId: OWNER, provider: "openai", model: "gpt-4o-mini", promptTokens: 1, completionTokens: 1 } }) },
+  "POST /billing/payment/process": {
+    expect: ADMIN_POST,
+    request: () => ({ url: "/billing/payment/process", payload: { userId: OWNER, amount: "1" } }),
+  },
+  "POST /billing/payment/refund": {
+    expect: ADMIN_POST,
+    request: () => ({ url: "/billing/payment/refund", payload: { userId: OWNER, paymentId: PAYMENT, amount: "0.01" } }),
+  },
+  "POST /billing/transaction": {
+    expect: ADMIN_POST,
+    request: () => ({ url: "/billing/transaction", payload: { userId: OWNER, type: "credit", amount: "1" } }),
+  },
+  "POST /billing/usage/track": {
+    expect: ADMIN_POST,
+    request: () => ({
+      url: "/billing/usage/track",
+      payload: { userId: OWNER, provider: "openai", model: "gpt-4o-mini", promptTokens: 1, completionTokens: 1 },
+    }),
+  },
   "GET /analytics/metrics": { expect: ADMIN_GET },
   "GET /analytics/dashboard": { expect: ADMIN_GET },
   "GET /analytics/stats/collection": { expect: ADMIN_GET },
   "GET /analytics/events/summary": { expect: ADMIN_GET },
   "GET /audit/reconcile": { expect: ADMIN_GET },
   "GET /events": { expect: ADMIN_GET, request: () => ({ url: `/events?userId=${OWNER}` }) },
-  "POST /analytics/track-event": { expect: "202 403 403 403 202 404 | 401", request: () => ({ url: "/analytics/track-event", payload: track }) },
-  "POST /analytics/events/track": { expect: "202 403 403 403 202 404 | 401", request: () => ({ url: "/analytics/events/track", payload: track }) },
-  "POST /orchestrator/route-request": { expect: "200 200 403 403 403 200 | 401", request: () => ({ url: "/orchestrator/route-request", payload: { model: "gpt-4o-mini" } }) },
+  "POST /analytics/track-event": {
+    expect: "202 403 403 403 202 404 | 401",
+    request: () => ({ url: "/analytics/track-event", payload: track }),
+  },
+  "POST /analytics/events/track": {
+    expect: "202 403 403 403 202 404 | 401",
+    request: () => ({ url: "/analytics/events/track", payload: track }),
+  },
+  "POST /orchestrator/route-request": {
+    expect: "200 200 403 403 403 200 | 401",
+    request: () => ({ url: "/orchestrator/route-request", payload: { model: "gpt-4o-mini" } }),
+  },
   "GET /v1/models": { expect: "200 200 403 403 403 200 | 401" },
   "POST /v1/chat/completions": { expect: GATEWAY, request: () => ({ url: "/v1/chat/completions", payload: chat }) },
   "POST /proxy/openai/chat/completions": { expect: GATEWAY, request: () => ({ url: "/proxy/openai/chat/completions", payload: chat }) },
-  "POST /proxy/openrouter/chat/completions": { expect: GATEWAY, request: () => ({ url: "/proxy/openrouter/chat/completions", payload: chat }) },
+  "POST /proxy/openrouter/chat/completions": {
+    expect: GATEWAY,
+    request: () => ({ url: "/proxy/openrouter/chat/completions", payload: chat }),
+  },
   "POST /proxy/validate-request": { expect: GATEWAY, request: () => ({ url: "/proxy/validate-request", payload: chat }) },
 };
 
@@ -103,7 +149,12 @@ describe("access matrix: every route × every caller", () => {
   const ctx: Ctx = {
     fresh: () => `matrix-${++n}`,
     async mint(userId, scopes) {
-      const r = await h.t.app.inject({ method: "POST", url: "/auth/api-keys", headers: h.t.admin, payload: { userId, name: ctx.fresh(), scopes } });
+      const r = await h.t.app.inject({
+        method: "POST",
+        url: "/auth/api-keys",
+        headers: h.t.admin,
+        payload: { userId, name: ctx.fresh(), scopes },
+      });
       if (r.statusCode !== 201) throw new Error(r.body);
       return remember(userId, r.json());
     },
@@ -117,7 +168,12 @@ describe("access matrix: every route × every caller", () => {
   beforeAll(async () => {
     h = await startGatewayHarness();
     await h.fund(OTHER, "50");
-    const pay = await h.t.app.inject({ method: "POST", url: "/billing/payment/process", headers: h.t.admin, payload: { userId: OWNER, amount: "50", paymentId: PAYMENT } });
+    const pay = await h.t.app.inject({
+      method: "POST",
+      url: "/billing/payment/process",
+      headers: h.t.admin,
+      payload: { userId: OWNER, amount: "50", paymentId: PAYMENT },
+    });
     expect(pay.statusCode).toBe(201);
     tokens.admin = ADMIN_TOKEN;
     for (const scope of ["chat", "billing:read", "keys", "analytics:write"] as const) tokens[scope] = (await ctx.mint(OWNER, [scope])).key;
@@ -157,7 +213,14 @@ describe("access matrix: every route × every caller", () => {
         const seen = JSON.stringify(res.headers) + res.body;
         for (const secret of known) expect(seen.includes(secret), `${verb} ${url} as ${caller} leaks a secret`).toBe(false);
         const sent = url + JSON.stringify(payload ?? {});
-        const foreign = caller === "admin" ? [] : caller === "other" ? markers[OWNER]! : CALLERS.indexOf(caller) < 5 ? markers[OTHER]! : [...markers[OWNER]!, ...markers[OTHER]!];
+        const foreign =
+          caller === "admin"
+            ? []
+            : caller === "other"
+              ? markers[OWNER]!
+              : CALLERS.indexOf(caller) < 5
+                ? markers[OTHER]!
+                : [...markers[OWNER]!, ...markers[OTHER]!];
         for (const marker of foreign) if (!sent.includes(marker)) expect(seen, `${verb} ${url} as ${caller}`).not.toContain(marker);
         if (res.statusCode === 201 && url === "/auth/api-keys") remember(OWNER, res.json());
       }

@@ -26,7 +26,15 @@ describe("access rules", () => {
   it("a chat-only key cannot read balance, history, report, audit trail or keys, nor revoke a key (403)", async () => {
     const chat = await adminMint("alice", "chat-only", { scopes: ["chat"] });
     const victim = await adminMint("alice", "victim");
-    const reads = ["/billing/balance/alice", "/billing/balance/alice?asOf=2030-01-01T00:00:00Z", "/billing/transactions/alice", "/billing/report/alice", "/audit/transactions/alice", "/audit/verify/alice", "/auth/api-keys"];
+    const reads = [
+      "/billing/balance/alice",
+      "/billing/balance/alice?asOf=2030-01-01T00:00:00Z",
+      "/billing/transactions/alice",
+      "/billing/report/alice",
+      "/audit/transactions/alice",
+      "/audit/verify/alice",
+      "/auth/api-keys",
+    ];
     for (const url of reads) {
       const res = await t.app.inject({ url, headers: t.bearer(chat.key) });
       expect(res.statusCode, url).toBe(403);
@@ -40,7 +48,12 @@ describe("access rules", () => {
   it("the default scopes are chat and billing:read; analytics:write can be granted", async () => {
     expect((await adminMint("alice", "default")).scopes).toEqual(["chat", "billing:read"]);
     const writer = await adminMint("alice", "writer", { scopes: ["analytics:write"] });
-    const tracked = await t.app.inject({ method: "POST", url: "/analytics/track-event", headers: t.bearer(writer.key), payload: { name: "opened" } });
+    const tracked = await t.app.inject({
+      method: "POST",
+      url: "/analytics/track-event",
+      headers: t.bearer(writer.key),
+      payload: { name: "opened" },
+    });
     expect(tracked.statusCode).toBe(202);
   });
 
@@ -63,7 +76,11 @@ describe("access rules", () => {
     const creator = await adminMint("alice", "bounded", { scopes: ["chat", "keys"], limits });
     const inherited = await mint(t.bearer(creator.key), { name: "inherits", scopes: ["chat"] });
     expect(inherited.json().limits).toEqual({ requestsPerMinute: 10, tokensPerMinute: 1000, budget: "2" });
-    const tighter = await mint(t.bearer(creator.key), { name: "tighter", scopes: ["chat"], limits: { requestsPerMinute: 5, budget: "1.5" } });
+    const tighter = await mint(t.bearer(creator.key), {
+      name: "tighter",
+      scopes: ["chat"],
+      limits: { requestsPerMinute: 5, budget: "1.5" },
+    });
     expect(tighter.json().limits).toEqual({ requestsPerMinute: 5, tokensPerMinute: 1000, budget: "1.5" });
     for (const looser of [{ requestsPerMinute: 11 }, { tokensPerMinute: 1001 }, { budget: "2.000001" }]) {
       const res = await mint(t.bearer(creator.key), { name: "looser", scopes: ["chat"], limits: looser });
@@ -72,12 +89,21 @@ describe("access rules", () => {
     }
     // a creator without limits passes on what is asked
     const free = await adminMint("alice", "unbounded", { scopes: ["keys"] });
-    expect((await mint(t.bearer(free.key), { name: "asked", scopes: ["keys"], limits: { requestsPerMinute: 99 } })).json().limits).toEqual({ requestsPerMinute: 99 });
+    expect((await mint(t.bearer(free.key), { name: "asked", scopes: ["keys"], limits: { requestsPerMinute: 99 } })).json().limits).toEqual({
+      requestsPerMinute: 99,
+    });
   });
 
   it("a key acts only for its own user: another user's id is 404 on every owner route", async () => {
     const bob = await adminMint("bob", "bob-all", { scopes: ALL });
-    for (const url of ["/billing/balance/alice", "/billing/transactions/alice", "/billing/report/alice", "/audit/transactions/alice", "/audit/verify/alice", "/auth/api-keys?userId=alice"]) {
+    for (const url of [
+      "/billing/balance/alice",
+      "/billing/transactions/alice",
+      "/billing/report/alice",
+      "/audit/transactions/alice",
+      "/audit/verify/alice",
+      "/auth/api-keys?userId=alice",
+    ]) {
       const res = await t.app.inject({ url, headers: t.bearer(bob.key) });
       expect(res.statusCode, url).toBe(404);
       expect(res.headers["content-type"]).toContain("application/problem+json");
@@ -100,7 +126,8 @@ describe("access rules", () => {
     await t.platform.projector.waitFor(revoked.json().position);
     const next = await adminMint("alice", "revoke-me-too");
     expect((await t.app.inject({ method: "DELETE", url: `/auth/api-keys/${next.id}`, headers: t.admin })).statusCode).toBe(200);
-    for (const token of [key.key, next.key]) expect((await t.app.inject({ url: "/billing/balance/alice", headers: t.bearer(token) })).statusCode).toBe(401);
+    for (const token of [key.key, next.key])
+      expect((await t.app.inject({ url: "/billing/balance/alice", headers: t.bearer(token) })).statusCode).toBe(401);
   });
 
   it(`another instance on the same stores refuses a revoked key once its read model has it and its ${AUTH_CACHE_TTL_MS} ms auth cache ran out`, async () => {

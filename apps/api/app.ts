@@ -65,7 +65,12 @@ export async function buildApp({ platform, gateway, adminToken, logger, config }
   await app.register(fastifySwagger, {
     openapi: {
       openapi: "3.1.0",
-      info: { title: "AI Aggregator", version: "1.0.0", description: "Event-sourced billing, metering and OpenAI-compatible gateway. Money is a decimal string of USD with at most 6 fraction digits. Errors are application/problem+json (RFC 9457) with a stable `code`." },
+      info: {
+        title: "AI Aggregator",
+        version: "1.0.0",
+        description:
+          "Event-sourced billing, metering and OpenAI-compatible gateway. Money is a decimal string of USD with at most 6 fraction digits. Errors are application/problem+json (RFC 9457) with a stable `code`.",
+      },
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "admin token or API key" } } },
     },
     transform: documentRoute,
@@ -77,7 +82,10 @@ export async function buildApp({ platform, gateway, adminToken, logger, config }
   await app.register(fastifySwaggerUi, { routePrefix: "/docs", uiConfig: { deepLinking: false } });
   app.get("/openapi.json", { config: { access: "public" }, schema: { hide: true } }, async () => app.swagger());
   app.addHook("onResponse", async (request, reply) => {
-    request.log.debug({ method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, "request");
+    request.log.debug(
+      { method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime },
+      "request",
+    );
   });
   app.addHook("onSend", async (request, reply, payload) => {
     reply.header("x-request-id", request.id);

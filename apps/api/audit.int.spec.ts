@@ -10,7 +10,9 @@ let ownKey: string;
 beforeAll(async () => {
   t = await testApp();
   await seedHistory(t, { accounts: 2, usage: 3, prefix: "au" });
-  ownKey = (await t.app.inject({ method: "POST", url: "/auth/api-keys", headers: t.admin, payload: { userId: "au-0", name: "auditor" } })).json().key;
+  ownKey = (
+    await t.app.inject({ method: "POST", url: "/auth/api-keys", headers: t.admin, payload: { userId: "au-0", name: "auditor" } })
+  ).json().key;
   expect(await t.platform.projector.catchUp(5000)).toBe(true);
 });
 afterAll(() => t.close());
@@ -25,10 +27,29 @@ describe("GET /audit/transactions/:userId", () => {
     expect(nextRevision).toBeNull();
     expect(items.map((i: { revision: number }) => i.revision)).toEqual(items.map((_: unknown, n: number) => n));
     const tx = items.find((i: { type: string }) => i.type === "transaction_created");
-    expect(tx).toMatchObject({ eventId: expect.any(String), position: expect.any(Number), actor: { type: "admin", id: "admin" }, correlationId: expect.any(String), causationId: expect.any(String), prevHash: expect.any(String), hash: expect.any(String), amount: "10.25", balanceAfter: "10.25" });
+    expect(tx).toMatchObject({
+      eventId: expect.any(String),
+      position: expect.any(Number),
+      actor: { type: "admin", id: "admin" },
+      correlationId: expect.any(String),
+      causationId: expect.any(String),
+      prevHash: expect.any(String),
+      hash: expect.any(String),
+      amount: "10.25",
+      balanceAfter: "10.25",
+    });
     // an auditor re-verifies the chain from the response alone
-    const events = items.map((i: { type: string; data: unknown; metadata: RecordedEvent["metadata"]; revision: number; position: number }) =>
-      ({ type: i.type, data: i.data, metadata: i.metadata, revision: i.revision, position: i.position, streamName: "account-au-0" }) as RecordedEvent);
+    const events = items.map(
+      (i: { type: string; data: unknown; metadata: RecordedEvent["metadata"]; revision: number; position: number }) =>
+        ({
+          type: i.type,
+          data: i.data,
+          metadata: i.metadata,
+          revision: i.revision,
+          position: i.position,
+          streamName: "account-au-0",
+        }) as RecordedEvent,
+    );
     expect(verifyChain(events)).toMatchObject({ ok: true, verified: items.length });
   });
 
@@ -56,7 +77,14 @@ describe("GET /audit/verify/:userId and /audit/reconcile", () => {
     const res = await get("/audit/verify/au-1");
     expect(res.statusCode, res.body).toBe(200);
     const balance = (await get("/billing/balance/au-1")).json();
-    expect(res.json()).toMatchObject({ userId: "au-1", ok: true, problems: [], lagging: false, fromEvents: { balance: balance.balance }, readModel: { balance: balance.balance } });
+    expect(res.json()).toMatchObject({
+      userId: "au-1",
+      ok: true,
+      problems: [],
+      lagging: false,
+      fromEvents: { balance: balance.balance },
+      readModel: { balance: balance.balance },
+    });
   });
 
   it("reconciles every account for operators (admin only)", async () => {

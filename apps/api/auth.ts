@@ -15,9 +15,7 @@ export type Scope = (typeof SCOPES)[number];
 /** `public` no token; `admin` the admin token only; `user` admin or an API key with `scope`; `key` an API key with `scope` only; `any` the admin token or any valid API key (who am I) */
 export type Access = "public" | "admin" | "user" | "key" | "any";
 
-export type Principal =
-  | { kind: "admin" }
-  | { kind: "user"; userId: string; keyId: string; scopes: string[]; limits: ApiKeyLimits };
+export type Principal = { kind: "admin" } | { kind: "user"; userId: string; keyId: string; scopes: string[]; limits: ApiKeyLimits };
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -116,7 +114,8 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): Revocations 
       if (access === "key") throw new HttpProblem("AUTH.API_KEY_REQUIRED", "this route needs an API key");
     } else {
       if (access === "admin") throw new HttpProblem("AUTH.ADMIN_ONLY", "this route needs the admin token");
-      if (access !== "any" && (!scope || !principal.scopes.includes(scope))) throw new HttpProblem("AUTH.SCOPE_MISSING", `this API key lacks the '${scope}' scope`);
+      if (access !== "any" && (!scope || !principal.scopes.includes(scope)))
+        throw new HttpProblem("AUTH.SCOPE_MISSING", `this API key lacks the '${scope}' scope`);
     }
     request.principal = principal;
     request.log = request.log.child({ actor: principal.kind === "admin" ? "admin" : principal.keyId });

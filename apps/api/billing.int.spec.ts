@@ -9,7 +9,12 @@ describe("billing over HTTP (SQLite)", () => {
   afterAll(() => t.close());
 
   it("pays, tracks usage and reads the balance", async () => {
-    const pay = await t.app.inject({ method: "POST", url: "/billing/payment/process", headers: t.admin, payload: { userId: "u1", amount: "10" } });
+    const pay = await t.app.inject({
+      method: "POST",
+      url: "/billing/payment/process",
+      headers: t.admin,
+      payload: { userId: "u1", amount: "10" },
+    });
     expect(pay.statusCode, pay.body).toBe(201);
     expect(pay.json()).toMatchObject({ userId: "u1", amount: "10", balance: "10" });
     const use = await t.app.inject({

@@ -17,7 +17,13 @@ describe("commands over HTTP", () => {
     await post("/billing/payment/process", { userId: "hot", amount: "1" });
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        post("/billing/usage/track", { userId: "hot", provider: "openai", model: "gpt-4o-mini", promptTokens: 100 + i, completionTokens: 7 * i }),
+        post("/billing/usage/track", {
+          userId: "hot",
+          provider: "openai",
+          model: "gpt-4o-mini",
+          promptTokens: 100 + i,
+          completionTokens: 7 * i,
+        }),
       ),
     );
     expect(results.map((r) => r.statusCode)).toEqual(Array(50).fill(201));
@@ -27,7 +33,10 @@ describe("commands over HTTP", () => {
     expect(usages).toHaveLength(50);
     expect(charges).toHaveLength(50);
     const charged = charges.reduce((sum, e) => sum + (e.data as { amount: number }).amount, 0);
-    const balance = await t.app.inject({ url: `/billing/balance/hot?minPosition=${Math.max(...results.map((r) => r.json().position))}`, headers: t.admin });
+    const balance = await t.app.inject({
+      url: `/billing/balance/hot?minPosition=${Math.max(...results.map((r) => r.json().position))}`,
+      headers: t.admin,
+    });
     expect(balance.json().balance).toBe(((1_000_000 + charged) / 1_000_000).toString());
     // revisions are gap-free and every balanceAfter follows from the one before
     let running = 0;

@@ -24,7 +24,9 @@ export async function awaitPosition(platform: Platform, minPosition: number | un
   if (minPosition === undefined || minPosition <= platform.projector.position()) return;
   const head = await platform.events.headPosition();
   if (minPosition > head) {
-    throw new HttpProblem("READ_MODEL.POSITION_AHEAD", `minPosition ${minPosition} is beyond the event store's head position ${head}`, { headPosition: head });
+    throw new HttpProblem("READ_MODEL.POSITION_AHEAD", `minPosition ${minPosition} is beyond the event store's head position ${head}`, {
+      headPosition: head,
+    });
   }
   if (!(await platform.projector.waitFor(minPosition, 5000))) {
     throw new HttpProblem("READ_MODEL.LAGGING", `read models have not reached position ${minPosition} yet; retry`);

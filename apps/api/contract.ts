@@ -32,7 +32,10 @@ export const Problem = z
     status: z.int().min(400).max(599),
     detail: z.string(),
     code: z.enum(Object.keys(ERRORS) as [keyof typeof ERRORS]),
-    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional().describe("REQUEST.INVALID: each failing field"),
+    errors: z
+      .array(z.object({ field: z.string(), message: z.string() }))
+      .optional()
+      .describe("REQUEST.INVALID: each failing field"),
     requestId: z.string().optional().describe("INTERNAL: the id to find the request in the logs"),
     error: z
       .looseObject({ message: z.string(), type: z.string(), code: z.string() })
@@ -48,7 +51,10 @@ const BEARER = [{ bearer: [] }];
 
 /** a stable operationId from method and path: GET /billing/balance/:userId → getBillingBalanceByUserId */
 export function operationIdOf(method: string, url: string) {
-  const words = url.split("/").filter(Boolean).flatMap((part) => (part.startsWith(":") ? ["by", part.slice(1)] : part.split(/[^A-Za-z0-9]+/)));
+  const words = url
+    .split("/")
+    .filter(Boolean)
+    .flatMap((part) => (part.startsWith(":") ? ["by", part.slice(1)] : part.split(/[^A-Za-z0-9]+/)));
   return [method.toLowerCase(), ...words.map((w) => w.charAt(0).toUpperCase() + w.slice(1))].join("");
 }
 
@@ -60,7 +66,8 @@ function standardReasons(route: RouteOptions, method: string) {
   const add = (status: number, why: string) => reasons.set(status, [...(reasons.get(status) ?? []), why]);
   if (schema.body || schema.querystring || schema.params || schema.headers) add(400, "invalid input: `errors` names each field");
   if (access !== "public") add(401, "missing, malformed, unknown or revoked token");
-  if (access !== "public" && access !== "any") add(403, "the token may not call this route (admin only, API key only, or a scope is missing)");
+  if (access !== "public" && access !== "any")
+    add(403, "the token may not call this route (admin only, API key only, or a scope is missing)");
   if (owner) add(404, "not found, or it belongs to another user (the owner rule)");
   if (owner && !owner.optional) add(422, "the admin token must name the userId (REQUEST.USER_REQUIRED)");
   const query = schema.querystring as { shape?: Record<string, unknown> } | undefined;
@@ -97,7 +104,9 @@ export function registerContract(app: FastifyInstance) {
     // a status the route declares itself keeps its schema; its description gains the standard reasons
     for (const [status, why] of standardReasons(route, method)) {
       const declared = own[status];
-      response[status] = declared ? { ...declared, description: [declared.description, ...why].filter(Boolean).join("; ") } : problem(why.join("; "));
+      response[status] = declared
+        ? { ...declared, description: [declared.description, ...why].filter(Boolean).join("; ") }
+        : problem(why.join("; "));
     }
     schema.response = response;
     schema.security = route.config?.access === "public" ? [] : BEARER;
@@ -106,7 +115,11 @@ export function registerContract(app: FastifyInstance) {
 }
 
 const HEADER_DOCS = {
-  "idempotent-replayed": { type: "string", enum: ["true"], description: "true when this is the stored answer of an earlier request with the same Idempotency-Key" },
+  "idempotent-replayed": {
+    type: "string",
+    enum: ["true"],
+    description: "true when this is the stored answer of an earlier request with the same Idempotency-Key",
+  },
   "retry-after": { type: "string", pattern: "^[0-9]+$", description: "seconds to wait before retrying" },
 };
 const IDEMPOTENCY_KEY = {
@@ -126,7 +139,8 @@ const zodTransform = createJsonSchemaTransform({
         Object.assign(ctx.jsonSchema, structuredClone(doc), description ? { description } : {});
       }
       // the library's default override: empty branches of a union say nothing
-      if (ctx.zodSchema._zod.def.type === "union" && ctx.jsonSchema.anyOf) ctx.jsonSchema.anyOf = ctx.jsonSchema.anyOf.filter((s) => Object.keys(s).length > 0);
+      if (ctx.zodSchema._zod.def.type === "union" && ctx.jsonSchema.anyOf)
+        ctx.jsonSchema.anyOf = ctx.jsonSchema.anyOf.filter((s) => Object.keys(s).length > 0);
     },
   },
 });
@@ -140,7 +154,8 @@ export const documentRoute: typeof zodTransform = (input) => {
   const responses = (schema.response ?? {}) as Record<string, Record<string, unknown>>;
   for (const [status, response] of Object.entries(responses)) {
     const headers: Record<string, unknown> = {};
-    if (method === "POST" && Number(status) < 500 && Number(status) !== 401 && Number(status) !== 403) headers["idempotent-replayed"] = HEADER_DOCS["idempotent-replayed"];
+    if (method === "POST" && Number(status) < 500 && Number(status) !== 401 && Number(status) !== 403)
+      headers["idempotent-replayed"] = HEADER_DOCS["idempotent-replayed"];
     if (["409", "429", "503"].includes(status)) headers["retry-after"] = HEADER_DOCS["retry-after"];
     if (Object.keys(headers).length > 0) response.headers = { ...(response.headers as object), ...headers };
   }
@@ -154,7 +169,11 @@ export const documentRoute: typeof zodTransform = (input) => {
 /** the finished document: Problem as its one shared component */
 export const finishDocument: SwaggerTransformObject = (doc) => {
   if (!("openapiObject" in doc)) return doc.swaggerObject;
-  const { $schema: _, ...json } = z.toJSONSchema(Problem, { target: "draft-2020-12", io: "output", metadata: new z.core.$ZodRegistry() }) as Record<string, unknown>;
+  const { $schema: _, ...json } = z.toJSONSchema(Problem, {
+    target: "draft-2020-12",
+    io: "output",
+    metadata: new z.core.$ZodRegistry(),
+  }) as Record<string, unknown>;
   const problemSchema = { ...json, description: Problem.meta()?.description };
   const { openapiObject } = doc;
   openapiObject.components = { ...openapiObject.components, schemas: { ...openapiObject.components?.schemas, Problem: problemSchema } };

@@ -34,7 +34,11 @@ describe.skipIf(!mounted)("a full disk (npm start on a 16 MiB tmpfs)", () => {
   });
 
   const pay = (userId: string) =>
-    fetch(`${server.url}/billing/payment/process`, { method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" }, body: JSON.stringify({ userId, amount: "1" }) });
+    fetch(`${server.url}/billing/payment/process`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+      body: JSON.stringify({ userId, amount: "1" }),
+    });
 
   it("answers 503 STORE.DISK_FULL with Retry-After while full, and serves again once space is back", async () => {
     expect((await pay("before")).status).toBe(201);

@@ -35,7 +35,9 @@ describe("durable before 2xx", () => {
 
     const store = openSqliteEventStore(join(dir, "events.db"));
     try {
-      const stored = new Set((await store.readAll({ maxCount: 10_000 })).flatMap((e) => (e.type === "payment_processed" ? [e.data.paymentId] : [])));
+      const stored = new Set(
+        (await store.readAll({ maxCount: 10_000 })).flatMap((e) => (e.type === "payment_processed" ? [e.data.paymentId] : [])),
+      );
       expect(acknowledged.filter((id) => !stored.has(id))).toEqual([]);
     } finally {
       await store.close();

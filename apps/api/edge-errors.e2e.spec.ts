@@ -29,7 +29,8 @@ describe("errors before a route: problem+json", () => {
   });
   afterAll(() => t.close());
 
-  const get = (url: string, headers: Record<string, string> = {}) => fetch(`http://127.0.0.1:${port}${url}`, { headers: { ...t.admin, ...headers } });
+  const get = (url: string, headers: Record<string, string> = {}) =>
+    fetch(`http://127.0.0.1:${port}${url}`, { headers: { ...t.admin, ...headers } });
   const problemOf = async (res: Response) => {
     expect(res.headers.get("content-type")).toContain("application/problem+json");
     return (await res.json()) as { status: number; code: string; detail: string };
@@ -81,11 +82,16 @@ describe("errors before a route: problem+json", () => {
   });
 
   it("bodies: bad JSON 400, another media type 415, too large 413, all problem+json", async () => {
-    const post = (body: string, type: string) => fetch(`http://127.0.0.1:${port}/billing/payment/process`, { method: "POST", headers: { ...t.admin, "content-type": type }, body });
+    const post = (body: string, type: string) =>
+      fetch(`http://127.0.0.1:${port}/billing/payment/process`, { method: "POST", headers: { ...t.admin, "content-type": type }, body });
     const cases = [
       { res: await post("{not json", "application/json"), status: 400, code: "REQUEST.JSON_INVALID" },
       { res: await post("amount=1", "application/x-www-form-urlencoded"), status: 415, code: "REQUEST.UNSUPPORTED_MEDIA_TYPE" },
-      { res: await post(JSON.stringify({ userId: "x", amount: "1", pad: "x".repeat(2 * 1024 * 1024) }), "application/json"), status: 413, code: "REQUEST.TOO_LARGE" },
+      {
+        res: await post(JSON.stringify({ userId: "x", amount: "1", pad: "x".repeat(2 * 1024 * 1024) }), "application/json"),
+        status: 413,
+        code: "REQUEST.TOO_LARGE",
+      },
     ];
     for (const c of cases) {
       expect(c.res.status, c.code).toBe(c.status);

@@ -37,13 +37,20 @@ describe("the error table", () => {
   it("is the README's error table", () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
     const rows = [...readme.matchAll(/^\| `([A-Z0-9_.]+)` \| (\d{3}) \| (?:(\d+) s)? \| (.+) \|$/gm)];
-    const documented = Object.fromEntries(rows.map(([, code, status, retry, meaning]) => [code, { status: Number(status), meaning, ...(retry ? { retryAfter: Number(retry) } : {}) }]));
+    const documented = Object.fromEntries(
+      rows.map(([, code, status, retry, meaning]) => [
+        code,
+        { status: Number(status), meaning, ...(retry ? { retryAfter: Number(retry) } : {}) },
+      ]),
+    );
     expect(documented).toEqual(ERRORS);
   });
 
   it("names every code the code raises", () => {
     const files = ["domain", "apps/api", "application"].flatMap(sources);
-    const raised = new Set(files.flatMap((file) => RAISED.flatMap((re) => [...readFileSync(join(ROOT, file), "utf8").matchAll(re)].map((m) => m[1]!))));
+    const raised = new Set(
+      files.flatMap((file) => RAISED.flatMap((re) => [...readFileSync(join(ROOT, file), "utf8").matchAll(re)].map((m) => m[1]!))),
+    );
     expect(raised.size).toBeGreaterThan(40); // the scan sees the code base
     expect([...raised].filter((code) => !(code in ERRORS) && !IN_STREAM.includes(code))).toEqual([]);
   });
@@ -56,7 +63,10 @@ describe("the error table", () => {
 
 describe("one error path", () => {
   it("maps domain errors by their code", () => {
-    expect(mapped(invalid("MONEY.INVALID", "bad amount"))).toMatchObject({ status: 400, body: { code: "MONEY.INVALID", detail: "bad amount", type: "https://ai-aggregator.dev/problems/money-invalid", title: "Bad Request" } });
+    expect(mapped(invalid("MONEY.INVALID", "bad amount"))).toMatchObject({
+      status: 400,
+      body: { code: "MONEY.INVALID", detail: "bad amount", type: "https://ai-aggregator.dev/problems/money-invalid", title: "Bad Request" },
+    });
     expect(mapped(notFound("PAYMENT.NOT_FOUND", "no such payment")).status).toBe(404);
     expect(mapped(conflict("PAYMENT.DUPLICATE", "again")).status).toBe(409);
     expect(mapped(ruleViolated("PAYMENT.OVER_REFUND", "too much")).status).toBe(422);
@@ -65,13 +75,19 @@ describe("one error path", () => {
   it("maps gateway refusals with their headers and extra members", () => {
     const limited = mapped(new GatewayError("RATE_LIMIT.REQUESTS", "slow down", { "retry-after": "7" }));
     expect(limited).toMatchObject({ status: 429, headers: { "retry-after": "7" }, body: { code: "RATE_LIMIT.REQUESTS" } });
-    const failed = mapped(new GatewayError("UPSTREAM.FAILED", "no provider", {}, { attempts: [{ provider: "openai", outcome: "http_500" }] }));
+    const failed = mapped(
+      new GatewayError("UPSTREAM.FAILED", "no provider", {}, { attempts: [{ provider: "openai", outcome: "http_500" }] }),
+    );
     expect(failed).toMatchObject({ status: 502, body: { attempts: [{ provider: "openai" }] } });
   });
 
   it("sends the table's Retry-After when the error brings none", () => {
     expect(mapped(new HttpProblem("READ_MODEL.LAGGING", "later")).headers).toEqual({ "retry-after": "1" });
-    expect(mapped(new ConcurrencyError("account-a", 3, 4))).toMatchObject({ status: 409, headers: { "retry-after": "1" }, body: { code: "EVENT_STORE.CONCURRENCY" } });
+    expect(mapped(new ConcurrencyError("account-a", 3, 4))).toMatchObject({
+      status: 409,
+      headers: { "retry-after": "1" },
+      body: { code: "EVENT_STORE.CONCURRENCY" },
+    });
   });
 
   it("turns store failures into a 503 that names no driver message", () => {

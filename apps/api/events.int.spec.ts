@@ -43,7 +43,9 @@ describe("GET /events (NDJSON replay)", () => {
 
   it("filters by types and userId; an account's lines verify as a hash chain", async () => {
     const { events } = await replay("?types=transaction_created,ai_usage&userId=ev-1");
-    expect(events).toEqual(all.filter((e) => ["transaction_created", "ai_usage"].includes(e.type) && (e.data as { userId?: string }).userId === "ev-1"));
+    expect(events).toEqual(
+      all.filter((e) => ["transaction_created", "ai_usage"].includes(e.type) && (e.data as { userId?: string }).userId === "ev-1"),
+    );
     const account = (await replay("?userId=ev-1")).events.filter((e) => e.streamName === "account-ev-1");
     expect(account.length).toBeGreaterThan(5);
     expect(verifyChain(account).ok).toBe(true);
@@ -79,6 +81,8 @@ describe("GET /events (NDJSON replay)", () => {
 
   it("stays in the OpenAPI document", async () => {
     const doc = (await t.app.inject({ url: "/openapi.json" })).json();
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/events", "/audit/transactions/{userId}", "/audit/verify/{userId}", "/audit/reconcile"]));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(["/events", "/audit/transactions/{userId}", "/audit/verify/{userId}", "/audit/reconcile"]),
+    );
   });
 });

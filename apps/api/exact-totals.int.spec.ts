@@ -33,10 +33,13 @@ describe("exact totals at any size", () => {
     expect(res.statusCode, res.body).toBe(200);
     return res.json();
   };
-  const track = (userId: string) => post("/billing/usage/track", { userId, provider: "openai", model: "gpt-4o", promptTokens: 1, completionTokens: 1, cost: usd(MAX) });
+  const track = (userId: string) =>
+    post("/billing/usage/track", { userId, provider: "openai", model: "gpt-4o", promptTokens: 1, completionTokens: 1, cost: usd(MAX) });
 
   it("metrics, dashboard and reports answer 200 with exact sums after maximal amounts on several accounts", async () => {
-    let payments = 0n, refunds = 0n, revenue = 0n;
+    let payments = 0n,
+      refunds = 0n,
+      revenue = 0n;
     for (const userId of ["big-a", "big-b", "big-c"]) {
       await post("/billing/payment/process", { userId, amount: usd(MAX), paymentId: `pay-${userId}` });
       payments += MAX;

@@ -26,9 +26,18 @@ const hostileValue = fc.oneof(
 
 // near-misses of valid bodies: every field present but at least one wrong, or extra fields
 const malformedBody = fc.oneof(
-  fc.record({ userId: hostileValue, amount: hostileValue, type: hostileValue, paymentId: hostileValue, name: hostileValue }, { requiredKeys: [] }),
+  fc.record(
+    { userId: hostileValue, amount: hostileValue, type: hostileValue, paymentId: hostileValue, name: hostileValue },
+    { requiredKeys: [] },
+  ),
   fc.record({ userId: fc.constant("fz"), amount: fc.constant("1"), unexpected: hostileValue }),
-  fc.record({ userId: fc.constant("fz"), provider: hostileValue, model: hostileValue, promptTokens: hostileValue, completionTokens: hostileValue }),
+  fc.record({
+    userId: fc.constant("fz"),
+    provider: hostileValue,
+    model: hostileValue,
+    promptTokens: hostileValue,
+    completionTokens: hostileValue,
+  }),
   fc.constantFrom({ __proto__: { admin: true } }, JSON.parse('{"__proto__": {"polluted": 1}}'), [], "just a string", 42, null),
   fc.record({ userId: fc.constant("fz"), type: fc.constantFrom("credit", "debit", "adjustment", "refund"), amount: hostileValue }),
 );
@@ -44,7 +53,12 @@ describe("malformed input", () => {
     await fc.assert(
       fc.asyncProperty(malformedBody, async (body) => {
         const head = await t.platform.events.headPosition();
-        const res = await t.app.inject({ method: "POST", url, headers: { ...t.admin, "content-type": "application/json" }, payload: JSON.stringify(body) });
+        const res = await t.app.inject({
+          method: "POST",
+          url,
+          headers: { ...t.admin, "content-type": "application/json" },
+          payload: JSON.stringify(body),
+        });
         if (res.statusCode < 300) {
           // a body that happens to be valid (a credit of a fuzzed but legal amount) may pass; then it
           // must really be a valid command: no field outside the schema, and its events appended for
@@ -74,7 +88,12 @@ describe("malformed input", () => {
       { payload: JSON.stringify({ userId: "x", amount: "1", pad: "x".repeat(2 * 1024 * 1024) }), type: "application/json", status: 413 },
     ];
     for (const c of cases) {
-      const res = await t.app.inject({ method: "POST", url: "/billing/payment/process", headers: { ...t.admin, "content-type": c.type }, payload: c.payload });
+      const res = await t.app.inject({
+        method: "POST",
+        url: "/billing/payment/process",
+        headers: { ...t.admin, "content-type": c.type },
+        payload: c.payload,
+      });
       expect(res.statusCode).toBe(c.status);
       expect(res.headers["content-type"]).toContain("application/problem+json");
     }
@@ -83,7 +102,20 @@ describe("malformed input", () => {
   it("the OpenAPI document lists every route", async () => {
     const doc = (await t.app.inject({ url: "/openapi.json" })).json();
     const paths = Object.keys(doc.paths);
-    for (const url of [...POST_ROUTES, "/billing/balance/{userId}", "/billing/transactions/{userId}", "/billing/report/{userId}", "/auth/api-keys/{keyId}", "/analytics/metrics", "/analytics/dashboard", "/analytics/stats/collection", "/analytics/events/summary", "/health", "/ready", "/metrics"]) {
+    for (const url of [
+      ...POST_ROUTES,
+      "/billing/balance/{userId}",
+      "/billing/transactions/{userId}",
+      "/billing/report/{userId}",
+      "/auth/api-keys/{keyId}",
+      "/analytics/metrics",
+      "/analytics/dashboard",
+      "/analytics/stats/collection",
+      "/analytics/events/summary",
+      "/health",
+      "/ready",
+      "/metrics",
+    ]) {
       expect(paths).toContain(url);
     }
   });

@@ -14,15 +14,29 @@ const chat = (extra: string, messages = '[{"role":"user","content":"hi"}]') => `
 const PASS_THROUGH: Record<string, string> = {
   tools: chat(`,"tools":${DEEP}`),
   metadata: chat(`,"metadata":{"trace":${DEEP}}`),
-  tool_calls: chat("", `[{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":${DEEP}}]},{"role":"user","content":"hi"}]`),
+  tool_calls: chat(
+    "",
+    `[{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":${DEEP}}]},{"role":"user","content":"hi"}]`,
+  ),
 };
-const GATEWAY_ROUTES = ["/v1/chat/completions", "/proxy/openai/chat/completions", "/proxy/openrouter/chat/completions", "/proxy/validate-request"];
+const GATEWAY_ROUTES = [
+  "/v1/chat/completions",
+  "/proxy/openai/chat/completions",
+  "/proxy/openrouter/chat/completions",
+  "/proxy/validate-request",
+];
 /** each POST route: a body with 20,000 levels somewhere, and an ordinary body sent afterwards with the same Idempotency-Key */
 const POST_BODIES: Record<string, [string, object]> = {
   "/billing/payment/process": [`{"userId":"alice","amount":"1","metadata":${DEEP}}`, { userId: "alice", amount: "0.01" }],
   "/billing/payment/refund": [`{"userId":"alice","paymentId":"p1","metadata":${DEEP}}`, { userId: "alice", paymentId: "no-such-payment" }],
-  "/billing/transaction": [`{"userId":"alice","type":"credit","amount":"1","metadata":${DEEP}}`, { userId: "alice", type: "credit", amount: "0.01" }],
-  "/billing/usage/track": [`{"userId":"alice","provider":"openai","model":"gpt-4o-mini","promptTokens":1,"completionTokens":1,"metadata":${DEEP}}`, { userId: "alice", provider: "openai", model: "gpt-4o-mini", promptTokens: 1, completionTokens: 1 }],
+  "/billing/transaction": [
+    `{"userId":"alice","type":"credit","amount":"1","metadata":${DEEP}}`,
+    { userId: "alice", type: "credit", amount: "0.01" },
+  ],
+  "/billing/usage/track": [
+    `{"userId":"alice","provider":"openai","model":"gpt-4o-mini","promptTokens":1,"completionTokens":1,"metadata":${DEEP}}`,
+    { userId: "alice", provider: "openai", model: "gpt-4o-mini", promptTokens: 1, completionTokens: 1 },
+  ],
   "/auth/api-keys": [`{"userId":"alice","name":"deep","limits":${DEEP}}`, { userId: "alice", name: "after-deep" }],
   "/analytics/track-event": [`{"name":"deep","properties":{"p":${DEEP}}}`, { name: "after-deep" }],
   "/analytics/events/track": [`{"name":"deep","properties":${DEEP}}`, { name: "after-deep" }],
@@ -57,24 +71,31 @@ describe("hostile input", () => {
   };
 
   describe("depth", () => {
-    it.each(GATEWAY_ROUTES.flatMap((url) => Object.keys(PASS_THROUGH).map((field) => [url, field])))("%s with 20,000 levels in %s: 400, nothing stored or sent, still serving", async (url, field) => {
-      const before = await snapshot();
-      expectProblem(await post(url, PASS_THROUGH[field]!, h.t.bearer(key)), 400, "REQUEST.TOO_DEEP");
-      expect(await snapshot()).toEqual(before);
-      const normal = await post(url, chat(""), h.t.bearer(key));
-      expect(normal.statusCode).toBe(200);
-    });
+    it.each(GATEWAY_ROUTES.flatMap((url) => Object.keys(PASS_THROUGH).map((field) => [url, field])))(
+      "%s with 20,000 levels in %s: 400, nothing stored or sent, still serving",
+      async (url, field) => {
+        const before = await snapshot();
+        expectProblem(await post(url, PASS_THROUGH[field]!, h.t.bearer(key)), 400, "REQUEST.TOO_DEEP");
+        expect(await snapshot()).toEqual(before);
+        const normal = await post(url, chat(""), h.t.bearer(key));
+        expect(normal.statusCode).toBe(200);
+      },
+    );
 
-    it.each(Object.entries(POST_BODIES))("POST %s with 20,000 levels: 400, the Idempotency-Key stays unclaimed", async (url, [deep, ordinary]) => {
-      const before = await snapshot();
-      const idem = { ...h.t.admin, "idempotency-key": `deep-${url}` };
-      expectProblem(await post(url, deep, idem), 400, "REQUEST.TOO_DEEP");
-      expect(await snapshot()).toEqual(before);
-      // the same key with another body would be 422 IDEMPOTENCY.KEY_REUSED had the refused request claimed it
-      const normal = await post(url, JSON.stringify(ordinary), idem);
-      if (url === "/billing/payment/refund") expect(normal.statusCode).toBe(404); // decided (unknown payment), not refused as a reused key
-      else expect(normal.statusCode).toBeLessThan(300);
-    });
+    it.each(Object.entries(POST_BODIES))(
+      "POST %s with 20,000 levels: 400, the Idempotency-Key stays unclaimed",
+      async (url, [deep, ordinary]) => {
+        const before = await snapshot();
+        const idem = { ...h.t.admin, "idempotency-key": `deep-${url}` };
+        expectProblem(await post(url, deep, idem), 400, "REQUEST.TOO_DEEP");
+        expect(await snapshot()).toEqual(before);
+        // the same key with another body would be 422 IDEMPOTENCY.KEY_REUSED had the refused request claimed it
+        const normal = await post(url, JSON.stringify(ordinary), idem);
+        if (url === "/billing/payment/refund")
+          expect(normal.statusCode).toBe(404); // decided (unknown payment), not refused as a reused key
+        else expect(normal.statusCode).toBeLessThan(300);
+      },
+    );
 
     it(`a tool schema nested to the limit (${MAX_JSON_DEPTH} levels in all) passes through; one more level is refused`, async () => {
       // the body object, the tools array, the tool and its function object take 4 levels
@@ -87,7 +108,24 @@ describe("hostile input", () => {
   });
 
   describe("ids", () => {
-    const BAD = [".", "..", "a/b", "../alice", "a\u0000b", "line\nfeed", "tab\tid", "del\u007f", "x".repeat(129), "-rf", "", " alice", "alice ", "é", "a\u202eb", "%2e%2e"];
+    const BAD = [
+      ".",
+      "..",
+      "a/b",
+      "../alice",
+      "a\u0000b",
+      "line\nfeed",
+      "tab\tid",
+      "del\u007f",
+      "x".repeat(129),
+      "-rf",
+      "",
+      " alice",
+      "alice ",
+      "é",
+      "a\u202eb",
+      "%2e%2e",
+    ];
     const GOOD = ["a", "_x", "user@example.com", "acct:1.2-3", "x".repeat(128), "0"];
 
     it.each(BAD.map((id) => [JSON.stringify(id), id]))("id %s is refused in every body that names one", async (_label, bad) => {
@@ -113,22 +151,34 @@ describe("hostile input", () => {
 
     it("a path or query id is accepted exactly when it matches the documented alphabet", async () => {
       await fc.assert(
-        fc.asyncProperty(fc.oneof(fc.constantFrom(...BAD, ...GOOD), fc.string({ maxLength: 140 }), fc.stringMatching(ID_PATTERN)), async (id) => {
-          if (id === "" || id === "." || id === "..") return; // a URL cannot carry these as a path segment (tested in bodies above)
-          const res = await h.t.app.inject({ url: `/billing/balance/${encodeURIComponent(id)}`, headers: h.t.admin });
-          if (ID_PATTERN.test(id)) expect([200, 404]).toContain(res.statusCode);
-          else expectProblem(res, 400, "REQUEST.INVALID");
-          const list = await h.t.app.inject({ url: `/auth/api-keys?userId=${encodeURIComponent(id)}`, headers: h.t.admin });
-          expect(list.statusCode).toBe(ID_PATTERN.test(id) ? 200 : 400);
-        }),
+        fc.asyncProperty(
+          fc.oneof(fc.constantFrom(...BAD, ...GOOD), fc.string({ maxLength: 140 }), fc.stringMatching(ID_PATTERN)),
+          async (id) => {
+            if (id === "" || id === "." || id === "..") return; // a URL cannot carry these as a path segment (tested in bodies above)
+            const res = await h.t.app.inject({ url: `/billing/balance/${encodeURIComponent(id)}`, headers: h.t.admin });
+            if (ID_PATTERN.test(id)) expect([200, 404]).toContain(res.statusCode);
+            else expectProblem(res, 400, "REQUEST.INVALID");
+            const list = await h.t.app.inject({ url: `/auth/api-keys?userId=${encodeURIComponent(id)}`, headers: h.t.admin });
+            expect(list.statusCode).toBe(ID_PATTERN.test(id) ? 200 : 400);
+          },
+        ),
         { numRuns: 300 },
       );
     });
   });
 
   describe("UTF-8", () => {
-    const INVALID = { lone_ff: [0xff], bom_swapped: [0xfe, 0xff], overlong_slash: [0xc0, 0xaf], surrogate: [0xed, 0xa0, 0x80], truncated: [0xe2, 0x82], beyond_u10ffff: [0xf4, 0x90, 0x80, 0x80], lone_continuation: [0x80] };
-    const withBytes = (before: string, bytes: number[], after: string) => Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)]);
+    const INVALID = {
+      lone_ff: [0xff],
+      bom_swapped: [0xfe, 0xff],
+      overlong_slash: [0xc0, 0xaf],
+      surrogate: [0xed, 0xa0, 0x80],
+      truncated: [0xe2, 0x82],
+      beyond_u10ffff: [0xf4, 0x90, 0x80, 0x80],
+      lone_continuation: [0x80],
+    };
+    const withBytes = (before: string, bytes: number[], after: string) =>
+      Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)]);
 
     it.each(Object.entries(INVALID))("%s inside a string field: 400 on every POST route, nothing stored", async (_name, bytes) => {
       const before = await snapshot();
@@ -137,7 +187,11 @@ describe("hostile input", () => {
         ["/billing/transaction", withBytes('{"userId":"alice","type":"credit","amount":"1","description":"', bytes, '"}'), h.t.admin],
         ["/auth/api-keys", withBytes('{"userId":"alice","name":"', bytes, '"}'), h.t.admin],
         ["/analytics/track-event", withBytes('{"name":"e","properties":{"k":"', bytes, '"}}'), h.t.admin],
-        ["/v1/chat/completions", withBytes('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"', bytes, '"}]}'), h.t.bearer(key)],
+        [
+          "/v1/chat/completions",
+          withBytes('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"', bytes, '"}]}'),
+          h.t.bearer(key),
+        ],
       ];
       for (const [url, payload, headers] of cases) expectProblem(await post(url, payload, headers), 400, "REQUEST.INVALID_UTF8");
       expect(await snapshot()).toEqual(before);
@@ -149,8 +203,16 @@ describe("hostile input", () => {
       await fc.assert(
         fc.asyncProperty(printable, async (bytes) => {
           let valid = true;
-          try { strict.decode(bytes); } catch { valid = false; }
-          const res = await post("/proxy/validate-request", withBytes('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"', [...bytes], '"}]}'), h.t.bearer(key));
+          try {
+            strict.decode(bytes);
+          } catch {
+            valid = false;
+          }
+          const res = await post(
+            "/proxy/validate-request",
+            withBytes('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"', [...bytes], '"}]}'),
+            h.t.bearer(key),
+          );
           if (valid) expect(res.statusCode).toBe(200);
           else expectProblem(res, 400, "REQUEST.INVALID_UTF8");
         }),
@@ -163,14 +225,27 @@ describe("hostile input", () => {
       const res = await post("/auth/api-keys", Buffer.from(JSON.stringify({ userId: "alice", name })));
       expect(res.statusCode).toBe(201);
       expect(res.json().name).toBe(name);
-      for (const url of ["/analytics/events/summary?from=%ff", "/auth/api-keys?userId=%C0%AF", "/events?types=%ed%a0%80", "/billing/balance/alice?asOf=%e2%82"]) {
+      for (const url of [
+        "/analytics/events/summary?from=%ff",
+        "/auth/api-keys?userId=%C0%AF",
+        "/events?types=%ed%a0%80",
+        "/billing/balance/alice?asOf=%e2%82",
+      ]) {
         expectProblem(await h.t.app.inject({ url, headers: h.t.admin }), 400, "REQUEST.INVALID");
       }
     });
   });
 
   describe("minPosition beyond the head", () => {
-    const ROUTES = ["/billing/balance/alice", "/billing/transactions/alice", "/billing/report/alice", "/auth/api-keys", "/analytics/metrics", "/analytics/dashboard", "/analytics/events/summary"];
+    const ROUTES = [
+      "/billing/balance/alice",
+      "/billing/transactions/alice",
+      "/billing/report/alice",
+      "/auth/api-keys",
+      "/analytics/metrics",
+      "/analytics/dashboard",
+      "/analytics/events/summary",
+    ];
     beforeAll(async () => {
       head = await h.t.platform.events.headPosition();
       await h.t.platform.projector.waitFor(head, 5000);

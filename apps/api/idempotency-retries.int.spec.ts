@@ -61,30 +61,39 @@ describe("Idempotency-Key under store failures", () => {
     // funded with 3, then a payment of 3 once: 6
     ["payment", "/billing/payment/process", { userId: "ilost1", amount: "3" }, "PAYMENT.DUPLICATE", "6"],
     // funded with 3; 1000 × 2.5 + 1000 × 10 micro-USD (gpt-4o per token) = 12 500 micro-USD once: 2.9875
-    ["usage", "/billing/usage/track", { userId: "ilost2", provider: "openai", model: "gpt-4o", promptTokens: 1000, completionTokens: 1000 }, "USAGE.DUPLICATE", "2.9875"],
+    [
+      "usage",
+      "/billing/usage/track",
+      { userId: "ilost2", provider: "openai", model: "gpt-4o", promptTokens: 1000, completionTokens: 1000 },
+      "USAGE.DUPLICATE",
+      "2.9875",
+    ],
   ];
 
-  it.each(committed)("%s committed but its answer lost (5xx): the retry is a domain duplicate, charged once", async (_, url, body, code, balance) => {
-    const userId = (body as { userId: string }).userId;
-    await t.app.inject({ method: "POST", url: "/billing/payment/process", headers: t.admin, payload: { userId, amount: "3" } });
-    const key = `lost-answer-${userId}`;
-    let losses = 1;
-    wrapAppend(async (real, ...args) => {
-      const result = await real(...args);
-      if (losses-- > 0) throw new Error("connection reset after the commit");
-      return result;
-    });
-    const first = await post(url, body, key);
-    expect(first.statusCode).toBe(500);
-    const before = await accountEvents(userId);
-    const retry = await post(url, body, key);
-    expect(retry.statusCode).toBe(409);
-    expect(retry.json().code).toBe(code);
-    expect(appended).toHaveLength(1); // the retry appended nothing
-    const after = await accountEvents(userId);
-    expect(after).toEqual(before);
-    expect(after.at(-1)).toMatchObject({ type: "transaction_created", data: { balanceAfter: Number(balance) * 1_000_000 } });
-  });
+  it.each(committed)(
+    "%s committed but its answer lost (5xx): the retry is a domain duplicate, charged once",
+    async (_, url, body, code, balance) => {
+      const userId = (body as { userId: string }).userId;
+      await t.app.inject({ method: "POST", url: "/billing/payment/process", headers: t.admin, payload: { userId, amount: "3" } });
+      const key = `lost-answer-${userId}`;
+      let losses = 1;
+      wrapAppend(async (real, ...args) => {
+        const result = await real(...args);
+        if (losses-- > 0) throw new Error("connection reset after the commit");
+        return result;
+      });
+      const first = await post(url, body, key);
+      expect(first.statusCode).toBe(500);
+      const before = await accountEvents(userId);
+      const retry = await post(url, body, key);
+      expect(retry.statusCode).toBe(409);
+      expect(retry.json().code).toBe(code);
+      expect(appended).toHaveLength(1); // the retry appended nothing
+      const after = await accountEvents(userId);
+      expect(after).toEqual(before);
+      expect(after.at(-1)).toMatchObject({ type: "transaction_created", data: { balanceAfter: Number(balance) * 1_000_000 } });
+    },
+  );
 
   it("a request still in flight answers 409 to its duplicate, then replays once done", async () => {
     let open!: () => void;
@@ -111,13 +120,19 @@ describe("Idempotency-Key under store failures", () => {
   it("keys are scoped per caller: two callers using one key get independent results", async () => {
     const callers = [];
     for (const userId of ["iscope-a", "iscope-b"]) {
-      const created = await t.app.inject({ method: "POST", url: "/auth/api-keys", headers: t.admin, payload: { userId, name: "keys", scopes: ["keys"] } });
+      const created = await t.app.inject({
+        method: "POST",
+        url: "/auth/api-keys",
+        headers: t.admin,
+        payload: { userId, name: "keys", scopes: ["keys"] },
+      });
       expect(created.statusCode, created.body).toBe(201);
       callers.push({ userId, headers: t.bearer(created.json().key as string) });
     }
     // the same key and the same body: were keys global, the second caller would get the first's answer
     const answers = [];
-    for (const caller of callers) answers.push(await post("/auth/api-keys", { name: "laptop", scopes: ["keys"] }, "shared-key-0001", caller.headers));
+    for (const caller of callers)
+      answers.push(await post("/auth/api-keys", { name: "laptop", scopes: ["keys"] }, "shared-key-0001", caller.headers));
     expect(answers.map((a) => a.statusCode)).toEqual([201, 201]);
     expect(answers.map((a) => a.headers["idempotent-replayed"])).toEqual([undefined, undefined]);
     expect(answers.map((a) => a.json().userId)).toEqual(["iscope-a", "iscope-b"]);

@@ -22,10 +22,20 @@ describe("Idempotency-Key cannot leak", () => {
   afterAll(() => t.close());
 
   it("a replayed key creation carries the key's metadata without its secret, and says so", async () => {
-    const first = await t.app.inject({ method: "POST", url: "/auth/api-keys", headers: { ...t.admin, "idempotency-key": "create-key-0001" }, payload: { userId: "ann", name: "ci" } });
+    const first = await t.app.inject({
+      method: "POST",
+      url: "/auth/api-keys",
+      headers: { ...t.admin, "idempotency-key": "create-key-0001" },
+      payload: { userId: "ann", name: "ci" },
+    });
     expect(first.statusCode).toBe(201);
     expect(first.json().key).toMatch(/^aia_/);
-    const replay = await t.app.inject({ method: "POST", url: "/auth/api-keys", headers: { ...t.admin, "idempotency-key": "create-key-0001" }, payload: { userId: "ann", name: "ci" } });
+    const replay = await t.app.inject({
+      method: "POST",
+      url: "/auth/api-keys",
+      headers: { ...t.admin, "idempotency-key": "create-key-0001" },
+      payload: { userId: "ann", name: "ci" },
+    });
     expect(replay.statusCode).toBe(201);
     expect(replay.headers["idempotent-replayed"]).toBe("true");
     const { key, ...metadata } = first.json();
@@ -49,7 +59,12 @@ describe("Idempotency-Key cannot leak", () => {
     const writerA = await adminKey("ann", "writer-a", ["analytics:write"]);
     const writerB = await adminKey("ann", "writer-b", ["analytics:write"]);
     for (const writer of [writerA, writerB]) {
-      const r = await t.app.inject({ method: "POST", url: "/analytics/track-event", headers: { ...t.bearer(writer.key), "idempotency-key": "track-same-0001" }, payload: { name: "opened" } });
+      const r = await t.app.inject({
+        method: "POST",
+        url: "/analytics/track-event",
+        headers: { ...t.bearer(writer.key), "idempotency-key": "track-same-0001" },
+        payload: { name: "opened" },
+      });
       expect(r.statusCode).toBe(202);
       expect(r.headers["idempotent-replayed"]).toBeUndefined();
     }
@@ -66,7 +81,12 @@ describe("Idempotency-Key cannot leak", () => {
     const chatOnly = await adminKey("ann", "chat-only", ["chat"]);
     expect((await create(chatOnly.key, "replay-after-refusal", body)).statusCode).toBe(403);
     expect((await create("garbage", "replay-after-refusal", body)).statusCode).toBe(401);
-    const noToken = await t.app.inject({ method: "POST", url: "/auth/api-keys", headers: { "idempotency-key": "replay-after-refusal" }, payload: body });
+    const noToken = await t.app.inject({
+      method: "POST",
+      url: "/auth/api-keys",
+      headers: { "idempotency-key": "replay-after-refusal" },
+      payload: body,
+    });
     expect(noToken.statusCode).toBe(401);
     const stranger = await adminKey("bea", "stranger", ["chat", "keys"]);
     const foreign = await create(stranger.key, "replay-after-refusal", body);

@@ -67,9 +67,19 @@ export function registerIdempotency(app: FastifyInstance, records: Collection<Id
     const p = request.principal;
     const principal = p === null ? "public" : p.kind === "user" ? `key:${p.keyId}` : "admin";
     const id = sha(`${principal}\n${key}`);
-    const fingerprint = sha(`${request.method} ${request.routeOptions.url}\n${canonicalJson(request.body ?? null)}\n${JSON.stringify(request.params)}`);
+    const fingerprint = sha(
+      `${request.method} ${request.routeOptions.url}\n${canonicalJson(request.body ?? null)}\n${JSON.stringify(request.params)}`,
+    );
     const now = Date.now();
-    let claim: IdempotencyRecord = { _id: id, _position: 0, fingerprint, scope: sha(`${id}\n${now}`), state: "in_flight", claimedAt: now, lockedAt: now };
+    let claim: IdempotencyRecord = {
+      _id: id,
+      _position: 0,
+      fingerprint,
+      scope: sha(`${id}\n${now}`),
+      state: "in_flight",
+      claimedAt: now,
+      lockedAt: now,
+    };
     if (!(await records.insertIfAbsent(claim))) {
       const existing = await records.get(id);
       if (existing && now - existing.claimedAt > IDEMPOTENCY_RETENTION_MS) {

@@ -11,7 +11,14 @@ type Row = [what: string, url: string, body: Record<string, unknown>, field: str
 const pay = (body: object) => ({ userId: "edge", amount: "1", ...body });
 const refund = (body: object) => ({ userId: "edge", paymentId: "pay-edge", ...body });
 const credit = (body: object) => ({ userId: "edge", type: "credit", amount: "1", ...body });
-const usage = (body: object) => ({ userId: "edge", provider: "openai", model: "gpt-4o-mini", promptTokens: 1, completionTokens: 1, ...body });
+const usage = (body: object) => ({
+  userId: "edge",
+  provider: "openai",
+  model: "gpt-4o-mini",
+  promptTokens: 1,
+  completionTokens: 1,
+  ...body,
+});
 const key = (body: object) => ({ userId: "edge", name: "laptop", ...body });
 const track = (body: object) => ({ name: "signup", userId: "edge", ...body });
 
@@ -54,7 +61,24 @@ const rows: Row[] = [
   ["an event name of 201 characters", "/analytics/track-event", track({ name: "x".repeat(201) }), "body.name"],
   ["properties that are a list", "/analytics/track-event", track({ properties: [] }), "body.properties"],
   // 16 385 bytes of JSON: one over the limit (values are at most 2 000 characters each)
-  ["properties one byte over 16 KiB of JSON", "/analytics/track-event", track({ properties: { b: "x".repeat(2000), c: "x".repeat(2000), d: "x".repeat(2000), e: "x".repeat(2000), f: "x".repeat(2000), g: "x".repeat(2000), h: "x".repeat(2000), i: "x".repeat(2000), j: "x".repeat(321) } }), "body.properties"],
+  [
+    "properties one byte over 16 KiB of JSON",
+    "/analytics/track-event",
+    track({
+      properties: {
+        b: "x".repeat(2000),
+        c: "x".repeat(2000),
+        d: "x".repeat(2000),
+        e: "x".repeat(2000),
+        f: "x".repeat(2000),
+        g: "x".repeat(2000),
+        h: "x".repeat(2000),
+        i: "x".repeat(2000),
+        j: "x".repeat(321),
+      },
+    }),
+    "body.properties",
+  ],
   ["a bad event timestamp", "/analytics/track-event", track({ timestamp: "last tuesday" }), "body.timestamp"],
 ];
 
@@ -62,7 +86,12 @@ describe("the edge checks input (rules that left the deciders)", () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await testApp();
-    const paid = await t.app.inject({ method: "POST", url: "/billing/payment/process", headers: t.admin, payload: { userId: "edge", amount: "5", paymentId: "pay-edge" } });
+    const paid = await t.app.inject({
+      method: "POST",
+      url: "/billing/payment/process",
+      headers: t.admin,
+      payload: { userId: "edge", amount: "5", paymentId: "pay-edge" },
+    });
     expect(paid.statusCode).toBe(201);
   });
   afterAll(() => t.close());
@@ -82,7 +111,17 @@ describe("the edge checks input (rules that left the deciders)", () => {
       expect(r.statusCode, r.body).toBe(status);
     };
     // 16 384 bytes of JSON exactly: the last text one character shorter than above
-    const properties = { b: "x".repeat(2000), c: "x".repeat(2000), d: "x".repeat(2000), e: "x".repeat(2000), f: "x".repeat(2000), g: "x".repeat(2000), h: "x".repeat(2000), i: "x".repeat(2000), j: "x".repeat(320) };
+    const properties = {
+      b: "x".repeat(2000),
+      c: "x".repeat(2000),
+      d: "x".repeat(2000),
+      e: "x".repeat(2000),
+      f: "x".repeat(2000),
+      g: "x".repeat(2000),
+      h: "x".repeat(2000),
+      i: "x".repeat(2000),
+      j: "x".repeat(320),
+    };
     expect(Buffer.byteLength(JSON.stringify(properties))).toBe(16_384);
     await ok("/analytics/track-event", track({ properties, name: "x".repeat(200) }), 202);
     await ok("/auth/api-keys", key({ name: "x".repeat(100) }), 201);

@@ -40,7 +40,10 @@ function moneyIn(sign: Sign) {
   const { pattern, notZero, number } = SPEC[sign];
   const description = 'USD as a decimal string with at most 6 fraction digits (e.g. "12.5"); a JSON number is accepted';
   const schema = z
-    .union([z.string().regex(new RegExp(pattern), "a decimal of at most 6 fraction digits within range"), z.number().min(-MAX_USD).max(MAX_USD)])
+    .union([
+      z.string().regex(new RegExp(pattern), "a decimal of at most 6 fraction digits within range"),
+      z.number().min(-MAX_USD).max(MAX_USD),
+    ])
     .transform((input, ctx) => {
       let micro: number;
       try {
@@ -76,7 +79,10 @@ function formatTotal(micro: bigint): string {
 }
 
 /** output money: integer micro-USD in the handler (a bigint for totals), a decimal string on the wire */
-export const moneyOut = documentedAs(z.codec(z.string().regex(new RegExp(MONEY_PATTERN)), z.union([z.int(), z.bigint()]), {
-  decode: (text) => parseMoney(text),
-  encode: (micro) => (typeof micro === "bigint" ? formatTotal(micro) : formatMoney(micro)),
-}), { type: "string", pattern: MONEY_PATTERN, description: "USD, decimal string with at most 6 fraction digits", example: "12.5" });
+export const moneyOut = documentedAs(
+  z.codec(z.string().regex(new RegExp(MONEY_PATTERN)), z.union([z.int(), z.bigint()]), {
+    decode: (text) => parseMoney(text),
+    encode: (micro) => (typeof micro === "bigint" ? formatTotal(micro) : formatMoney(micro)),
+  }),
+  { type: "string", pattern: MONEY_PATTERN, description: "USD, decimal string with at most 6 fraction digits", example: "12.5" },
+);

@@ -29,7 +29,9 @@ describe("OpenAPI document", () => {
   beforeAll(async () => {
     t = await testApp();
     doc = (await t.app.inject({ url: "/openapi.json" })).json();
-    operations = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => [`${method.toUpperCase()} ${path}`, op] as [string, Operation]));
+    operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, op]) => [`${method.toUpperCase()} ${path}`, op] as [string, Operation]),
+    );
   });
   afterAll(() => t.close());
 
@@ -77,14 +79,22 @@ describe("OpenAPI document", () => {
     for (const [name, op] of operations) {
       for (const [status, response] of Object.entries(op.responses)) {
         if (Number(status) < 400) continue;
-        expect(response.content, `${name} ${status}`).toEqual({ "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } });
+        expect(response.content, `${name} ${status}`).toEqual({
+          "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } },
+        });
       }
     }
   });
 
   it("documents the statuses routes really answer: 201 creations, 202 track-event, streams by content type", () => {
     const statuses = (name: string) => Object.keys(operations.find(([n]) => n === name)![1].responses);
-    for (const name of ["POST /billing/payment/process", "POST /billing/payment/refund", "POST /billing/transaction", "POST /billing/usage/track", "POST /auth/api-keys"]) {
+    for (const name of [
+      "POST /billing/payment/process",
+      "POST /billing/payment/refund",
+      "POST /billing/transaction",
+      "POST /billing/usage/track",
+      "POST /auth/api-keys",
+    ]) {
       expect(statuses(name), name).toContain("201");
     }
     expect(statuses("POST /analytics/track-event")).toContain("202");
@@ -100,7 +110,10 @@ describe("OpenAPI document", () => {
 
   it("documents Idempotency-Key on every POST, its replay header, and minPosition", () => {
     for (const [name, op] of operations.filter(([n]) => n.startsWith("POST "))) {
-      expect(op.parameters?.map((p) => `${p.in}:${p.name}`), name).toContain("header:idempotency-key");
+      expect(
+        op.parameters?.map((p) => `${p.in}:${p.name}`),
+        name,
+      ).toContain("header:idempotency-key");
       const success = Object.entries(op.responses).find(([status]) => status.startsWith("2"))![1];
       expect(success.headers, name).toHaveProperty("idempotent-replayed");
     }
@@ -109,13 +122,17 @@ describe("OpenAPI document", () => {
   });
 
   it("documents money in as oneOf a bounded decimal string or a number, and money out as a decimal string", () => {
-    const body = doc.paths["/billing/payment/process"]!.post!.requestBody!.content["application/json"]!.schema as { properties: Record<string, { oneOf: { type: string; pattern?: string }[] }> };
+    const body = doc.paths["/billing/payment/process"]!.post!.requestBody!.content["application/json"]!.schema as {
+      properties: Record<string, { oneOf: { type: string; pattern?: string }[] }>;
+    };
     const amount = body.properties.amount!;
     expect(amount.oneOf.map((s) => s.type)).toEqual(["string", "number"]);
     const pattern = new RegExp(amount.oneOf[0]!.pattern!);
     for (const ok of ["12.5", "0.000001", "9007199254.740991"]) expect(pattern.test(ok), ok).toBe(true);
     for (const bad of ["12.5000001", "9007199254.740992", "1e3", "-1", ""]) expect(pattern.test(bad), bad).toBe(false);
-    const out = doc.paths["/billing/payment/process"]!.post!.responses["201"]!.content!["application/json"]!.schema as { properties: Record<string, unknown> };
+    const out = doc.paths["/billing/payment/process"]!.post!.responses["201"]!.content!["application/json"]!.schema as {
+      properties: Record<string, unknown>;
+    };
     expect(out.properties.balance).toMatchObject({ type: "string", pattern: "^-?[0-9]+(?:\\.[0-9]{1,6})?$" });
   });
 });

@@ -30,9 +30,17 @@ afterAll(() => h.close());
 describe("GET /auth/me", () => {
   it("names the admin, or the key's user, id, scopes and limits, never its secret", async () => {
     expect(await get("/auth/me")).toEqual({ status: 200, body: { kind: "admin" } });
-    const key = await post("/auth/api-keys", { userId: "op-a", name: "me", scopes: ["chat"], limits: { requestsPerMinute: 7, budget: "2.5" } });
+    const key = await post("/auth/api-keys", {
+      userId: "op-a",
+      name: "me",
+      scopes: ["chat"],
+      limits: { requestsPerMinute: 7, budget: "2.5" },
+    });
     const me = await get("/auth/me", key.key);
-    expect(me).toEqual({ status: 200, body: { kind: "user", userId: "op-a", keyId: key.id, scopes: ["chat"], limits: { requestsPerMinute: 7, budget: "2.5" } } });
+    expect(me).toEqual({
+      status: 200,
+      body: { kind: "user", userId: "op-a", keyId: key.id, scopes: ["chat"], limits: { requestsPerMinute: 7, budget: "2.5" } },
+    });
     expect(JSON.stringify(me.body)).not.toContain(key.key.slice(-20));
     expect((await get("/auth/me", `${key.key.slice(0, -1)}x`)).status).toBe(401);
   });
@@ -42,7 +50,14 @@ describe("GET /billing/accounts", () => {
   it("lists accounts in id order with balance, held and available, filtered by prefix, paged by cursor", async () => {
     const all = await get("/billing/accounts");
     expect(all.body.items.map((a: { userId: string }) => a.userId)).toEqual(["op-a", "op-a2", "op-b", "zz-other"]);
-    expect(all.body.items[0]).toMatchObject({ userId: "op-a", balance: "10", held: "0", available: "10", currency: "USD", transactions: 1 });
+    expect(all.body.items[0]).toMatchObject({
+      userId: "op-a",
+      balance: "10",
+      held: "0",
+      available: "10",
+      currency: "USD",
+      transactions: 1,
+    });
     expect(all.body).toMatchObject({ total: 4, nextCursor: null });
     const first = await get("/billing/accounts?prefix=op-&limit=2");
     expect(first.body).toMatchObject({ total: 3, nextCursor: "op-a2" });
@@ -64,32 +79,70 @@ describe("GET /orchestrator/providers", () => {
     const { key } = await h.key("op-a");
     failOpenai = true;
     try {
-      const res = await h.client(key).chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], max_tokens: 5 });
+      const res = await h
+        .client(key)
+        .chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], max_tokens: 5 });
       expect(res.choices[0]!.message.content).toBeTruthy(); // served by the fallback
     } finally {
       failOpenai = false;
     }
     const { body } = await get("/orchestrator/providers");
     const byName = Object.fromEntries(body.providers.map((p: { provider: string }) => [p.provider, p]));
-    expect(byName.openai).toMatchObject({ configured: true, circuit: "closed", consecutiveFailures: 1, recent: { windowSeconds: 300, requests: 1, failures: 1, errorRate: 1 } });
-    expect(byName.openrouter).toMatchObject({ configured: true, circuit: "closed", consecutiveFailures: 0, recent: { requests: 1, failures: 0, errorRate: 0 } });
+    expect(byName.openai).toMatchObject({
+      configured: true,
+      circuit: "closed",
+      consecutiveFailures: 1,
+      recent: { windowSeconds: 300, requests: 1, failures: 1, errorRate: 1 },
+    });
+    expect(byName.openrouter).toMatchObject({
+      configured: true,
+      circuit: "closed",
+      consecutiveFailures: 0,
+      recent: { requests: 1, failures: 0, errorRate: 0 },
+    });
     expect(byName.openrouter.latencyMs).toBeGreaterThanOrEqual(0);
   });
 });
 
 describe("usage views", () => {
   it("the report has one row per day × provider × model; the dashboard ranks providers", async () => {
-    await post("/billing/usage/track", { userId: "op-b", provider: "openai", model: "gpt-4o", promptTokens: 10, completionTokens: 5, timestamp: "2026-03-01T10:00:00Z" });
-    await post("/billing/usage/track", { userId: "op-b", provider: "openrouter", model: "gpt-4o", promptTokens: 20, completionTokens: 5, timestamp: "2026-03-01T11:00:00Z" });
-    const last = await post("/billing/usage/track", { userId: "op-b", provider: "openrouter", model: "gpt-4o", promptTokens: 30, completionTokens: 5, timestamp: "2026-03-02T11:00:00Z" });
+    await post("/billing/usage/track", {
+      userId: "op-b",
+      provider: "openai",
+      model: "gpt-4o",
+      promptTokens: 10,
+      completionTokens: 5,
+      timestamp: "2026-03-01T10:00:00Z",
+    });
+    await post("/billing/usage/track", {
+      userId: "op-b",
+      provider: "openrouter",
+      model: "gpt-4o",
+      promptTokens: 20,
+      completionTokens: 5,
+      timestamp: "2026-03-01T11:00:00Z",
+    });
+    const last = await post("/billing/usage/track", {
+      userId: "op-b",
+      provider: "openrouter",
+      model: "gpt-4o",
+      promptTokens: 30,
+      completionTokens: 5,
+      timestamp: "2026-03-02T11:00:00Z",
+    });
     const report = await get(`/billing/report/op-b?from=2026-03-01&to=2026-03-02&minPosition=${last.position}`);
-    expect(report.body.daily.map((d: Record<string, unknown>) => [d.day, d.provider, d.model, d.requests, d.promptTokens, d.tokens])).toEqual([
+    expect(
+      report.body.daily.map((d: Record<string, unknown>) => [d.day, d.provider, d.model, d.requests, d.promptTokens, d.tokens]),
+    ).toEqual([
       ["2026-03-01", "openai", "gpt-4o", 1, 10, 15],
       ["2026-03-01", "openrouter", "gpt-4o", 1, 20, 25],
       ["2026-03-02", "openrouter", "gpt-4o", 1, 30, 35],
     ]);
     const dash = await get("/analytics/dashboard?granularity=day&from=2026-03-01T00:00:00Z&to=2026-03-02T23:00:00Z");
-    expect(dash.body.topProviders).toEqual([{ provider: "openrouter", requests: 2, tokens: 60 }, { provider: "openai", requests: 1, tokens: 15 }]);
+    expect(dash.body.topProviders).toEqual([
+      { provider: "openrouter", requests: 2, tokens: 60 },
+      { provider: "openai", requests: 1, tokens: 15 },
+    ]);
   });
 });
 
@@ -107,8 +160,15 @@ describe("GET /system/status", () => {
     expect(body.relay).toEqual({ enabled: false, topic: "aggregator.events", checkpoint: null, lag: null });
     expect(body.rebuilds).toEqual([]);
     // a rebuild built but not switched over keeps its checkpoint: in progress
-    await rebuildProjections({ events: h.t.platform.events, reads: h.t.platform.reads, projections: [balanceProjection], switchOver: false });
-    expect((await get("/system/status")).body.rebuilds).toEqual([{ projection: "balances", collection: "balances__rebuild", position: head, lag: 0 }]);
+    await rebuildProjections({
+      events: h.t.platform.events,
+      reads: h.t.platform.reads,
+      projections: [balanceProjection],
+      switchOver: false,
+    });
+    expect((await get("/system/status")).body.rebuilds).toEqual([
+      { projection: "balances", collection: "balances__rebuild", position: head, lag: 0 },
+    ]);
   });
 });
 
@@ -126,7 +186,10 @@ describe("GET /events?follow=true", () => {
         if (done) throw new Error("stream ended");
         text += new TextDecoder().decode(value);
       }
-      return text.split("\n").slice(0, n).map((l) => JSON.parse(l));
+      return text
+        .split("\n")
+        .slice(0, n)
+        .map((l) => JSON.parse(l));
     };
     expect((await nextLines(1)).map((e) => e.position)).toEqual([head]);
     const paid = await post("/billing/payment/process", { userId: "op-follow", amount: "3" });

@@ -14,7 +14,8 @@ describe("orchestrator: catalog and routes", () => {
   });
   afterAll(() => h.close());
 
-  const route = (body: Record<string, unknown>) => h.t.app.inject({ method: "POST", url: "/orchestrator/route-request", headers: h.t.bearer(key), payload: body });
+  const route = (body: Record<string, unknown>) =>
+    h.t.app.inject({ method: "POST", url: "/orchestrator/route-request", headers: h.t.bearer(key), payload: body });
 
   it("GET /orchestrator/models: public, current prices and their effective-dated history", async () => {
     const r = await h.t.app.inject({ url: "/orchestrator/models" });
@@ -22,7 +23,12 @@ describe("orchestrator: catalog and routes", () => {
     const gpt4o = r.json().models.find((m: { id: string }) => m.id === "gpt-4o");
     expect(gpt4o.contextLength).toBe(128000);
     const openai = gpt4o.providers.find((p: { provider: string }) => p.provider === "openai");
-    expect(openai).toMatchObject({ upstreamId: "gpt-4o", configured: true, circuit: "closed", prices: { promptPerMillion: "2.5", completionPerMillion: "10" } });
+    expect(openai).toMatchObject({
+      upstreamId: "gpt-4o",
+      configured: true,
+      circuit: "closed",
+      prices: { promptPerMillion: "2.5", completionPerMillion: "10" },
+    });
     expect(openai.priceHistory).toEqual([
       { from: "2024-05-13T00:00:00Z", promptPerMillion: "5", completionPerMillion: "15" },
       { from: "2024-10-01T00:00:00Z", promptPerMillion: "2.5", completionPerMillion: "10" },
@@ -32,9 +38,18 @@ describe("orchestrator: catalog and routes", () => {
   it("route-request: the route by strategy with its fallbacks; unknown model 404", async () => {
     const r = await route({ model: "gpt-4o-mini" });
     expect(r.statusCode, r.body).toBe(200);
-    expect(r.json()).toMatchObject({ model: "gpt-4o-mini", strategy: "priority", route: { provider: "openai", upstreamId: "gpt-4o-mini", prices: { promptPerMillion: "0.15" } }, fallbacks: [{ provider: "openrouter", upstreamId: "openai/gpt-4o-mini" }], skipped: [] });
+    expect(r.json()).toMatchObject({
+      model: "gpt-4o-mini",
+      strategy: "priority",
+      route: { provider: "openai", upstreamId: "gpt-4o-mini", prices: { promptPerMillion: "0.15" } },
+      fallbacks: [{ provider: "openrouter", upstreamId: "openai/gpt-4o-mini" }],
+      skipped: [],
+    });
     expect((await route({ model: "gpt-4o-mini", strategy: "cheapest" })).json().route.provider).toBe("openai"); // same prices: priority breaks the tie
-    expect((await route({ model: "llama-3.1-8b-instruct", provider: "openrouter" })).json()).toMatchObject({ route: { provider: "openrouter" }, fallbacks: [] });
+    expect((await route({ model: "llama-3.1-8b-instruct", provider: "openrouter" })).json()).toMatchObject({
+      route: { provider: "openrouter" },
+      fallbacks: [],
+    });
     expect((await route({ model: "gpt-9" })).json()).toMatchObject({ status: 404, code: "MODEL.NOT_FOUND" });
     expect((await route({ model: "gpt-4o-mini", strategy: "random" })).statusCode).toBe(400);
   });
@@ -47,7 +62,11 @@ describe("orchestrator: catalog and routes", () => {
       expect(response.headers.get("x-aggregator-provider")).toBe("openrouter");
     }
     const r = await route({ model: "gpt-4o-mini" });
-    expect(r.json()).toMatchObject({ route: { provider: "openrouter" }, fallbacks: [], skipped: [{ provider: "openai", reason: "circuit_open" }] });
+    expect(r.json()).toMatchObject({
+      route: { provider: "openrouter" },
+      fallbacks: [],
+      skipped: [{ provider: "openai", reason: "circuit_open" }],
+    });
     const before = h.fixture.received.length;
     const { response } = await client.chat.completions.create(hi).withResponse();
     expect(response.headers.get("x-aggregator-provider")).toBe("openrouter");
@@ -74,8 +93,13 @@ describe("orchestrator without an OpenRouter key", () => {
   it("skips the unconfigured provider; a model only it offers is unavailable", async () => {
     await h.fund("o2", "1");
     const { key } = await h.key("o2");
-    const route = (model: string) => h.t.app.inject({ method: "POST", url: "/orchestrator/route-request", headers: h.t.bearer(key), payload: { model } });
-    expect((await route("gpt-4o-mini")).json()).toMatchObject({ route: { provider: "openai" }, fallbacks: [], skipped: [{ provider: "openrouter", reason: "not_configured" }] });
+    const route = (model: string) =>
+      h.t.app.inject({ method: "POST", url: "/orchestrator/route-request", headers: h.t.bearer(key), payload: { model } });
+    expect((await route("gpt-4o-mini")).json()).toMatchObject({
+      route: { provider: "openai" },
+      fallbacks: [],
+      skipped: [{ provider: "openrouter", reason: "not_configured" }],
+    });
     const llama = await route("llama-3.1-8b-instruct");
     expect(llama.statusCode).toBe(503);
     expect(llama.json()).toMatchObject({ code: "PROVIDER.UNAVAILABLE", skipped: [{ provider: "openrouter", reason: "not_configured" }] });

@@ -35,7 +35,10 @@ export const problemType = (code: string) => `https://ai-aggregator.dev/problems
 /** the problem+json body and headers of a problem */
 export function problemResponse({ code, detail, extra = {}, headers = {} }: Problem) {
   const { status, ...spec } = ERRORS[code] as { status: number; retryAfter?: number };
-  const allHeaders = spec.retryAfter !== undefined && headers["retry-after"] === undefined ? { ...headers, "retry-after": String(spec.retryAfter) } : headers;
+  const allHeaders =
+    spec.retryAfter !== undefined && headers["retry-after"] === undefined
+      ? { ...headers, "retry-after": String(spec.retryAfter) }
+      : headers;
   const body = { type: problemType(code), title: STATUS_CODES[status] ?? "Error", status, detail, code, ...extra };
   return { status, headers: allHeaders, body };
 }
@@ -57,7 +60,8 @@ function frameworkProblem(error: FastifyError): Problem | null {
   if (status === 413) return { code: "REQUEST.TOO_LARGE", detail: "the body exceeds this route's size limit" };
   if (status === 415) return { code: "REQUEST.UNSUPPORTED_MEDIA_TYPE", detail: "send the body as application/json" };
   if (status >= 500 || status < 400) return null;
-  if (error instanceof SyntaxError || /JSON/.test(error.code ?? "")) return { code: "REQUEST.JSON_INVALID", detail: `the body is not valid JSON: ${error.message}` };
+  if (error instanceof SyntaxError || /JSON/.test(error.code ?? ""))
+    return { code: "REQUEST.JSON_INVALID", detail: `the body is not valid JSON: ${error.message}` };
   return { code: "REQUEST.INVALID", detail: error.message };
 }
 
@@ -66,7 +70,10 @@ export function problemOf(error: unknown, request: FastifyRequest): { problem: P
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = error.validationContext ?? "body";
     const errors = error.validation.map((v) => ({ field: `${where}${v.instancePath.replace(/\//g, ".")}`, message: v.message }));
-    return { problem: { code: "REQUEST.INVALID", detail: errors.map((e) => `${e.field}: ${e.message}`).join("; "), extra: { errors } }, log: false };
+    return {
+      problem: { code: "REQUEST.INVALID", detail: errors.map((e) => `${e.field}: ${e.message}`).join("; "), extra: { errors } },
+      log: false,
+    };
   }
   if (error instanceof HttpProblem) return { problem: { code: error.code, detail: error.detail, extra: error.extra }, log: false };
   if (error instanceof GatewayError || error instanceof DomainError) {
@@ -76,9 +83,17 @@ export function problemOf(error: unknown, request: FastifyRequest): { problem: P
     return { problem: { code: error.code, detail: error.message, headers, extra }, log: false };
   }
   const store = storeFailure(error);
-  if (store) return { problem: { code: store, detail: store === "STORE.DISK_FULL" ? "the store has no space left; retry later" : "the store is unavailable; retry later" }, log: true };
+  if (store)
+    return {
+      problem: {
+        code: store,
+        detail: store === "STORE.DISK_FULL" ? "the store has no space left; retry later" : "the store is unavailable; retry later",
+      },
+      log: true,
+    };
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === "EVENT_STORE.CONCURRENCY") return { problem: { code, detail: "the account changed too often while deciding; retry" }, log: false };
+  if (code === "EVENT_STORE.CONCURRENCY")
+    return { problem: { code, detail: "the account changed too often while deciding; retry" }, log: false };
   const framework = error instanceof Error && "statusCode" in error ? frameworkProblem(error as FastifyError) : null;
   return framework ? { problem: framework, log: false } : { problem: internal(request), log: true };
 }
@@ -97,7 +112,11 @@ function methodIndex(app: FastifyInstance) {
 export function clientErrorHandler(error: Error & { code?: string }, socket: Socket) {
   if (error.code === "ECONNRESET" || socket.destroyed) return;
   const code: ErrorCode =
-    error.code === "HPE_HEADER_OVERFLOW" ? "REQUEST.HEADERS_TOO_LARGE" : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "REQUEST.TIMEOUT" : "REQUEST.MALFORMED";
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? "REQUEST.HEADERS_TOO_LARGE"
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? "REQUEST.TIMEOUT"
+        : "REQUEST.MALFORMED";
   const { status, body } = problemResponse({ code, detail: ERRORS[code].meaning });
   const json = JSON.stringify(body);
   if (socket.writable) {
@@ -111,9 +130,11 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
 /** fastify's router errors before a route is found: bad percent-encoding, an over-long path segment */
 export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
   const problem: Problem =
-    error.code === "FST_ERR_BAD_URL" ? { code: "REQUEST.URL_INVALID", detail: "the URL has malformed percent-encoding" }
-    : error.code === "FST_ERR_MAX_PARAM_LENGTH" ? { code: "REQUEST.URL_TOO_LONG", detail: "a path segment is longer than the server accepts" }
-    : { code: "INTERNAL", detail: "internal error" };
+    error.code === "FST_ERR_BAD_URL"
+      ? { code: "REQUEST.URL_INVALID", detail: "the URL has malformed percent-encoding" }
+      : error.code === "FST_ERR_MAX_PARAM_LENGTH"
+        ? { code: "REQUEST.URL_TOO_LONG", detail: "a path segment is longer than the server accepts" }
+        : { code: "INTERNAL", detail: "internal error" };
   void sendProblem(reply, problem);
 }
 
@@ -123,9 +144,13 @@ export function registerProblemHandlers(app: FastifyInstance) {
   const routeMiss = (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split("?")[0]!;
     const allowed = methodsOf(path);
-    if (allowed.length === 0) return sendProblem(reply, { code: "ROUTE.NOT_FOUND", detail: `no route ${request.method} ${path.slice(0, 200)}` });
+    if (allowed.length === 0)
+      return sendProblem(reply, { code: "ROUTE.NOT_FOUND", detail: `no route ${request.method} ${path.slice(0, 200)}` });
     reply.header("allow", allowed.join(", "));
-    return sendProblem(reply, { code: "ROUTE.METHOD_NOT_ALLOWED", detail: `${request.method} is not allowed here; allowed: ${allowed.join(", ")}` });
+    return sendProblem(reply, {
+      code: "ROUTE.METHOD_NOT_ALLOWED",
+      detail: `${request.method} is not allowed here; allowed: ${allowed.join(", ")}`,
+    });
   };
   app.setNotFoundHandler(routeMiss);
   app.setErrorHandler((error: FastifyError, request, reply) => {

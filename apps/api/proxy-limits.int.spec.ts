@@ -41,7 +41,12 @@ describe("gateway money and limits", () => {
   it("balance for 10 holds, 50 requests at once: 10 served, 40 refused with 402, balance never below zero", async () => {
     const { userId, key, client } = await user("1");
     const hold = await holdFor(key);
-    await h.t.app.inject({ method: "POST", url: "/billing/transaction", headers: h.t.admin, payload: { userId, type: "debit", amount: formatMoney(1_000_000 - 10 * hold) } });
+    await h.t.app.inject({
+      method: "POST",
+      url: "/billing/transaction",
+      headers: h.t.admin,
+      payload: { userId, type: "debit", amount: formatMoney(1_000_000 - 10 * hold) },
+    });
     expect((await h.ledger(userId)).balance).toBe(10 * hold);
     const upstream = gate();
     const before = h.fixture.received.length;
@@ -111,13 +116,17 @@ describe("gateway money and limits", () => {
     const outcomes = await settled;
     expect(outcomes.filter((o) => statusOf(o) === 200)).toHaveLength(2);
     const refusals = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected").map((o) => o.reason as APIError);
-    expect(refusals.every((e) => e.status === 429 && e.error && (e.error as { code: string }).code === "API_KEY.BUDGET_EXCEEDED")).toBe(true);
+    expect(refusals.every((e) => e.status === 429 && e.error && (e.error as { code: string }).code === "API_KEY.BUDGET_EXCEEDED")).toBe(
+      true,
+    );
     expect(refusals.every((e) => e.headers?.get("retry-after") === "1")).toBe(true); // holds in flight may still be released
     // spent 2 × 602 of 2 × 603: another hold no longer fits and nothing is in flight → the SDK should not retry
     const after = (await client.chat.completions.create(ask).catch((e: unknown) => e)) as APIError;
     expect(after.status).toBe(429);
     expect(after.headers?.get("x-should-retry")).toBe("false");
-    const spent = (await h.events(userId)).filter((e) => e.type === "ai_usage").reduce((sum, e) => sum + (e.data as { cost: number }).cost, 0);
+    const spent = (await h.events(userId))
+      .filter((e) => e.type === "ai_usage")
+      .reduce((sum, e) => sum + (e.data as { cost: number }).cost, 0);
     expect(spent).toBe(2 * 602); // 10 × 0.15 + 1000 × 0.60 per million = 601.5 → 602
     expect(spent).toBeLessThanOrEqual(2 * hold);
     expect((await h.ledger(userId)).held).toBe(0);
@@ -135,14 +144,34 @@ describe("gateway money and limits", () => {
       estimate: { promptTokens: 9, maxCompletionTokens: 1000, maxCost: "0.000603" },
       funds: { available: "0.001", required: "0.000603", sufficient: true },
     });
-    const poor = await h.t.app.inject({ method: "POST", url: "/proxy/validate-request", headers: h.t.bearer(key), payload: { ...ask, max_tokens: 16_000 } });
+    const poor = await h.t.app.inject({
+      method: "POST",
+      url: "/proxy/validate-request",
+      headers: h.t.bearer(key),
+      payload: { ...ask, max_tokens: 16_000 },
+    });
     expect(poor.json().funds.sufficient).toBe(false);
-    const unknown = await h.t.app.inject({ method: "POST", url: "/proxy/validate-request", headers: h.t.bearer(key), payload: { ...ask, model: "gpt-9" } });
+    const unknown = await h.t.app.inject({
+      method: "POST",
+      url: "/proxy/validate-request",
+      headers: h.t.bearer(key),
+      payload: { ...ask, model: "gpt-9" },
+    });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().code).toBe("MODEL.NOT_FOUND");
-    const tooLong = await h.t.app.inject({ method: "POST", url: "/proxy/validate-request", headers: h.t.bearer(key), payload: { ...ask, max_tokens: 100_000 } });
+    const tooLong = await h.t.app.inject({
+      method: "POST",
+      url: "/proxy/validate-request",
+      headers: h.t.bearer(key),
+      payload: { ...ask, max_tokens: 100_000 },
+    });
     expect(tooLong.json()).toMatchObject({ status: 422, code: "REQUEST.MAX_TOKENS" });
-    const bad = await h.t.app.inject({ method: "POST", url: "/proxy/validate-request", headers: h.t.bearer(key), payload: { model: "gpt-4o-mini", messages: [] } });
+    const bad = await h.t.app.inject({
+      method: "POST",
+      url: "/proxy/validate-request",
+      headers: h.t.bearer(key),
+      payload: { model: "gpt-4o-mini", messages: [] },
+    });
     expect(bad.statusCode).toBe(400);
     expect(h.fixture.received.length).toBe(before);
   });
@@ -151,13 +180,20 @@ describe("gateway money and limits", () => {
     const { client } = await user("1");
     const models = [];
     for await (const model of client.models.list()) models.push(model);
-    expect(models.map((m) => m.id)).toEqual(expect.arrayContaining(["gpt-4o-mini", "gpt-4o", "claude-3.5-sonnet", "llama-3.1-8b-instruct"]));
+    expect(models.map((m) => m.id)).toEqual(
+      expect.arrayContaining(["gpt-4o-mini", "gpt-4o", "claude-3.5-sonnet", "llama-3.1-8b-instruct"]),
+    );
     expect(models[0]).toMatchObject({ object: "model", owned_by: expect.any(String) });
     const stranger = new OpenAI({ apiKey: "sk-not-ours", baseURL: `${h.url}/v1`, maxRetries: 0 });
     expect(((await stranger.chat.completions.create(ask).catch((e: unknown) => e)) as APIError).status).toBe(401);
     const admin = new OpenAI({ apiKey: ADMIN_TOKEN, baseURL: `${h.url}/v1`, maxRetries: 0 });
     expect(((await admin.chat.completions.create(ask).catch((e: unknown) => e)) as APIError).status).toBe(403);
-    const created = await h.t.app.inject({ method: "POST", url: "/auth/api-keys", headers: h.t.admin, payload: { userId: "reader", name: "ro", scopes: ["billing:read"] } });
+    const created = await h.t.app.inject({
+      method: "POST",
+      url: "/auth/api-keys",
+      headers: h.t.admin,
+      payload: { userId: "reader", name: "ro", scopes: ["billing:read"] },
+    });
     const readOnly = h.client(created.json().key as string);
     const refused = (await readOnly.chat.completions.create(ask).catch((e: unknown) => e)) as APIError;
     expect(refused.status).toBe(403);

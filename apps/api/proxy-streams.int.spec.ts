@@ -22,7 +22,8 @@ const SIX = ["tok ", "tok ", "tok ", "tok ", "tok ", "tok "];
 const FUNDS = 10_000_000;
 
 const usages = (events: RecordedEvent[]) => events.filter((e): e is RecordedEvent<AiUsage> => e.type === "ai_usage");
-const kinds = (events: RecordedEvent[]) => events.map((e) => e.type).filter((t) => t !== "payment_processed" && t !== "transaction_created");
+const kinds = (events: RecordedEvent[]) =>
+  events.map((e) => e.type).filter((t) => t !== "payment_processed" && t !== "transaction_created");
 
 describe("gateway: broken streams, timeouts and the hold cap", () => {
   let h: GatewayHarness;
@@ -42,10 +43,14 @@ describe("gateway: broken streams, timeouts and the hold cap", () => {
     return { text, error };
   };
   beforeAll(async () => {
-    h = await startGatewayHarness(undefined, {}, {
-      timeouts: { ...DEFAULT_GATEWAY_OPTIONS.timeouts, firstByteMs: 2_000, idleMs: 1_000 },
-      breaker: { failureThreshold: 1000, cooldownMs: 30_000 }, // the failures below must not open a circuit
-    });
+    h = await startGatewayHarness(
+      undefined,
+      {},
+      {
+        timeouts: { ...DEFAULT_GATEWAY_OPTIONS.timeouts, firstByteMs: 2_000, idleMs: 1_000 },
+        breaker: { failureThreshold: 1000, cooldownMs: 30_000 }, // the failures below must not open a circuit
+      },
+    );
   });
   afterAll(() => h.close());
 
@@ -65,7 +70,13 @@ describe("gateway: broken streams, timeouts and the hold cap", () => {
     expect((error as APIError).message).not.toContain("overloaded"); // the upstream error body is not passed on
     const events = await h.events(userId);
     expect(kinds(events)).toEqual(["usage_reserved", "ai_usage", "usage_released"]);
-    expect(usages(events)[0]!.data).toMatchObject({ provider: "openai", promptTokens: 9, completionTokens: 4, cost: COUNTED_COST, usageSource: "counted" });
+    expect(usages(events)[0]!.data).toMatchObject({
+      provider: "openai",
+      promptTokens: 9,
+      completionTokens: 4,
+      cost: COUNTED_COST,
+      usageSource: "counted",
+    });
     expect(events.at(-1)!.data).toMatchObject({ reason: "settled" });
     expect(await h.ledger(userId)).toEqual({ balance: FUNDS - COUNTED_COST, held: 0 });
     // the fixture holds the connection open after the error or stall: only the gateway can end it

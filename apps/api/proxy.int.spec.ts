@@ -10,7 +10,8 @@ import { startGatewayHarness, UPSTREAM_KEYS, type GatewayHarness } from "../../t
 
 const MINI = { promptPerMillion: 150_000, completionPerMillion: 600_000 };
 const usages = (events: RecordedEvent[]) => events.filter((e): e is RecordedEvent<AiUsage> => e.type === "ai_usage");
-const types = (events: RecordedEvent[]) => events.map((e) => e.type).filter((t) => t !== "payment_processed" && t !== "transaction_created");
+const types = (events: RecordedEvent[]) =>
+  events.map((e) => e.type).filter((t) => t !== "payment_processed" && t !== "transaction_created");
 
 describe("OpenAI-compatible proxy", () => {
   let h: GatewayHarness;
@@ -30,7 +31,9 @@ describe("OpenAI-compatible proxy", () => {
   it("plain: forwards with the upstream key in Authorization only and charges reported tokens × catalog prices", async () => {
     h.fixture.script(() => ({ usage: { prompt_tokens: 1234, completion_tokens: 567 } }));
     const { userId, key, client } = await user();
-    const { data, response } = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }).withResponse();
+    const { data, response } = await client.chat.completions
+      .create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] })
+      .withResponse();
     expect(data.choices[0]!.message.content).toBe("Hello from fixture");
     expect(response.headers.get("x-aggregator-provider")).toBe("openai");
     const cost = 526; // 1234 × 0.15 + 567 × 0.60 micro-USD per token = 185.1 + 340.2 = 525.3, rounded up
@@ -39,7 +42,14 @@ describe("OpenAI-compatible proxy", () => {
     const events = await h.events(userId);
     expect(types(events)).toEqual(["usage_reserved", "ai_usage", "usage_released"]);
     const [usage] = usages(events);
-    expect(usage!.data).toMatchObject({ provider: "openai", model: "gpt-4o-mini", promptTokens: 1234, completionTokens: 567, cost, usageSource: "provider" });
+    expect(usage!.data).toMatchObject({
+      provider: "openai",
+      model: "gpt-4o-mini",
+      promptTokens: 1234,
+      completionTokens: 567,
+      cost,
+      usageSource: "provider",
+    });
     expect(usage!.data.prices).toEqual({ ...MINI, catalogVersion: h.t.platform.catalog.version });
     // the settlement is one append: ai_usage, its transaction and the release are adjacent in $all
     const settled = events.slice(-3);
@@ -58,7 +68,11 @@ describe("OpenAI-compatible proxy", () => {
   it("stream: forces include_usage upstream, hides the usage chunk the client did not ask for, charges it exactly", async () => {
     h.fixture.script(() => ({ usage: { prompt_tokens: 2000, completion_tokens: 1000 } }));
     const { userId, client } = await user();
-    const stream = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "hi" }],
+      stream: true,
+    });
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk);
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")).toBe("Hello from fixture");
@@ -85,10 +99,16 @@ describe("OpenAI-compatible proxy", () => {
   });
 
   it("primary provider failing → the fallback serves; the failed attempt costs nothing", async () => {
-    h.fixture.script((r) => (r.provider === "openai" ? { status: 500, errorBody: { error: { message: `down ${UPSTREAM_KEYS.openai}` } } } : { usage: { prompt_tokens: 100, completion_tokens: 50 } }));
+    h.fixture.script((r) =>
+      r.provider === "openai"
+        ? { status: 500, errorBody: { error: { message: `down ${UPSTREAM_KEYS.openai}` } } }
+        : { usage: { prompt_tokens: 100, completion_tokens: 50 } },
+    );
     const { userId, client } = await user();
     const before = h.fixture.received.length;
-    const { response } = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }).withResponse();
+    const { response } = await client.chat.completions
+      .create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] })
+      .withResponse();
     expect(response.headers.get("x-aggregator-provider")).toBe("openrouter");
     expect(h.fixture.received.slice(before).map((r) => r.provider)).toEqual(["openai", "openrouter"]);
     expect(h.fixture.received.at(-1)!.body!.model).toBe("openai/gpt-4o-mini");
@@ -114,9 +134,14 @@ describe("OpenAI-compatible proxy", () => {
   });
 
   it("an upstream 400 reaches the client as a 400 with a redacted message, uncharged", async () => {
-    h.fixture.script(() => ({ status: 400, errorBody: { error: { message: `bad max_tokens; key ${UPSTREAM_KEYS.openai} sk-proj-abcdef123456` } } }));
+    h.fixture.script(() => ({
+      status: 400,
+      errorBody: { error: { message: `bad max_tokens; key ${UPSTREAM_KEYS.openai} sk-proj-abcdef123456` } },
+    }));
     const { userId, client } = await user();
-    const error = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
+    const error = await client.chat.completions
+      .create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(APIError);
     expect((error as APIError).status).toBe(400);
     expect((error as APIError).message).toContain("bad max_tokens");
@@ -143,7 +168,12 @@ describe("OpenAI-compatible proxy", () => {
       expect((error as APIError).message).toContain("interrupted");
       expect(text).toBe("tok tok tok tok ");
       const [usage] = usages(await h.events(userId));
-      expect(usage!.data).toMatchObject({ provider: "openrouter", promptTokens: countedPrompt, completionTokens: 4, usageSource: "counted" });
+      expect(usage!.data).toMatchObject({
+        provider: "openrouter",
+        promptTokens: countedPrompt,
+        completionTokens: 4,
+        usageSource: "counted",
+      });
       expect(usage!.data.cost).toBe(1); // 9 × 0.02 + 4 × 0.05 = 0.38 micro-USD, rounded up to 1
       expect((await h.events(userId)).at(-1)!.data).toMatchObject({ reason: "settled" });
       expect((await h.ledger(userId)).held).toBe(0);
@@ -180,7 +210,9 @@ describe("OpenAI-compatible proxy", () => {
         if (chunk.choices[0]?.delta.content) received++;
         if (received === 3) stream.controller.abort();
       }
-      await vi.waitFor(async () => expect(types(await h.events(userId))).toEqual(["usage_reserved", "ai_usage", "usage_released"]), { timeout: 10_000 });
+      await vi.waitFor(async () => expect(types(await h.events(userId))).toEqual(["usage_reserved", "ai_usage", "usage_released"]), {
+        timeout: 10_000,
+      });
       const [usage] = usages(await h.events(userId));
       expect(usage!.data.usageSource).toBe("counted");
       expect(usage!.data.completionTokens).toBeGreaterThanOrEqual(3);

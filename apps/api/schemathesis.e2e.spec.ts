@@ -26,7 +26,9 @@ const MAX_EXAMPLES = Number(process.env.SCHEMATHESIS_MAX_EXAMPLES ?? 25);
 const SEED = process.env.SCHEMATHESIS_SEED ?? "20261130";
 
 function schemathesisBinary(): string | undefined {
-  const candidates = [process.env.SCHEMATHESIS_BIN, join(ROOT, ".engines/schemathesis/bin/st"), "st"].filter((c): c is string => Boolean(c));
+  const candidates = [process.env.SCHEMATHESIS_BIN, join(ROOT, ".engines/schemathesis/bin/st"), "st"].filter((c): c is string =>
+    Boolean(c),
+  );
   const found = candidates.find((bin) => (bin.includes("/") ? existsSync(bin) : spawnSync(bin, ["--version"]).status === 0));
   return found ?? missing("schemathesis", "st not installed");
 }
@@ -34,8 +36,21 @@ function schemathesisBinary(): string | undefined {
 const REVOKE = "deleteAuthApiKeysByKeyId";
 
 /** runs `st run` to the end over the operations `select` names (or all) */
-function schemathesis(bin: string, cwd: string, url: string, token: string, select: string[] = []): Promise<{ code: number | null; output: string; seconds: number }> {
-  const args = ["--config-file", join(ROOT, "apps/api/schemathesis.toml"), "run", `${url}/openapi.json`, "-H", `Authorization: Bearer ${token}`];
+function schemathesis(
+  bin: string,
+  cwd: string,
+  url: string,
+  token: string,
+  select: string[] = [],
+): Promise<{ code: number | null; output: string; seconds: number }> {
+  const args = [
+    "--config-file",
+    join(ROOT, "apps/api/schemathesis.toml"),
+    "run",
+    `${url}/openapi.json`,
+    "-H",
+    `Authorization: Bearer ${token}`,
+  ];
   args.push("--max-examples", String(MAX_EXAMPLES), "--seed", SEED, "--no-color", "--request-timeout", "30", ...select);
   const started = performance.now();
   return new Promise((done, fail) => {
@@ -49,7 +64,12 @@ function schemathesis(bin: string, cwd: string, url: string, token: string, sele
   });
 }
 
-const summaryOf = (output: string) => output.trim().split("\n").filter((line) => /={5,}.*(passed|failure|error|in \d)/.test(line) || /^\s*\d+ generated/.test(line)).join("\n");
+const summaryOf = (output: string) =>
+  output
+    .trim()
+    .split("\n")
+    .filter((line) => /={5,}.*(passed|failure|error|in \d)/.test(line) || /^\s*\d+ generated/.test(line))
+    .join("\n");
 
 const bin = schemathesisBinary();
 
@@ -70,15 +90,34 @@ describe.skipIf(!bin)("schemathesis over every operation (npm start, upstream fi
       OPENROUTER_API_KEY: "sk-or-fixture-0123456789",
     });
     const post = async (path: string, body: object) => {
-      const res = await fetch(`${server.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+      const res = await fetch(`${server.url}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
       if (!res.ok) throw new Error(`${path} → ${res.status} ${await res.text()}`);
       return res.json() as Promise<Record<string, unknown>>;
     };
     // an account that can pay for what the fuzzer asks of the gateway, with history for its reports
     await post("/billing/payment/process", { userId: USER, amount: "1000000", paymentId: "st-pay-1" });
-    await post("/billing/usage/track", { userId: USER, provider: "openai", model: "gpt-4o-mini", promptTokens: 1000, completionTokens: 500 });
+    await post("/billing/usage/track", {
+      userId: USER,
+      provider: "openai",
+      model: "gpt-4o-mini",
+      promptTokens: 1000,
+      completionTokens: 500,
+    });
     let keys = 0;
-    mint = async () => String((await post("/auth/api-keys", { userId: USER, name: `schemathesis-${++keys}`, scopes: ["chat", "billing:read", "keys", "analytics:write"] })).key);
+    mint = async () =>
+      String(
+        (
+          await post("/auth/api-keys", {
+            userId: USER,
+            name: `schemathesis-${++keys}`,
+            scopes: ["chat", "billing:read", "keys", "analytics:write"],
+          })
+        ).key,
+      );
   }, 120_000);
 
   afterAll(async () => {
@@ -89,7 +128,9 @@ describe.skipIf(!bin)("schemathesis over every operation (npm start, upstream fi
 
   async function expectNoFailures(who: string, token: string, select: string[] = []) {
     const run = await schemathesis(bin!, dataDir, server.url, token, select);
-    console.log(`schemathesis as ${who}, ${MAX_EXAMPLES} examples per operation, seed ${SEED}: ${run.seconds.toFixed(0)} s\n${summaryOf(run.output)}`);
+    console.log(
+      `schemathesis as ${who}, ${MAX_EXAMPLES} examples per operation, seed ${SEED}: ${run.seconds.toFixed(0)} s\n${summaryOf(run.output)}`,
+    );
     if (run.code !== 0) console.log(run.output);
     expect(run.code).toBe(0);
     expect(server.output()).not.toMatch(/"level":50/); // the server logged no error
@@ -101,7 +142,9 @@ describe.skipIf(!bin)("schemathesis over every operation (npm start, upstream fi
 
   it("as an API key with every scope: no failures, chat completions served by the upstream", async () => {
     const before = upstream.received.length;
-    const [, selected, all] = /Selected: (\d+)\/(\d+)/.exec(await expectNoFailures("an API key", await mint(), ["--exclude-operation-id", REVOKE]))!;
+    const [, selected, all] = /Selected: (\d+)\/(\d+)/.exec(
+      await expectNoFailures("an API key", await mint(), ["--exclude-operation-id", REVOKE]),
+    )!;
     expect(Number(selected)).toBe(Number(all) - 1);
     expect(upstream.received.length - before).toBeGreaterThan(10);
     expect(await expectNoFailures("an API key (revocation)", await mint(), ["--include-operation-id", REVOKE])).toMatch(/Selected: 1\/\d+/);

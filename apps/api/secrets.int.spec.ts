@@ -27,7 +27,13 @@ describe("secrets stay secret", () => {
     fixture = await startUpstreamFixture((r) => (JSON.stringify(r.body).includes("please fail") ? { status: 500 } : undefined));
     dataDir = mkdtempSync(join(tmpdir(), "aggregator-secrets-"));
     const logStream = new Writable({ write: (chunk, _enc, done) => ((log += chunk.toString()), done()) });
-    const env = { DATA_DIR: dataDir, ADMIN_TOKEN: ADMIN, OPENAI_API_KEY: UPSTREAM, OPENAI_BASE_URL: fixture.baseUrl("openai"), LOG_LEVEL: "trace" };
+    const env = {
+      DATA_DIR: dataDir,
+      ADMIN_TOKEN: ADMIN,
+      OPENAI_API_KEY: UPSTREAM,
+      OPENAI_BASE_URL: fixture.baseUrl("openai"),
+      LOG_LEVEL: "trace",
+    };
     t = await testApp(env, { logStream });
     const { app } = t;
 
@@ -44,10 +50,19 @@ describe("secrets stay secret", () => {
     expect(replay.json().key).toBeNull();
     await create(plain.json().key, { name: "child", scopes: ["chat"] }, { "idempotency-key": "secrets-child-0001" });
     const chatKey = plain.json().key as string;
-    const chat = (content: string) => app.inject({ method: "POST", url: "/proxy/openai/chat/completions", headers: auth(chatKey), payload: { model: "gpt-4o-mini", messages: [{ role: "user", content }], max_tokens: 5 } });
+    const chat = (content: string) =>
+      app.inject({
+        method: "POST",
+        url: "/proxy/openai/chat/completions",
+        headers: auth(chatKey),
+        payload: { model: "gpt-4o-mini", messages: [{ role: "user", content }], max_tokens: 5 },
+      });
     expect((await chat("hi")).statusCode).toBe(200);
     expect((await chat("please fail")).statusCode).toBeGreaterThanOrEqual(500);
-    expect((await app.inject({ url: "/billing/balance/sam", headers: auth(`${chatKey.slice(0, -1)}${chatKey.endsWith("0") ? "1" : "0"}`) })).statusCode).toBe(401);
+    expect(
+      (await app.inject({ url: "/billing/balance/sam", headers: auth(`${chatKey.slice(0, -1)}${chatKey.endsWith("0") ? "1" : "0"}`) }))
+        .statusCode,
+    ).toBe(401);
     await t.platform.projector.catchUp();
   });
   afterAll(async () => {

@@ -10,8 +10,10 @@ import type { FixtureReply } from "../../test/fixtures/upstream-fixture.ts";
 
 const MINI = { promptPerMillion: 150_000, completionPerMillion: 600_000 };
 const FUNDS = 10_000_000;
-const ask = (stream: boolean, extra: object = {}) => JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], stream, ...extra });
-const kinds = (events: RecordedEvent[]) => events.map((e) => e.type).filter((t) => t !== "payment_processed" && t !== "transaction_created");
+const ask = (stream: boolean, extra: object = {}) =>
+  JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], stream, ...extra });
+const kinds = (events: RecordedEvent[]) =>
+  events.map((e) => e.type).filter((t) => t !== "payment_processed" && t !== "transaction_created");
 const KEYS = Object.values(UPSTREAM_KEYS);
 
 describe("distrust upstream", () => {
@@ -28,7 +30,11 @@ describe("distrust upstream", () => {
     await h.fund(userId, "10");
     const { key } = await h.key(userId);
     h.fixture.script(() => reply);
-    const res = await fetch(`${h.url}${path}`, { method: "POST", headers: { ...h.t.bearer(key), "content-type": "application/json" }, body: ask(stream) });
+    const res = await fetch(`${h.url}${path}`, {
+      method: "POST",
+      headers: { ...h.t.bearer(key), "content-type": "application/json" },
+      body: ask(stream),
+    });
     const body = await res.text();
     const headers = [...res.headers].map(([k, v]) => `${k}: ${v}`).join("\n");
     return { userId, status: res.status, body, headers, everything: `${headers}\n\n${body}`, events: await h.events(userId) };
@@ -67,7 +73,11 @@ describe("distrust upstream", () => {
       for (const path of ["/v1/chat/completions", "/proxy/openai/chat/completions"]) {
         const r = await call({ rawBody }, false, path);
         expect(r.status).toBe(502);
-        expect(JSON.parse(r.body)).toMatchObject({ code: "UPSTREAM.INVALID_RESPONSE", status: 502, error: { code: "UPSTREAM.INVALID_RESPONSE" } });
+        expect(JSON.parse(r.body)).toMatchObject({
+          code: "UPSTREAM.INVALID_RESPONSE",
+          status: 502,
+          error: { code: "UPSTREAM.INVALID_RESPONSE" },
+        });
         expect(r.headers).toContain("content-type: application/problem+json");
         expect(r.body).not.toContain(rawBody || "\u0000");
         await expectUncharged(r.userId, r.events);
@@ -75,7 +85,13 @@ describe("distrust upstream", () => {
       if (rawBody !== "" && !rawBody.startsWith('{"error"')) expect(await anomalies("invalid_response")).toBeGreaterThan(before);
     });
 
-    const STREAMS = { not_a_chunk: 'data: {"foo":1}\n\ndata: [DONE]\n\n', only_done: "data: [DONE]\n\n", only_junk: ": hi\n\ndata: nope\n\ndata: <html>\n\n", error_event: 'data: {"error":{"message":"boom"}}\n\n', completion_not_chunk: `data: ${JSON.stringify({ object: "chat.completion", choices: [] })}\n\n` };
+    const STREAMS = {
+      not_a_chunk: 'data: {"foo":1}\n\ndata: [DONE]\n\n',
+      only_done: "data: [DONE]\n\n",
+      only_junk: ": hi\n\ndata: nope\n\ndata: <html>\n\n",
+      error_event: 'data: {"error":{"message":"boom"}}\n\n',
+      completion_not_chunk: `data: ${JSON.stringify({ object: "chat.completion", choices: [] })}\n\n`,
+    };
     it.each(Object.entries(STREAMS))("stream %s before any chunk: 502 problem, nothing charged", async (_name, rawBody) => {
       const r = await call({ rawBody }, true);
       expect(r.status).toBe(502);
@@ -98,7 +114,10 @@ describe("distrust upstream", () => {
 
   it("non-JSON SSE lines are dropped and counted; the stream is otherwise intact and charged exactly", async () => {
     const before = await anomalies("non_json_event");
-    const reply = { usage: { prompt_tokens: 40, completion_tokens: 30 }, rawEvents: { 1: "data: this is not json\n\n", 3: "data: {truncated\n\n" } };
+    const reply = {
+      usage: { prompt_tokens: 40, completion_tokens: 30 },
+      rawEvents: { 1: "data: this is not json\n\n", 3: "data: {truncated\n\n" },
+    };
     const r = await call(reply, true);
     expect(r.status).toBe(200);
     expect(r.body).not.toContain("not json");
@@ -106,13 +125,22 @@ describe("distrust upstream", () => {
     const text = [...r.body.matchAll(/"content":"([^"]*)"/g)].map((m) => m[1]).join("");
     expect(text).toBe("Hello from fixture");
     expect(r.body.trimEnd().endsWith("data: [DONE]")).toBe(true);
-    expect(usageOf(r.events)).toMatchObject({ usageSource: "provider", promptTokens: 40, completionTokens: 30, cost: costOf(40, 30, MINI) });
+    expect(usageOf(r.events)).toMatchObject({
+      usageSource: "provider",
+      promptTokens: 40,
+      completionTokens: 30,
+      cost: costOf(40, 30, MINI),
+    });
     expect(await h.ledger(r.userId)).toEqual({ balance: FUNDS - costOf(40, 30, MINI), held: 0 });
     expect(await anomalies("non_json_event")).toBe(before + 2);
   });
 
   it("invalid usage numbers are treated as missing usage: counted (README policy)", async () => {
-    for (const usage of [{ prompt_tokens: -5, completion_tokens: 3 }, { prompt_tokens: 1.5, completion_tokens: 3 }, { prompt_tokens: 10, completion_tokens: 1e12 }]) {
+    for (const usage of [
+      { prompt_tokens: -5, completion_tokens: 3 },
+      { prompt_tokens: 1.5, completion_tokens: 3 },
+      { prompt_tokens: 10, completion_tokens: 1e12 },
+    ]) {
       const r = await call({ usage }, false);
       expect(r.status).toBe(200);
       expect(usageOf(r.events)).toMatchObject({ usageSource: "counted" });
@@ -121,12 +149,19 @@ describe("distrust upstream", () => {
 
   describe("a provider that reflects our Authorization header", () => {
     it("into response headers: no upstream header reaches the client", async () => {
-      const headers = { "x-request-id": "upstream-req-1", "set-cookie": "session=upstream", "openai-organization": "org-up", "x-ratelimit-remaining-tokens": "7", server: "upstream" };
+      const headers = {
+        "x-request-id": "upstream-req-1",
+        "set-cookie": "session=upstream",
+        "openai-organization": "org-up",
+        "x-ratelimit-remaining-tokens": "7",
+        server: "upstream",
+      };
       for (const stream of [false, true]) {
         const r = await call({ reflectAuthorization: ["headers"], headers }, stream);
         expect(r.status).toBe(200);
         expectNoKey(r.everything);
-        for (const name of ["x-echo-authorization", "set-cookie", "openai-organization", "x-ratelimit-remaining-tokens", "server"]) expect(r.headers).not.toContain(`${name}:`);
+        for (const name of ["x-echo-authorization", "set-cookie", "openai-organization", "x-ratelimit-remaining-tokens", "server"])
+          expect(r.headers).not.toContain(`${name}:`);
         expect(r.headers).not.toContain("upstream-req-1");
       }
     });

@@ -53,6 +53,7 @@ export async function* apiNdjsonChunks(filter: EventFilter, o: ApiReplayOptions)
       if (cut > 0) yield { count: text.slice(0, cut).split("\n").length - 1, text: text.slice(0, cut) };
     }
   } catch (error) {
-    if (!o.signal.aborted) throw new CliError(`the stream from ${o.url} broke: ${error instanceof Error ? error.message : error}`, EXIT.failed);
+    if (!o.signal.aborted)
+      throw new CliError(`the stream from ${o.url} broke: ${error instanceof Error ? error.message : error}`, EXIT.failed);
   }
 }

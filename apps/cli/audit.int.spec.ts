@@ -34,13 +34,20 @@ function copyStore(): string {
   return dir;
 }
 
-interface Row { position: number; stream: string; event_id: string; data: string }
+interface Row {
+  position: number;
+  stream: string;
+  event_id: string;
+  data: string;
+}
 
 /** replaces the byte at `offset` of one event's data text (kept valid JSON) */
 function tamper(dir: string, pick: (rows: Row[]) => { row: Row; offset: number; byte: string }) {
   const store = openSqliteEventStore(join(dir, "events.db"));
   try {
-    const rows = store.db.prepare("SELECT position, stream, event_id, data FROM events WHERE stream LIKE 'account-%' ORDER BY position").all() as Row[];
+    const rows = store.db
+      .prepare("SELECT position, stream, event_id, data FROM events WHERE stream LIKE 'account-%' ORDER BY position")
+      .all() as Row[];
     const { row, offset, byte } = pick(rows);
     const data = row.data.slice(0, offset) + byte + row.data.slice(offset + 1);
     expect(data).not.toBe(row.data);
@@ -130,7 +137,10 @@ describe("aggregator audit export", () => {
     expect(expected.length).toBeGreaterThan(0);
     const ndjson = await runCli(["audit", "export", "--user", users[0]!, "--from", from, "--to", to], { DATA_DIR: original });
     expect(ndjson.code, ndjson.stderr).toBe(0);
-    const lines = ndjson.stdout.trim().split("\n").map((l) => JSON.parse(l) as { metadata: { eventId: string } });
+    const lines = ndjson.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { metadata: { eventId: string } });
     expect(lines.map((l) => l.metadata.eventId)).toEqual(expected.map((e) => e.metadata.eventId));
     expect(ndjson.stderr).toContain(`exported ${expected.length} of ${stream.length} events of account ${users[0]}`);
     const csv = await runCli(["audit", "export", "--user", users[0]!, "--format", "csv"], { DATA_DIR: original });

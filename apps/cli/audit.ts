@@ -45,16 +45,30 @@ async function verify(values: VerifyOptions): Promise<number> {
       }
       const mismatches = audits.filter((a) => !a.ok);
       const counted = audits.reduce((n, a) => n + a.events, 0);
-      result = { ok: mismatches.length === 0, accounts: audits.length, events: counted, headPosition: await events.headPosition(), lagging: audits.filter((a) => a.lagging).length, mismatches };
+      result = {
+        ok: mismatches.length === 0,
+        accounts: audits.length,
+        events: counted,
+        headPosition: await events.headPosition(),
+        lagging: audits.filter((a) => a.lagging).length,
+        mismatches,
+      };
     }
     const ok = result.ok && missing.length === 0;
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ ...result, ok, notFound: missing, mismatches: result.mismatches.map((a) => auditJson(a, formatMoney)) }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ ...result, ok, notFound: missing, mismatches: result.mismatches.map((a) => auditJson(a, formatMoney)) }, null, 2)}\n`,
+      );
     } else {
       for (const user of missing) process.stdout.write(`NOT FOUND account ${user}: no events and no balance document\n`);
       result.mismatches.forEach(printAccount);
-      const lag = result.lagging > 0 ? `; ${result.lagging} account(s) not projected up to their latest event yet (lag, compared at the read model's position)` : "";
-      process.stdout.write(`${ok ? "OK" : "FAILED"}: ${result.accounts} account(s), ${result.events} account events up to position ${result.headPosition}, ${result.mismatches.length} disagree${lag}\n`);
+      const lag =
+        result.lagging > 0
+          ? `; ${result.lagging} account(s) not projected up to their latest event yet (lag, compared at the read model's position)`
+          : "";
+      process.stdout.write(
+        `${ok ? "OK" : "FAILED"}: ${result.accounts} account(s), ${result.events} account events up to position ${result.headPosition}, ${result.mismatches.length} disagree${lag}\n`,
+      );
     }
     return ok ? EXIT.ok : EXIT.mismatch;
   } finally {

@@ -14,7 +14,10 @@ export const EXIT = { ok: 0, mismatch: 1, usage: 2, failed: 3, interrupted: 130,
 
 /** a failure the user can fix; printed as one line, no stack */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number = EXIT.usage) {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.usage,
+  ) {
     super(message);
   }
 }

@@ -26,8 +26,10 @@ export function progressLine(label: string, done: number, total: number | undefi
   const ratio = Math.min(1, done / total);
   const filled = Math.round(ratio * WIDTH);
   const eta = rate > 0 ? (total - done) / rate : Number.POSITIVE_INFINITY;
-  return `${label} [${"#".repeat(filled)}${"-".repeat(WIDTH - filled)}] ${(ratio * 100).toFixed(0).padStart(3)}% ` +
-    `${compact(done)}/${compact(total)} ${unit}  ${speed}  ETA ${clock(eta)}`;
+  return (
+    `${label} [${"#".repeat(filled)}${"-".repeat(WIDTH - filled)}] ${(ratio * 100).toFixed(0).padStart(3)}% ` +
+    `${compact(done)}/${compact(total)} ${unit}  ${speed}  ETA ${clock(eta)}`
+  );
 }
 
 export function createProgress(label: string, unit = "events", stream: NodeJS.WriteStream = process.stderr): Progress {

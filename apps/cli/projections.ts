@@ -50,7 +50,8 @@ async function list(): Promise<number> {
   try {
     await eventStore(root); // refuses a DATA_DIR without a store before creating read.db there
     const reads = await root.resolve(TOKENS.reads);
-    for (const p of allProjections) process.stdout.write(`${p.name.padEnd(14)} ${p.collection.padEnd(14)} ${await reads.collection(p.collection).count()} documents\n`);
+    for (const p of allProjections)
+      process.stdout.write(`${p.name.padEnd(14)} ${p.collection.padEnd(14)} ${await reads.collection(p.collection).count()} documents\n`);
     process.stdout.write(`projected up to position ${await readCheckpoint(reads)}\n`);
   } finally {
     await root.close();
@@ -74,20 +75,31 @@ async function rebuild(wanted: string[], values: RebuildOptions): Promise<number
     const events = await eventStore(root);
     const reads = await root.resolve(TOKENS.reads);
     const result = await rebuildProjections({
-      events, reads, projections, signal, switchOver: !values.dryRun, pageSize: values.pageSize,
+      events,
+      reads,
+      projections,
+      signal,
+      switchOver: !values.dryRun,
+      pageSize: values.pageSize,
       onProgress: (p) => progress.update(p.position, p.head),
     });
     progress.stop();
     const took = Date.now() - started;
-    const resumed = Object.entries(result.resumedFrom).filter(([, at]) => at > 0).map(([name, at]) => `${name} from ${at}`);
+    const resumed = Object.entries(result.resumedFrom)
+      .filter(([, at]) => at > 0)
+      .map(([name, at]) => `${name} from ${at}`);
     if (resumed.length > 0) process.stderr.write(`resumed: ${resumed.join(", ")}\n`);
     if (!result.completed) {
-      process.stderr.write(`interrupted at position ${result.position} after ${result.events} events; run the same command again to resume\n`);
+      process.stderr.write(
+        `interrupted at position ${result.position} after ${result.events} events; run the same command again to resume\n`,
+      );
       return EXIT.interrupted;
     }
     const rate = took > 0 ? Math.round((result.events * 1000) / took) : result.events;
     for (const c of result.collections) process.stdout.write(`${c.name}: ${c.documents} documents\n`);
-    const what = values.dryRun ? `built ${projections.map(rebuildCollection).join(", ")} (not switched)` : `rebuilt and switched ${projections.map((p) => p.name).join(", ")}`;
+    const what = values.dryRun
+      ? `built ${projections.map(rebuildCollection).join(", ")} (not switched)`
+      : `rebuilt and switched ${projections.map((p) => p.name).join(", ")}`;
     process.stdout.write(`${what}: ${result.events} events up to position ${result.position} in ${seconds(took)} (${rate} events/s)\n`);
     return EXIT.ok;
   } finally {

@@ -52,7 +52,12 @@ afterAll(() => t.close());
 
 describe("projections rebuild", () => {
   it("rebuilds every projection into fresh collections and switches to a copy equal to the live one", async () => {
-    const result = await rebuildProjections({ events: t.platform.events, reads: t.platform.reads, projections: allProjections, pageSize: 37 });
+    const result = await rebuildProjections({
+      events: t.platform.events,
+      reads: t.platform.reads,
+      projections: allProjections,
+      pageSize: 37,
+    });
     expect(result.completed).toBe(true);
     expect(await snapshot(t.platform.reads)).toEqual(live);
     const collections = await t.platform.reads.listCollections();
@@ -65,7 +70,11 @@ describe("projections rebuild", () => {
     const stop = new AbortController();
     let pages = 0;
     const first = await rebuildProjections({
-      events: t.platform.events, reads, projections: allProjections, pageSize: 40, signal: stop.signal,
+      events: t.platform.events,
+      reads,
+      projections: allProjections,
+      pageSize: 40,
+      signal: stop.signal,
       onProgress: () => void (++pages === 3 && stop.abort()),
     });
     expect(first.completed).toBe(false);
@@ -83,11 +92,19 @@ describe("projections rebuild", () => {
   it("events appended while the rebuild runs end up in the switched collections", async () => {
     let appended = false;
     await rebuildProjections({
-      events: t.platform.events, reads: t.platform.reads, projections: allProjections, pageSize: 50,
+      events: t.platform.events,
+      reads: t.platform.reads,
+      projections: allProjections,
+      pageSize: 50,
       onProgress: async () => {
         if (appended) return;
         appended = true;
-        await t.app.inject({ method: "POST", url: "/billing/payment/process", headers: t.admin, payload: { userId: "rb-late", amount: "3" } });
+        await t.app.inject({
+          method: "POST",
+          url: "/billing/payment/process",
+          headers: t.admin,
+          payload: { userId: "rb-late", amount: "3" },
+        });
       },
     });
     expect(await t.platform.projector.catchUp(10_000)).toBe(true);

@@ -26,18 +26,29 @@ describe("aggregator replay --source api", () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toBe(direct);
     expect(run.stdout.split("\n").length - 1).toBeGreaterThan(3);
-    const csv = await runCli(["replay", "--source", "api", "--url", url, "--user", "cli-api-1", "--types", "transaction_created", "--format", "csv"], env);
+    const csv = await runCli(
+      ["replay", "--source", "api", "--url", url, "--user", "cli-api-1", "--types", "transaction_created", "--format", "csv"],
+      env,
+    );
     expect(csv.stdout.split("\r\n").filter(Boolean)).toHaveLength(run.stdout.split("\n").length); // header + one row per event
   });
 
   it("--follow tails the live server: events appended after it started arrive, until --limit", async () => {
     const head = await t.platform.events.headPosition();
     const tail = runCli(["replay", "--source", "api", "--url", url, "--from-position", String(head), "--follow", "--limit", "2"], env);
-    const paid = await t.app.inject({ method: "POST", url: "/billing/payment/process", headers: t.admin, payload: { userId: "cli-api-late", amount: "2" } });
+    const paid = await t.app.inject({
+      method: "POST",
+      url: "/billing/payment/process",
+      headers: t.admin,
+      payload: { userId: "cli-api-late", amount: "2" },
+    });
     expect(paid.statusCode).toBe(201);
     const run = await tail;
     expect(run.code, run.stderr).toBe(0);
-    const lines = run.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = run.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.type)).toEqual(["payment_processed", "transaction_created"]);
     expect(lines.every((l) => l.data.userId === "cli-api-late" && l.position > head)).toBe(true);
   });

@@ -34,7 +34,13 @@ async function relayAll(store: ReturnType<typeof openSqliteEventStore>) {
   const publisher = createKafkaPublisher({ brokers, topic, clientId: "replay-e2e", partitions: 3 });
   await publisher.ensureTopic();
   const stop = new AbortController();
-  const relay = runRelay({ store, checkpoints: checkpoints(createMemoryReadStore()), producer: publisher, signal: stop.signal, batchSize: 50 });
+  const relay = runRelay({
+    store,
+    checkpoints: checkpoints(createMemoryReadStore()),
+    producer: publisher,
+    signal: stop.signal,
+    batchSize: 50,
+  });
   const head = await store.headPosition();
   for (const until = Date.now() + 60_000; relay.stats.lastPosition < head && Date.now() < until;) await sleep(50);
   stop.abort();
@@ -43,7 +49,11 @@ async function relayAll(store: ReturnType<typeof openSqliteEventStore>) {
   expect(relay.stats.lastPosition).toBe(head);
 }
 
-const lines = (text: string) => text.split("\n").filter(Boolean).map((l) => fromEventLine(JSON.parse(l) as EventLine));
+const lines = (text: string) =>
+  text
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => fromEventLine(JSON.parse(l) as EventLine));
 const perStream = (events: RecordedEvent[]) => {
   const m = new Map<string, string[]>();
   for (const e of events) m.set(e.streamName, [...(m.get(e.streamName) ?? []), e.metadata.eventId]);
@@ -70,28 +80,38 @@ describe.skipIf(!url)("aggregator replay (Kafka e2e)", () => {
     expect(expected.length).toBeGreaterThan(100);
     expect(stored.some((e) => e.metadata.occurredAt < T)).toBe(true);
     expect(replayed.map((e) => e.metadata.eventId).sort()).toEqual(expected.map((e) => e.metadata.eventId).sort());
-    for (const [, ids] of perStream(replayed)) expect(ids).toEqual(expected.filter((e) => ids.includes(e.metadata.eventId)).map((e) => e.metadata.eventId));
+    for (const [, ids] of perStream(replayed))
+      expect(ids).toEqual(expected.filter((e) => ids.includes(e.metadata.eventId)).map((e) => e.metadata.eventId));
     expect(run.stderr).toMatch(/replayed \d+ events/);
     expect(await committedOffsets(brokers, topic)).toEqual([]);
   });
 
   it("the store and the topic replay the same events (NDJSON and CSV)", async () => {
     const args = ["--from-time", T, "--types", "ai_usage,transaction_created", "--user", "user-2"];
-    const [fromStore, fromTopic] = await Promise.all([runCli(["replay", "--source", "store", ...args], env), runCli(["replay", "--source", "kafka", ...args], env)]);
+    const [fromStore, fromTopic] = await Promise.all([
+      runCli(["replay", "--source", "store", ...args], env),
+      runCli(["replay", "--source", "kafka", ...args], env),
+    ]);
     expect(fromStore.code, fromStore.stderr).toBe(0);
     expect(fromTopic.code, fromTopic.stderr).toBe(0);
     expect(lines(fromStore.stdout).length).toBeGreaterThan(10); // user-2's charges after T: not an empty match
     expect(perStream(lines(fromTopic.stdout))).toEqual(perStream(lines(fromStore.stdout)));
     expect(lines(fromTopic.stdout)).toEqual(lines(fromStore.stdout)); // one account: one partition, same order
     expect(fromTopic.stdout).toBe(fromStore.stdout); // byte for byte: the topic's values are the store's lines
-    const csv = await Promise.all(["store", "kafka"].map((source) => runCli(["replay", "--source", source, ...args, "--format", "csv"], env)));
+    const csv = await Promise.all(
+      ["store", "kafka"].map((source) => runCli(["replay", "--source", source, ...args, "--format", "csv"], env)),
+    );
     expect(csv[1]!.stdout).toBe(csv[0]!.stdout);
     expect(csv[0]!.stdout.split("\r\n")[0]).toMatch(/^position,stream,revision,eventId,type,occurredAt/);
   });
 
   it("--follow keeps reading records published after it started, until aborted", async () => {
     const stop = new AbortController();
-    const { pages } = await topicEventPages((o) => openTopicStream({ brokers, topic, ...o }), { types: ["ai_usage"], userId: "late-user" }, { follow: true, signal: stop.signal });
+    const { pages } = await topicEventPages(
+      (o) => openTopicStream({ brokers, topic, ...o }),
+      { types: ["ai_usage"], userId: "late-user" },
+      { follow: true, signal: stop.signal },
+    );
     const seen: RecordedEvent[] = [];
     const reading = (async () => {
       for await (const page of pages) {
@@ -100,7 +120,9 @@ describe.skipIf(!url)("aggregator replay (Kafka e2e)", () => {
       }
     })();
     const publisher = createKafkaPublisher({ brokers, topic, clientId: "replay-e2e-late" });
-    const late = syntheticAccount("late-user", 13, Date.now()).map((e, i) => ({ ...e, streamName: "account-late-user", revision: i, position: 100_000 + i }) as RecordedEvent);
+    const late = syntheticAccount("late-user", 13, Date.now()).map(
+      (e, i) => ({ ...e, streamName: "account-late-user", revision: i, position: 100_000 + i }) as RecordedEvent,
+    );
     await sleep(1000);
     await publisher.publish(late);
     await publisher.close();

@@ -1,6 +1,13 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import type { RecordedEvent } from "../../domain/events.ts";
-import { csvHeader, formatPage, fromEventLine, type EventLine, type ReplayFormat, type ReplayPage } from "../../application/replay/event-format.ts";
+import {
+  csvHeader,
+  formatPage,
+  fromEventLine,
+  type EventLine,
+  type ReplayFormat,
+  type ReplayPage,
+} from "../../application/replay/event-format.ts";
 import { storeNdjsonChunks, type ReplayChunk } from "../../application/replay/ndjson-replay.ts";
 import { isEventType, storeEventPages, type EventFilter } from "../../application/replay/replay.ts";
 import { topicEventPages } from "../../application/replay/topic-replay.ts";
@@ -27,7 +34,10 @@ interface ReplayOptions {
 }
 
 function eventTypes(value: string): string[] {
-  const types = value.split(",").map((t) => t.trim()).filter(Boolean);
+  const types = value
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
   const unknown = types.filter((t) => !isEventType(t));
   if (unknown.length > 0) throw new InvalidArgumentError(`Unknown event type ${unknown.join(", ")}.`);
   return types;
@@ -39,7 +49,10 @@ export function replayCommand(program: Command, run: Run) {
     .summary("write events from the event store or the Kafka topic as NDJSON/CSV")
     .description("Write a slice of the event history as NDJSON or CSV, ordered by global position (store) or per account (topic).")
     .addOption(
-      new Option("--source <source>", "store: the event store; kafka: the topic (KAFKA_BROKERS, KAFKA_TOPIC; it holds ai_usage and transaction_created only; no offsets are committed); api: a running server's GET /events (--url; ADMIN_TOKEN or DATA_DIR/admin-token), which leaves the server's files alone")
+      new Option(
+        "--source <source>",
+        "store: the event store; kafka: the topic (KAFKA_BROKERS, KAFKA_TOPIC; it holds ai_usage and transaction_created only; no offsets are committed); api: a running server's GET /events (--url; ADMIN_TOKEN or DATA_DIR/admin-token), which leaves the server's files alone",
+      )
         .choices(["store", "kafka", "api"])
         .default("store"),
     )
@@ -61,7 +74,11 @@ export function replayCommand(program: Command, run: Run) {
 }
 
 /** formatted chunks of parsed pages, cut at `limit` */
-async function* chunksOf(pages: AsyncIterable<RecordedEvent[] | ReplayPage>, format: ReplayFormat, limit: number): AsyncGenerator<ReplayChunk> {
+async function* chunksOf(
+  pages: AsyncIterable<RecordedEvent[] | ReplayPage>,
+  format: ReplayFormat,
+  limit: number,
+): AsyncGenerator<ReplayChunk> {
   let left = limit;
   for await (const page of pages) {
     const events = Array.isArray(page) ? page : page.events;
@@ -74,17 +91,28 @@ async function* chunksOf(pages: AsyncIterable<RecordedEvent[] | ReplayPage>, for
 
 /** NDJSON chunks as pages of events (for CSV) */
 async function* linesAsEvents(chunks: AsyncIterable<ReplayChunk>): AsyncGenerator<RecordedEvent[]> {
-  for await (const chunk of chunks) yield chunk.text.split("\n").filter(Boolean).map((line) => fromEventLine(JSON.parse(line) as EventLine));
+  for await (const chunk of chunks)
+    yield chunk.text
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => fromEventLine(JSON.parse(line) as EventLine));
 }
 
 async function replay(options: ReplayOptions): Promise<number> {
   const filter: EventFilter = {
-    types: options.types, userId: options.user, after: options.fromPosition, from: options.fromTime, to: options.toTime,
+    types: options.types,
+    userId: options.user,
+    after: options.fromPosition,
+    from: options.fromTime,
+    to: options.toTime,
   };
   const { format } = options;
   const follow = options.follow === true;
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
-  const root = openRoot({ ...(options.brokers ? { KAFKA_BROKERS: options.brokers } : {}), ...(options.topic ? { KAFKA_TOPIC: options.topic } : {}) });
+  const root = openRoot({
+    ...(options.brokers ? { KAFKA_BROKERS: options.brokers } : {}),
+    ...(options.topic ? { KAFKA_TOPIC: options.topic } : {}),
+  });
   const cfg = root.config;
   const signal = interruptSignal();
   const progress = createProgress(`replay ${options.source}`);
@@ -94,10 +122,15 @@ async function replay(options: ReplayOptions): Promise<number> {
     const store = await eventStore(root);
     const after = filter.after ?? 0;
     const paging = {
-      follow, signal,
-      onPage: (p: { position: number; head: number; matched: number }) => progress.update(p.position - after, follow ? undefined : p.head - after, `${p.matched} matched`),
+      follow,
+      signal,
+      onPage: (p: { position: number; head: number; matched: number }) =>
+        progress.update(p.position - after, follow ? undefined : p.head - after, `${p.matched} matched`),
     };
-    chunks = format === "ndjson" ? storeNdjsonChunks(store, filter, { ...paging, limit }) : chunksOf(storeEventPages(store, filter, paging), format, limit);
+    chunks =
+      format === "ndjson"
+        ? storeNdjsonChunks(store, filter, { ...paging, limit })
+        : chunksOf(storeEventPages(store, filter, paging), format, limit);
   } else if (options.source === "api") {
     const api = { url: options.url ?? `http://${cfg.HOST}:${cfg.PORT}`, token: adminTokenFor(cfg), follow, limit, signal };
     const ndjson = apiNdjsonChunks(filter, api);
@@ -105,7 +138,8 @@ async function replay(options: ReplayOptions): Promise<number> {
   } else {
     if (!cfg.KAFKA_BROKERS) throw new CliError("--source kafka needs KAFKA_BROKERS (or --brokers host:port)");
     const { pages } = await topicEventPages(root.resolve(TOKENS.openTopic), filter, {
-      follow, signal,
+      follow,
+      signal,
       onBatch: (p) => progress.update(p.read, follow ? undefined : p.total, `${p.matched} matched, ${p.duplicates} duplicates`),
     });
     chunks = chunksOf(pages, format, limit);

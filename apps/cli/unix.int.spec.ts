@@ -24,7 +24,8 @@ function throughHead(args: string[], lines: number): Promise<CliRun> {
   return new Promise((done) => {
     const options = { env: { ...process.env, ...env, LOG_LEVEL: "silent" }, maxBuffer: 64 * 1024 * 1024 };
     execFile("bash", ["-c", script, process.execPath, BIN, ...args], options, (error, stdout, stderr) =>
-      done({ code: error ? Number(error.code) : 0, stdout, stderr }));
+      done({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -60,7 +61,8 @@ describe("aggregator as a Unix tool", () => {
     const piped = await runCli(["replay", "--format", "csv"], env);
     const csvFile = join(dir, "replay.csv");
     const csvToFile = await runCli(["replay", "--format", "csv", "--out", csvFile], env);
-    for (const run of [piped, csvToFile]) expect([run.code, run.stderr]).toEqual([0, expect.stringMatching(/^replayed \d+ events[^\n]*\n$/)]);
+    for (const run of [piped, csvToFile])
+      expect([run.code, run.stderr]).toEqual([0, expect.stringMatching(/^replayed \d+ events[^\n]*\n$/)]);
     expect(readFileSync(csvFile, "utf8")).toBe(piped.stdout);
     expect(piped.stdout.split("\r\n")).toHaveLength(EVENTS + 2); // header, rows, the empty rest after the last CRLF
   });
@@ -72,7 +74,11 @@ describe("aggregator as a Unix tool", () => {
         runCli(["audit", "export", "--user", "user-3", "--format", format], env),
         runCli(["audit", "export", "--user", "user-3", "--format", format, "--out", file], env),
       ]);
-      expect([toStdout.code, toFile.code, toFile.stderr]).toEqual([0, 0, `exported ${EVENTS / 12} of ${EVENTS / 12} events of account user-3\n`]);
+      expect([toStdout.code, toFile.code, toFile.stderr]).toEqual([
+        0,
+        0,
+        `exported ${EVENTS / 12} of ${EVENTS / 12} events of account user-3\n`,
+      ]);
       expect(readFileSync(file, "utf8")).toBe(toStdout.stdout);
     }
   });
@@ -85,7 +91,8 @@ describe("aggregator as a Unix tool", () => {
     expect(help.stdout).toMatch(/replay[\s\S]*projections[\s\S]*audit[\s\S]*Exit codes/);
     const replayHelp = await runCli(["replay", "--help"]);
     expect(replayHelp.code).toBe(0);
-    for (const option of ["--source", "--from-time", "--from-position", "--types", "--user", "--format", "--out", "--follow"]) expect(replayHelp.stdout).toContain(option);
+    for (const option of ["--source", "--from-time", "--from-position", "--types", "--user", "--format", "--out", "--follow"])
+      expect(replayHelp.stdout).toContain(option);
     expect((await runCli(["audit", "export", "--help"])).stdout).toContain("--to <T2>");
   });
 

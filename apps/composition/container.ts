@@ -76,7 +76,11 @@ export function compose(config: Config, options: ComposeOptions = {}) {
     scope.register(t, {
       useFactory: instanceCachingFactory(() => {
         const built = build();
-        if (close) void Promise.resolve(built).then((value) => closers.push(async () => close(value)), () => undefined);
+        if (close)
+          void Promise.resolve(built).then(
+            (value) => closers.push(async () => close(value)),
+            () => undefined,
+          );
         return built;
       }),
     });
@@ -94,8 +98,16 @@ export function compose(config: Config, options: ComposeOptions = {}) {
   bind(TOKENS.now, () => options.now ?? (() => new Date().toISOString()));
   bind(TOKENS.catalog, () => loadCatalog());
   bind(TOKENS.adminToken, () => adminTokenOf(config));
-  bind(TOKENS.events, () => openEventStore(config), (events) => events.close());
-  bind(TOKENS.reads, () => openReadStore(config), (reads) => reads.close());
+  bind(
+    TOKENS.events,
+    () => openEventStore(config),
+    (events) => events.close(),
+  );
+  bind(
+    TOKENS.reads,
+    () => openReadStore(config),
+    (reads) => reads.close(),
+  );
   bind(TOKENS.commands, async () => createCommandHandler(await get(TOKENS.events)));
   bind(
     TOKENS.projector,
@@ -108,7 +120,12 @@ export function compose(config: Config, options: ComposeOptions = {}) {
     (projector) => projector.stop(),
   );
   bind(TOKENS.platform, async () => {
-    const [events, reads, commands, projector] = await Promise.all([get(TOKENS.events), get(TOKENS.reads), get(TOKENS.commands), get(TOKENS.projector)]);
+    const [events, reads, commands, projector] = await Promise.all([
+      get(TOKENS.events),
+      get(TOKENS.reads),
+      get(TOKENS.commands),
+      get(TOKENS.projector),
+    ]);
     return {
       events,
       reads,
@@ -148,7 +165,8 @@ export function compose(config: Config, options: ComposeOptions = {}) {
   );
   bind(
     TOKENS.publisher,
-    async () => (await import("../../infra/kafka/publisher.ts")).createKafkaPublisher({ ...kafka(), clientId: options.clientId ?? "ai-aggregator" }),
+    async () =>
+      (await import("../../infra/kafka/publisher.ts")).createKafkaPublisher({ ...kafka(), clientId: options.clientId ?? "ai-aggregator" }),
     (publisher) => publisher.close(),
   );
   const stopRelay = new AbortController();
@@ -156,7 +174,13 @@ export function compose(config: Config, options: ComposeOptions = {}) {
     TOKENS.relay,
     async () => {
       const [store, readStore, publisher] = await Promise.all([get(TOKENS.events), get(TOKENS.reads), get(TOKENS.publisher)]);
-      return (await import("../relay/start.ts")).startRelay({ store, readStore, publisher, signal: stopRelay.signal, log: get(TOKENS.logger) });
+      return (await import("../relay/start.ts")).startRelay({
+        store,
+        readStore,
+        publisher,
+        signal: stopRelay.signal,
+        log: get(TOKENS.logger),
+      });
     },
     async (relay) => {
       stopRelay.abort();

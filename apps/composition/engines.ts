@@ -12,12 +12,14 @@ import type { ReadStore } from "../../projections/read-store.ts";
 
 export async function openEventStore(config: Config): Promise<EventStore> {
   if (config.EVENT_STORE === "esdb") return (await import("../../infra/esdb/event-store.ts")).openEsdbEventStore(config.ESDB_URL!);
-  if (config.EVENT_STORE === "postgres") return (await import("../../infra/postgres/event-store.ts")).openPostgresEventStore(config.POSTGRES_URL!);
+  if (config.EVENT_STORE === "postgres")
+    return (await import("../../infra/postgres/event-store.ts")).openPostgresEventStore(config.POSTGRES_URL!);
   return openSqliteEventStore(join(dataDir(config), "events.db"));
 }
 
 export async function openReadStore(config: Config): Promise<ReadStore> {
-  if (config.READ_STORE === "mongo") return (await import("../../infra/mongo/read-store.ts")).openMongoReadStore(config.MONGO_URL!, config.MONGO_DB);
+  if (config.READ_STORE === "mongo")
+    return (await import("../../infra/mongo/read-store.ts")).openMongoReadStore(config.MONGO_URL!, config.MONGO_DB);
   return openSqliteReadStore(join(dataDir(config), "read.db"));
 }
 

@@ -9,7 +9,15 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 
 export const SCREENSHOTS = resolve(import.meta.dirname, "../../.screenshots");
 
-export const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"];
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
 
 export async function launchBrowser(executablePath: string, options: { downloads?: boolean } = {}) {
   const profile = mkdtempSync(join(tmpdir(), "console-chromium-"));

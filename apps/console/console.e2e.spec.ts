@@ -56,7 +56,11 @@ describe.skipIf(!chromium)("the web console in Chromium", () => {
     await signIn(page, url, token, hash);
     return page;
   }
-  const stat = (page: Page, label: string) => page.locator(".stat", { has: page.locator(".stat-label", { hasText: new RegExp(`^${label}$`) }) }).first().locator(".stat-value");
+  const stat = (page: Page, label: string) =>
+    page
+      .locator(".stat", { has: page.locator(".stat-label", { hasText: new RegExp(`^${label}$`) }) })
+      .first()
+      .locator(".stat-value");
   /** polls an expression through DevTools (page.waitForFunction would need the CSP to allow eval) */
   async function until(page: Page, expression: string, timeoutMs = 20_000) {
     const deadline = Date.now() + timeoutMs;
@@ -69,9 +73,12 @@ describe.skipIf(!chromium)("the web console in Chromium", () => {
   beforeAll(async () => {
     upstream = await startUpstreamFixture();
     server = await startServer({
-      DATA_DIR: dataDir, ADMIN_TOKEN: ADMIN,
-      OPENAI_BASE_URL: upstream.baseUrl("openai"), OPENAI_API_KEY: "upstream-openai-key-0123456789",
-      OPENROUTER_BASE_URL: upstream.baseUrl("openrouter"), OPENROUTER_API_KEY: "upstream-openrouter-key-0123456789",
+      DATA_DIR: dataDir,
+      ADMIN_TOKEN: ADMIN,
+      OPENAI_BASE_URL: upstream.baseUrl("openai"),
+      OPENAI_API_KEY: "upstream-openai-key-0123456789",
+      OPENROUTER_BASE_URL: upstream.baseUrl("openrouter"),
+      OPENROUTER_API_KEY: "upstream-openrouter-key-0123456789",
     });
     browser = await launchBrowser(chromium!);
   });
@@ -110,7 +117,13 @@ describe.skipIf(!chromium)("the web console in Chromium", () => {
     const paid = await api("POST", "/billing/payment/process", { userId: "alice", amount: "25", method: "card" });
     const paidAt = (await api("GET", "/audit/transactions/alice")).items[0].occurredAt as string;
     await new Promise((r) => setTimeout(r, Math.max(0, Math.ceil(Date.parse(paidAt) / 1000) * 1000 + 50 - Date.now()))); // next second: as-of can tell them apart
-    const used = await api("POST", "/billing/usage/track", { userId: "alice", provider: "openai", model: "gpt-4o-mini", promptTokens: 12000, completionTokens: 3000 });
+    const used = await api("POST", "/billing/usage/track", {
+      userId: "alice",
+      provider: "openai",
+      model: "gpt-4o-mini",
+      promptTokens: 12000,
+      completionTokens: 3000,
+    });
     expect(used.cost).toBe("0.0036");
 
     await until(overview, `document.body.innerText.includes("$0.0036") && document.body.innerText.includes("$25.00")`);
@@ -189,8 +202,21 @@ describe.skipIf(!chromium)("the web console in Chromium", () => {
   });
 
   it("the usage page's CSV download equals the report", async () => {
-    await api("POST", "/billing/usage/track", { userId: "alice", provider: "openrouter", model: "gpt-4o", promptTokens: 1000, completionTokens: 100 });
-    const last = await api("POST", "/billing/usage/track", { userId: "alice", provider: "openai", model: "gpt-4o", promptTokens: 2000, completionTokens: 200, timestamp: new Date(Date.now() - 3 * 86_400_000).toISOString() });
+    await api("POST", "/billing/usage/track", {
+      userId: "alice",
+      provider: "openrouter",
+      model: "gpt-4o",
+      promptTokens: 1000,
+      completionTokens: 100,
+    });
+    const last = await api("POST", "/billing/usage/track", {
+      userId: "alice",
+      provider: "openai",
+      model: "gpt-4o",
+      promptTokens: 2000,
+      completionTokens: 200,
+      timestamp: new Date(Date.now() - 3 * 86_400_000).toISOString(),
+    });
     const report = await api("GET", `/billing/report/alice?minPosition=${last.position}`); // the read model has it
     expect(report.daily.length).toBeGreaterThanOrEqual(2);
     const page = await open(ADMIN, "#/usage/alice");
@@ -199,7 +225,11 @@ describe.skipIf(!chromium)("the web console in Chromium", () => {
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download CSV" }).click()]);
     const csv = readFileSync((await download.path())!, "utf8");
     const columns = ["day", "provider", "model", "requests", "promptTokens", "completionTokens", "tokens", "cost"];
-    expect(csv.split("\r\n")).toEqual([columns.join(","), ...report.daily.map((r: Json) => columns.map((c) => String(r[c])).join(",")), ""]);
+    expect(csv.split("\r\n")).toEqual([
+      columns.join(","),
+      ...report.daily.map((r: Json) => columns.map((c) => String(r[c])).join(",")),
+      "",
+    ]);
     expect(download.suggestedFilename()).toBe(`usage-alice-${report.from}-${report.to}.csv`);
     await screenshot(page, "08-usage");
   });
@@ -207,7 +237,14 @@ describe.skipIf(!chromium)("the web console in Chromium", () => {
   it("script and img payloads in an analytics event, a key name, a model id and a user id are shown as text everywhere, and never run", async () => {
     await api("POST", "/analytics/track-event", { userId: "alice", name: XSS_SCRIPT, properties: { note: XSS_IMG } });
     await api("POST", "/auth/api-keys", { userId: "alice", name: XSS_SCRIPT, scopes: ["chat"] });
-    const usage = await api("POST", "/billing/usage/track", { userId: "alice", provider: "openai", model: XSS_IMG, promptTokens: 10, completionTokens: 10, cost: "0.01" });
+    const usage = await api("POST", "/billing/usage/track", {
+      userId: "alice",
+      provider: "openai",
+      model: XSS_IMG,
+      promptTokens: 10,
+      completionTokens: 10,
+      cost: "0.01",
+    });
     await expect(api("POST", "/billing/payment/process", { userId: XSS_IMG, amount: "1" })).rejects.toThrow("400"); // ids cannot carry it
     const page = await open(ADMIN);
     const shows = async (hash: string, texts: string[]) => {
@@ -215,7 +252,10 @@ describe.skipIf(!chromium)("the web console in Chromium", () => {
       await page.locator("h1").waitFor();
       for (const text of texts) {
         // visible text (innerText leaves out what is hidden), with every event expanded
-        await until(page, `(document.querySelectorAll("details").forEach((d) => (d.open = true)), document.body.innerText.includes(${JSON.stringify(text)}))`);
+        await until(
+          page,
+          `(document.querySelectorAll("details").forEach((d) => (d.open = true)), document.body.innerText.includes(${JSON.stringify(text)}))`,
+        );
       }
       expect(await page.evaluate("document.querySelectorAll('img').length"), hash).toBe(0);
       expect(await page.evaluate("document.scripts.length"), hash).toBe(1);
@@ -276,14 +316,22 @@ describe.skipIf(!chromium)("the web console in Chromium", () => {
 
   it("after one byte of a copied event store is altered, a console on that copy names the bad event", async () => {
     await api("POST", "/billing/payment/process", { userId: "auditee", amount: "40", method: "wire-auditee" });
-    const paid = await api("POST", "/billing/usage/track", { userId: "auditee", provider: "openai", model: "gpt-4o", promptTokens: 100, completionTokens: 10 });
+    const paid = await api("POST", "/billing/usage/track", {
+      userId: "auditee",
+      provider: "openai",
+      model: "gpt-4o",
+      promptTokens: 100,
+      completionTokens: 10,
+    });
     const trail = await api("GET", "/audit/transactions/auditee");
     const target = trail.items.find((e: Json) => e.type === "payment_processed");
     expect((await api("GET", "/audit/verify/auditee")).ok).toBe(true);
     expect(paid.position).toBeGreaterThan(target.position);
 
     const copy = mkdtempSync(join(tmpdir(), "console-e2e-tampered-"));
-    for (const suffix of ["", "-wal"]) if (existsSync(join(dataDir, `events.db${suffix}`))) copyFileSync(join(dataDir, `events.db${suffix}`), join(copy, `events.db${suffix}`));
+    for (const suffix of ["", "-wal"])
+      if (existsSync(join(dataDir, `events.db${suffix}`)))
+        copyFileSync(join(dataDir, `events.db${suffix}`), join(copy, `events.db${suffix}`));
     // fold the copied WAL into the file: WAL frames carry checksums, so a byte flipped there would cut the log short instead of altering one event
     await openSqliteEventStore(join(copy, "events.db")).close();
     expect(existsSync(join(copy, "events.db-wal"))).toBe(false);
@@ -310,27 +358,45 @@ describe.skipIf(!chromium)("the web console in Chromium", () => {
     }
   });
 
-  it.skipIf(!mongoUrl || !kafka)("works the same on the production engines: MongoDB read models (FerretDB) and the Kafka relay", async () => {
-    const suffix = Math.random().toString(36).slice(2, 8);
-    const env = { DATA_DIR: mkdtempSync(join(tmpdir(), "console-e2e-prod-")), ADMIN_TOKEN: ADMIN, READ_STORE: "mongo", MONGO_URL: mongoUrl!, MONGO_DB: `console_e2e_${suffix}`, KAFKA_BROKERS: kafka!, KAFKA_TOPIC: `console.e2e.${suffix}` };
-    const prod = await startServer(env);
-    try {
-      const paid = await fetch(`${prod.url}/billing/payment/process`, { method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" }, body: JSON.stringify({ userId: "prod-user", amount: "12.34" }) });
-      expect(paid.status).toBe(201);
-      const page = await open(ADMIN, "", prod.url);
-      await until(page, `document.body.innerText.includes("$12.34")`);
-      await page.goto(`${prod.url}/#/system`);
-      await until(page, `document.body.innerText.includes("mongo") && document.body.innerText.includes("topic console.e2e.${suffix}") && document.querySelectorAll(".badge.ok").length >= 4`);
-      await screenshot(page, "18-system-production-engines");
-      await page.goto(`${prod.url}/#/accounts/prod-user`);
-      await page.getByRole("button", { name: "Verify hash chain" }).click();
-      await page.locator(".verdict.ok").waitFor();
-    } finally {
-      await prod.stop();
-      const reads = await openMongoReadStore(mongoUrl!, env.MONGO_DB);
-      for (const c of await reads.listCollections()) await reads.collection(c).drop();
-      await reads.close();
-      rmSync(env.DATA_DIR, { recursive: true, force: true });
-    }
-  });
+  it.skipIf(!mongoUrl || !kafka)(
+    "works the same on the production engines: MongoDB read models (FerretDB) and the Kafka relay",
+    async () => {
+      const suffix = Math.random().toString(36).slice(2, 8);
+      const env = {
+        DATA_DIR: mkdtempSync(join(tmpdir(), "console-e2e-prod-")),
+        ADMIN_TOKEN: ADMIN,
+        READ_STORE: "mongo",
+        MONGO_URL: mongoUrl!,
+        MONGO_DB: `console_e2e_${suffix}`,
+        KAFKA_BROKERS: kafka!,
+        KAFKA_TOPIC: `console.e2e.${suffix}`,
+      };
+      const prod = await startServer(env);
+      try {
+        const paid = await fetch(`${prod.url}/billing/payment/process`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+          body: JSON.stringify({ userId: "prod-user", amount: "12.34" }),
+        });
+        expect(paid.status).toBe(201);
+        const page = await open(ADMIN, "", prod.url);
+        await until(page, `document.body.innerText.includes("$12.34")`);
+        await page.goto(`${prod.url}/#/system`);
+        await until(
+          page,
+          `document.body.innerText.includes("mongo") && document.body.innerText.includes("topic console.e2e.${suffix}") && document.querySelectorAll(".badge.ok").length >= 4`,
+        );
+        await screenshot(page, "18-system-production-engines");
+        await page.goto(`${prod.url}/#/accounts/prod-user`);
+        await page.getByRole("button", { name: "Verify hash chain" }).click();
+        await page.locator(".verdict.ok").waitFor();
+      } finally {
+        await prod.stop();
+        const reads = await openMongoReadStore(mongoUrl!, env.MONGO_DB);
+        for (const c of await reads.listCollections()) await reads.collection(c).drop();
+        await reads.close();
+        rmSync(env.DATA_DIR, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -32,8 +32,21 @@ describe("CSV", () => {
   });
 
   it("writes the report rows with a header, CRLF line ends", () => {
-    const csv = reportCsv([{ day: "2026-03-01", provider: "openai", model: "gpt,4o", requests: 2, promptTokens: 10, completionTokens: 5, tokens: 15, cost: "0.000015" }]);
-    expect(csv).toBe('day,provider,model,requests,promptTokens,completionTokens,tokens,cost\r\n2026-03-01,openai,"gpt,4o",2,10,5,15,0.000015\r\n');
+    const csv = reportCsv([
+      {
+        day: "2026-03-01",
+        provider: "openai",
+        model: "gpt,4o",
+        requests: 2,
+        promptTokens: 10,
+        completionTokens: 5,
+        tokens: 15,
+        cost: "0.000015",
+      },
+    ]);
+    expect(csv).toBe(
+      'day,provider,model,requests,promptTokens,completionTokens,tokens,cost\r\n2026-03-01,openai,"gpt,4o",2,10,5,15,0.000015\r\n',
+    );
   });
 });
 

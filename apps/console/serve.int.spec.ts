@@ -11,7 +11,8 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 describe("the console's responses", () => {
   it("GET / is the page: same-origin script and style only, nothing inline, hardened headers, no token needed", async () => {
@@ -51,7 +52,8 @@ describe("the console's responses", () => {
   it("the bundle never turns text into HTML: no innerHTML, outerHTML, insertAdjacentHTML, document.write or eval", async () => {
     const js = (await t.app.inject({ url: "/console/app.js" })).body;
     expect(js.length).toBeGreaterThan(10_000);
-    for (const sink of ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"]) expect(js, sink).not.toContain(sink);
+    for (const sink of ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"])
+      expect(js, sink).not.toContain(sink);
   });
 
   it("an unknown console file is a problem+json 404", async () => {

@@ -61,11 +61,17 @@ export async function consoleRoutes(fastify: FastifyInstance) {
     return payload;
   });
 
-  app.get("/", { config: { access: "public" }, schema: { hide: true } }, async (request, reply) => send(request, reply, (await assets()).index, "no-cache"));
+  app.get("/", { config: { access: "public" }, schema: { hide: true } }, async (request, reply) =>
+    send(request, reply, (await assets()).index, "no-cache"),
+  );
 
   app.get("/console/:file", {
     config: { access: "public" },
-    schema: { hide: true, params: z.strictObject({ file: z.string().max(100) }), querystring: z.object({ v: z.string().max(64).optional() }) },
+    schema: {
+      hide: true,
+      params: z.strictObject({ file: z.string().max(100) }),
+      querystring: z.object({ v: z.string().max(64).optional() }),
+    },
     handler: async (request, reply) => {
       const { files, version } = await assets();
       const file = files.get(request.params.file);

@@ -33,7 +33,13 @@ describe("the platform end to end (npm start, SQLite)", () => {
     const pay = await api("POST", "/billing/payment/process", ADMIN, { userId: "alice", amount: "25.5", method: "card" });
     expect(pay.status).toBe(201);
     for (let i = 0; i < 3; i++) {
-      const use = await api("POST", "/billing/usage/track", ADMIN, { userId: "alice", provider: "openai", model: "gpt-4o", promptTokens: 1000, completionTokens: 1000 });
+      const use = await api("POST", "/billing/usage/track", ADMIN, {
+        userId: "alice",
+        provider: "openai",
+        model: "gpt-4o",
+        promptTokens: 1000,
+        completionTokens: 1000,
+      });
       expect(use.status).toBe(201);
       expect(use.body.cost).toBe("0.0125"); // 1000 × 2.5 + 1000 × 10 per million
     }
@@ -63,9 +69,19 @@ describe("the platform end to end (npm start, SQLite)", () => {
     const metrics = await api("GET", "/analytics/metrics", ADMIN);
     expect(metrics.body).toMatchObject({ accounts: 1, requests: 3, tokens: 6000, revenue: "0.0375", payments: "25.5", refunds: "0" });
     const summary = await api("GET", "/analytics/events/summary", ADMIN);
-    expect(summary.body.byType).toEqual(expect.arrayContaining([{ type: "transaction_created", count: 5 }, { type: "ai_usage", count: 3 }]));
+    expect(summary.body.byType).toEqual(
+      expect.arrayContaining([
+        { type: "transaction_created", count: 5 },
+        { type: "ai_usage", count: 3 },
+      ]),
+    );
     const stats = await api("GET", "/analytics/stats/collection", ADMIN);
-    expect(stats.body.collections).toEqual(expect.arrayContaining([{ name: "balances", documents: 1 }, { name: "transactions", documents: 5 }]));
+    expect(stats.body.collections).toEqual(
+      expect.arrayContaining([
+        { name: "balances", documents: 1 },
+        { name: "transactions", documents: 5 },
+      ]),
+    );
 
     const revoke = await api("DELETE", `/auth/api-keys/${key.body.id}`, userKey);
     expect(revoke.status).toBe(200);

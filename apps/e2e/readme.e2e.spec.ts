@@ -78,7 +78,11 @@ async function runSession(commands: string[], env: NodeJS.ProcessEnv) {
   return { code, output, steps, killGroup };
 }
 
-const listening = (url: string) => fetch(url).then(() => true, () => false);
+const listening = (url: string) =>
+  fetch(url).then(
+    () => true,
+    () => false,
+  );
 
 const dataDir = mkdtempSync(join(tmpdir(), "readme-session-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -90,15 +94,24 @@ describe("README: a first session", () => {
     const commands = commandsOf(blocks);
     const [port, fixturePort] = [await freePort(), await freePort()];
     // a new user's shell: no provider keys, no engines, no project bins on the PATH
-    const PATH = (process.env.PATH ?? "").split(delimiter).filter((p) => !p.includes("node_modules")).join(delimiter);
+    const PATH = (process.env.PATH ?? "")
+      .split(delimiter)
+      .filter((p) => !p.includes("node_modules"))
+      .join(delimiter);
     const env = {
-      PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, PORT: String(port), DATA_DIR: dataDir, FIXTURE_PORT: String(fixturePort),
+      PATH,
+      HOME: process.env.HOME,
+      TMPDIR: process.env.TMPDIR,
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      FIXTURE_PORT: String(fixturePort),
     };
     const session = await runSession(commands, env);
     try {
       expect(session.code, session.output).toBe(0);
       const steps = session.steps;
-      for (const { command, output } of steps) expect(output, command).not.toMatch(/undefined|command not found|No such file|curl: \(|Error/);
+      for (const { command, output } of steps)
+        expect(output, command).not.toMatch(/undefined|command not found|No such file|curl: \(|Error/);
       const step = (pattern: RegExp, nth = 0) => {
         const found = steps.filter((s) => pattern.test(s.command))[nth];
         if (!found) throw new Error(`no README step #${nth + 1} matching ${pattern}; steps:\n${steps.map((s) => s.command).join("\n")}`);
@@ -129,7 +142,9 @@ describe("README: a first session", () => {
       // the README stops the server before the CLI runs: nothing may still listen
       expect(await listening(`http://127.0.0.1:${port}/health`)).toBe(false);
       expect(await listening(`http://127.0.0.1:${fixturePort}/`)).toBe(false);
-      expect(step(/aggregator audit verify --user alice/)).toMatch(/^OK: 1 account\(s\), \d+ account events up to position \d+, 0 disagree$/m);
+      expect(step(/aggregator audit verify --user alice/)).toMatch(
+        /^OK: 1 account\(s\), \d+ account events up to position \d+, 0 disagree$/m,
+      );
       const replayed = step(/aggregator replay --user alice --types ai_usage/);
       expect(replayed).toMatch(/^replayed 1 events in [\d.]+ s$/m);
       const lines = replayed.split("\n").filter((line) => line.startsWith("{"));

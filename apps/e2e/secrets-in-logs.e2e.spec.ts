@@ -25,9 +25,13 @@ describe("secrets stay out of logs (LOG_LEVEL=trace)", () => {
       return { usage: { prompt_tokens: 5, completion_tokens: 3 } };
     });
     server = await startServer({
-      DATA_DIR: dir, ADMIN_TOKEN: ADMIN, LOG_LEVEL: "trace",
-      OPENAI_BASE_URL: fixture.baseUrl("openai"), OPENAI_API_KEY: UPSTREAM_KEYS.openai,
-      OPENROUTER_BASE_URL: fixture.baseUrl("openrouter"), OPENROUTER_API_KEY: UPSTREAM_KEYS.openrouter,
+      DATA_DIR: dir,
+      ADMIN_TOKEN: ADMIN,
+      LOG_LEVEL: "trace",
+      OPENAI_BASE_URL: fixture.baseUrl("openai"),
+      OPENAI_API_KEY: UPSTREAM_KEYS.openai,
+      OPENROUTER_BASE_URL: fixture.baseUrl("openrouter"),
+      OPENROUTER_API_KEY: UPSTREAM_KEYS.openrouter,
     });
   });
   afterAll(async () => {
@@ -37,10 +41,16 @@ describe("secrets stay out of logs (LOG_LEVEL=trace)", () => {
   });
 
   const admin = (path: string, body: object, headers: Record<string, string> = {}) =>
-    fetch(`${server.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+    fetch(`${server.url}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+    });
 
   it("no upstream key, admin token or API key secret in any log line", async () => {
-    expect((await admin("/billing/payment/process", { userId: "logs", amount: "5" }, { "idempotency-key": "logs-pay-0001" })).status).toBe(201);
+    expect((await admin("/billing/payment/process", { userId: "logs", amount: "5" }, { "idempotency-key": "logs-pay-0001" })).status).toBe(
+      201,
+    );
     const created = await admin("/auth/api-keys", { userId: "logs", name: "laptop" });
     expect(created.status).toBe(201);
     const secret = ((await created.json()) as { key: string }).key;
@@ -50,7 +60,9 @@ describe("secrets stay out of logs (LOG_LEVEL=trace)", () => {
     for await (const _ of await client.chat.completions.create({ ...ask("stream"), stream: true }));
     expect(await client.chat.completions.create(ask("fail")).catch((e: { status: number }) => e.status)).toBe(502);
     expect(await client.chat.completions.create(ask("reject")).catch((e: { status: number }) => e.status)).toBe(400);
-    await (async () => { for await (const _ of await client.chat.completions.create({ ...ask("cut"), stream: true })); })().catch(() => undefined);
+    await (async () => {
+      for await (const _ of await client.chat.completions.create({ ...ask("cut"), stream: true }));
+    })().catch(() => undefined);
     const tampered = new OpenAI({ apiKey: `${secret.slice(0, -1)}x`, baseURL: `${server.url}/v1`, maxRetries: 0 });
     expect(await tampered.chat.completions.create(ask("hi")).catch((e: { status: number }) => e.status)).toBe(401);
     expect(await server.stop()).toBe(0); // SIGTERM: every log line is flushed

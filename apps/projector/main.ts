@@ -7,7 +7,9 @@ async function main() {
   const config = loadConfig();
   const root = compose(config);
   const projector = await root.resolve(TOKENS.projector);
-  console.log(`projector running (events: ${config.EVENT_STORE}, read models: ${config.READ_STORE}), from position ${projector.position()}`);
+  console.log(
+    `projector running (events: ${config.EVENT_STORE}, read models: ${config.READ_STORE}), from position ${projector.position()}`,
+  );
   const stop = async () => {
     await root.close();
     process.exit(0);

@@ -47,9 +47,20 @@ describe.skipIf(!url)("projector on MongoDB (FerretDB): SIGKILL mid-batch and re
     const events = openSqliteEventStore(join(dir, "events.db"));
     const head = await appendWorkload(events, { users: 20, commands: 2500 });
     const reads = await openMongoReadStore(url!, CRASHED); // the test's own view of the projector's database
-    const env = { ...process.env, DATA_DIR: dir, READ_STORE: "mongo", MONGO_URL: url!, MONGO_DB: CRASHED, ADMIN_TOKEN: "projector-mongo-admin-0123" };
+    const env = {
+      ...process.env,
+      DATA_DIR: dir,
+      READ_STORE: "mongo",
+      MONGO_URL: url!,
+      MONGO_DB: CRASHED,
+      ADMIN_TOKEN: "projector-mongo-admin-0123",
+    };
     const startApp = () => {
-      const child = spawn(process.execPath, ["--import", "tsx", "apps/projector/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] });
+      const child = spawn(process.execPath, ["--import", "tsx", "apps/projector/main.ts"], {
+        cwd: ROOT,
+        env,
+        stdio: ["ignore", "ignore", "inherit"],
+      });
       return { child, exited: once(child, "exit") };
     };
     /** waits until the checkpoint moves past `from` (or reaches `until`); fails if the app exits */
@@ -100,9 +111,14 @@ describe.skipIf(!url)("projector on MongoDB (FerretDB): SIGKILL mid-batch and re
         }
       }
     }
-    console.log(`projector-mongo: head ${head}; at the ${KILLS} kills: checkpoints ${checkpoints.join(", ")}, documents ahead of them ${ahead.join(", ")}`);
+    console.log(
+      `projector-mongo: head ${head}; at the ${KILLS} kills: checkpoints ${checkpoints.join(", ")}, documents ahead of them ${ahead.join(", ")}`,
+    );
     expect(checkpoints.every((c) => c <= head)).toBe(true);
-    expect(ahead.some((n) => n > 0), "at least one kill landed between a batch's documents and its checkpoint").toBe(true);
+    expect(
+      ahead.some((n) => n > 0),
+      "at least one kill landed between a batch's documents and its checkpoint",
+    ).toBe(true);
 
     // restarted once more: it finishes the backlog from its checkpoint, then stops gracefully
     const { child, exited } = startApp();

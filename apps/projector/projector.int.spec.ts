@@ -49,7 +49,11 @@ describe("projections: rebuild and crash equality (SQLite)", () => {
     const checkpointsAtKill: number[] = [];
     const watcher = openSqliteReadStore(join(dataDir, "read.db"));
     for (const fraction of [0.05, 0.35, 0.7]) {
-      const child = spawn(process.execPath, ["--import", "tsx", "apps/projector/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] });
+      const child = spawn(process.execPath, ["--import", "tsx", "apps/projector/main.ts"], {
+        cwd: ROOT,
+        env,
+        stdio: ["ignore", "ignore", "inherit"],
+      });
       const exited = once(child, "exit");
       // kill it once it has worked through part of the backlog: while it is inside a batch
       const target = Math.floor(head * fraction);
@@ -64,7 +68,10 @@ describe("projections: rebuild and crash equality (SQLite)", () => {
     await watcher.close();
     expect(kills).toBeGreaterThan(0);
     // at least one kill landed while the backlog was being worked through
-    expect(checkpointsAtKill.some((c) => c < head), String(checkpointsAtKill)).toBe(true);
+    expect(
+      checkpointsAtKill.some((c) => c < head),
+      String(checkpointsAtKill),
+    ).toBe(true);
     const reads = openSqliteReadStore(join(dataDir, "read.db"));
     const checkpoint = await readCheckpoint(reads, "main");
     expect(checkpoint).toBeLessThanOrEqual(head);

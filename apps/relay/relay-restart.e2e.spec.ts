@@ -45,15 +45,44 @@ function writeContinuously(store: ReturnType<typeof openSqliteEventStore>) {
       const userId = `user-${i % USERS}`;
       const now = new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
       const id = `r${i}`;
-      const command: AccountCommand = i < USERS || i % 9 === 0
-        ? { type: "processPayment", data: { userId, paymentId: `pay-${id}`, transactionId: `txn-${id}`, amount: 10_000_000, currency: "USD", method: "card" }, now }
-        : { type: "trackUsage", now, data: { userId, usageId: `use-${id}`, transactionId: `txn-${id}`, requestId: `req-${id}`, service: "chat", resource: "chat.completions", provider: "openai", model: "gpt-4o", promptTokens: 100, completionTokens: 50, cost: 400, prices: { promptPerMillion: 1_000_000, completionPerMillion: 3_000_000 }, timestamp: now } };
+      const command: AccountCommand =
+        i < USERS || i % 9 === 0
+          ? {
+              type: "processPayment",
+              data: { userId, paymentId: `pay-${id}`, transactionId: `txn-${id}`, amount: 10_000_000, currency: "USD", method: "card" },
+              now,
+            }
+          : {
+              type: "trackUsage",
+              now,
+              data: {
+                userId,
+                usageId: `use-${id}`,
+                transactionId: `txn-${id}`,
+                requestId: `req-${id}`,
+                service: "chat",
+                resource: "chat.completions",
+                provider: "openai",
+                model: "gpt-4o",
+                promptTokens: 100,
+                completionTokens: 50,
+                cost: 400,
+                prices: { promptPerMillion: 1_000_000, completionPerMillion: 3_000_000 },
+                timestamp: now,
+              },
+            };
       await accounts.handle(userId, command, { actor: { type: "system", id: "relay-restart" }, correlationId: id, now });
       i++;
       if (i % 2 === 0) await sleep(5); // a steady stream, not one burst
     }
   })();
-  return { stop: async () => { running = false; await done; }, commands: () => i };
+  return {
+    stop: async () => {
+      running = false;
+      await done;
+    },
+    commands: () => i,
+  };
 }
 
 describe.skipIf(!shared)("relay: killed mid-stream, Kafka restarted under it (private broker)", () => {
@@ -114,15 +143,24 @@ describe.skipIf(!shared)("relay: killed mid-stream, Kafka restarted under it (pr
       runs.at(-1)!.stop();
       await Promise.all(runs.map((r) => r.done));
       step("relay C at the head");
-      console.log(`relay-restart: ${writer.commands()} commands, head ${head}, relay A killed at checkpoint ${killedAt}; ${steps.join(", ")}\n` +
-        runs.map((r, i) => `  relay ${"ABC"[i]}: ${JSON.stringify(r.stats)}`).join("\n"));
+      console.log(
+        `relay-restart: ${writer.commands()} commands, head ${head}, relay A killed at checkpoint ${killedAt}; ${steps.join(", ")}\n` +
+          runs.map((r, i) => `  relay ${"ABC"[i]}: ${JSON.stringify(r.stats)}`).join("\n"),
+      );
 
       const all: RecordedEvent[] = [];
-      for (let page = await store.readAll({ maxCount: 5000 }); page.length > 0; page = await store.readAll({ after: page.at(-1)!.position, maxCount: 5000 })) all.push(...page);
+      for (
+        let page = await store.readAll({ maxCount: 5000 });
+        page.length > 0;
+        page = await store.readAll({ after: page.at(-1)!.position, maxCount: 5000 })
+      )
+        all.push(...page);
       const relayedTypes = new Set<string>(RELAYED_EVENT_TYPES);
       const expected = all.filter((e) => relayedTypes.has(e.type));
       const records = await readTopic({ brokers: kafka.brokers, topic: TOPIC, timeoutMs: 60_000 });
-      console.log(`relay-restart: ${expected.length} relayable events, ${records.length} records on the topic (${records.length - expected.length} duplicates)`);
+      console.log(
+        `relay-restart: ${expected.length} relayable events, ${records.length} records on the topic (${records.length - expected.length} duplicates)`,
+      );
 
       expect(new Set(records.map((r) => r.event.type))).toEqual(relayedTypes);
       // at least once: every relayable event id is on the topic
@@ -139,8 +177,9 @@ describe.skipIf(!shared)("relay: killed mid-stream, Kafka restarted under it (pr
         for (const { key, revision } of list) m.set(key, [...(m.get(key) ?? []), revision]);
         return m;
       };
-      expect(byKey(unique.map((r: TopicRecord) => ({ key: r.key!, revision: r.event.revision }))))
-        .toEqual(byKey(expected.map((e) => ({ key: (e.data as { userId: string }).userId, revision: e.revision }))));
+      expect(byKey(unique.map((r: TopicRecord) => ({ key: r.key!, revision: r.event.revision })))).toEqual(
+        byKey(expected.map((e) => ({ key: (e.data as { userId: string }).userId, revision: e.revision }))),
+      );
       for (const r of records) expect(r.key).toBe((r.event.data as { userId: string }).userId);
       expect(new Set(unique.map((r) => r.key)).size).toBe(USERS);
     } finally {

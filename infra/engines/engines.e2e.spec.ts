@@ -76,10 +76,7 @@ describe.skipIf(!mongoUrl)("FerretDB (mongodb driver)", () => {
 
       // One accumulator per $group: FerretDB 1.24 computes only the first and returns 0 for the rest (FerretDB#4616).
       const byAccount = await usage
-        .aggregate<{ _id: string; tokens: number }>([
-          { $group: { _id: "$account", tokens: { $sum: "$tokens" } } },
-          { $sort: { _id: 1 } },
-        ])
+        .aggregate<{ _id: string; tokens: number }>([{ $group: { _id: "$account", tokens: { $sum: "$tokens" } } }, { $sort: { _id: 1 } }])
         .toArray();
       expect(byAccount).toEqual([
         { _id: "a", tokens: 15 },
@@ -97,7 +94,9 @@ describe.skipIf(!postgresUrl)("PostgreSQL (pg 8.23.1)", () => {
     const [listener, writer] = [new pg.Client({ connectionString: postgresUrl }), new pg.Client({ connectionString: postgresUrl })];
     await Promise.all([listener.connect(), writer.connect()]);
     try {
-      const settings = await writer.query("SELECT current_setting('server_version_num')::int / 10000 AS major, current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sync");
+      const settings = await writer.query(
+        "SELECT current_setting('server_version_num')::int / 10000 AS major, current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sync",
+      );
       expect(settings.rows[0]).toEqual({ major: 15, fsync: "on", sync: "on" });
       const channel = `smoke_${randomUUID().replaceAll("-", "")}`;
       const heard: string[] = [];

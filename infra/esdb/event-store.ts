@@ -1,14 +1,29 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import {
-  BACKWARDS, END, EventStoreDBClient, FORWARDS, NO_STREAM, START, StreamNotFoundError,
-  WrongExpectedVersionError, excludeSystemEvents, jsonEvent,
+  BACKWARDS,
+  END,
+  EventStoreDBClient,
+  FORWARDS,
+  NO_STREAM,
+  START,
+  StreamNotFoundError,
+  WrongExpectedVersionError,
+  excludeSystemEvents,
+  jsonEvent,
 } from "@eventstore/db-client";
 import type { Position, ReadableSubscription, ResolvedEvent, StreamingRead } from "@eventstore/db-client";
 import { ConcurrencyError } from "../../domain/event-store.ts";
 import type { EventStore, ExpectedRevision } from "../../domain/event-store.ts";
 import type { RecordedEvent } from "../../domain/events.ts";
 import {
-  backoffDelay, fromEsdbMetadata, fromPortPosition, isAfter, knownPosition, toEsdbMetadata, toPortPosition, toPortRevision,
+  backoffDelay,
+  fromEsdbMetadata,
+  fromPortPosition,
+  isAfter,
+  knownPosition,
+  toEsdbMetadata,
+  toPortPosition,
+  toPortRevision,
 } from "./positions.ts";
 
 // Guarantees and pitfalls:
@@ -151,8 +166,7 @@ export function esdbEventStore(client: EsdbClient, options: EsdbEventStoreOption
         const nextExpectedRevision = toPortRevision(result.nextExpectedRevision);
         // A deduplicated retry reports its last event's position, or none when the server could
         // not read it back (IdempotentNotReady, -1): then look that event up in the stream.
-        const position =
-          knownPosition(result.position) ?? (await readStream(stream, nextExpectedRevision, 1))[0]?.position;
+        const position = knownPosition(result.position) ?? (await readStream(stream, nextExpectedRevision, 1))[0]?.position;
         if (position === undefined) throw new Error(`append to ${stream}: no position for revision ${nextExpectedRevision}`);
         return { nextExpectedRevision, position };
       } catch (err) {
@@ -167,7 +181,9 @@ export function esdbEventStore(client: EsdbClient, options: EsdbEventStoreOption
     async readAll({ after = 0, maxCount = DEFAULT_PAGE } = {}) {
       if (maxCount <= 0) return [];
       // Reads from a position are inclusive: start AT `after` and skip it and anything before it.
-      return after > 0 ? scanForwards(fromPortPosition(after), fromPortPosition(after), maxCount) : scanForwards(START, undefined, maxCount);
+      return after > 0
+        ? scanForwards(fromPortPosition(after), fromPortPosition(after), maxCount)
+        : scanForwards(START, undefined, maxCount);
     },
 
     readStream: (stream, fromRevision) => readStream(stream, fromRevision),

@@ -27,8 +27,12 @@ const event = (n = 0): NewEvent => ({
   type: "analytics_event_tracked",
   data: { name: `e${n}`, properties: { n }, timestamp: "2025-01-01T00:00:00.000Z" },
   metadata: {
-    eventId: randomUUID(), occurredAt: "2025-01-01T00:00:00.000Z", actor: { type: "system", id: "t" },
-    correlationId: "c", causationId: "c", schemaVersion: 1,
+    eventId: randomUUID(),
+    occurredAt: "2025-01-01T00:00:00.000Z",
+    actor: { type: "system", id: "t" },
+    correlationId: "c",
+    causationId: "c",
+    schemaVersion: 1,
   },
 });
 const names = (events: RecordedEvent[]) => events.map((e) => (e.data as { name: string }).name);
@@ -45,7 +49,11 @@ function collect(store: EventStore, after: number) {
   const done = (async () => {
     for await (const e of store.subscribeToAll(after, controller.signal)) seen.push(e);
   })();
-  return { seen, until: (n: number) => vi.waitFor(() => expect(seen.length).toBe(n), { timeout: 5_000, interval: 5 }), stop: () => (controller.abort(), done) };
+  return {
+    seen,
+    until: (n: number) => vi.waitFor(() => expect(seen.length).toBe(n), { timeout: 5_000, interval: 5 }),
+    stop: () => (controller.abort(), done),
+  };
 }
 
 describe("EventStoreDB adapter over a fake client", () => {
@@ -58,7 +66,12 @@ describe("EventStoreDB adapter over a fake client", () => {
     const all = await store.readAll({ maxCount: 1000 });
     expect(names(all)).toEqual(Array.from({ length: 300 }, (_, i) => `e${i}`));
     const pages: RecordedEvent[][] = [];
-    for (let p = await store.readAll({ maxCount: 128 }); p.length > 0; p = await store.readAll({ after: p.at(-1)!.position, maxCount: 128 })) pages.push(p);
+    for (
+      let p = await store.readAll({ maxCount: 128 });
+      p.length > 0;
+      p = await store.readAll({ after: p.at(-1)!.position, maxCount: 128 })
+    )
+      pages.push(p);
     expect(pages.map((p) => p.length)).toEqual([128, 128, 44]);
     expect(pages.flat()).toEqual(all);
   });

@@ -1,8 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { EventMetadata } from "../../domain/events.ts";
 import {
-  backoffDelay, comparePositions, fromEsdbMetadata, fromPortPosition, isAfter, knownPosition, toEsdbMetadata,
-  toPortPosition, toPortRevision,
+  backoffDelay,
+  comparePositions,
+  fromEsdbMetadata,
+  fromPortPosition,
+  isAfter,
+  knownPosition,
+  toEsdbMetadata,
+  toPortPosition,
+  toPortRevision,
 } from "./positions.ts";
 
 const pos = (commit: bigint, prepare = commit) => ({ commit, prepare });
@@ -55,8 +62,12 @@ describe("resubscribe backoff", () => {
 
 describe("metadata round trip", () => {
   const metadata: EventMetadata = {
-    eventId: "0b6f3c1e-7a43-4c5e-9d1c-6f2b2f1f9a10", occurredAt: "2025-01-02T03:04:05.678Z",
-    actor: { type: "admin", id: "ops" }, correlationId: "corr-1", causationId: "cause-1", schemaVersion: 1,
+    eventId: "0b6f3c1e-7a43-4c5e-9d1c-6f2b2f1f9a10",
+    occurredAt: "2025-01-02T03:04:05.678Z",
+    actor: { type: "admin", id: "ops" },
+    correlationId: "corr-1",
+    causationId: "cause-1",
+    schemaVersion: 1,
   };
 
   it("adds the reserved $correlationId/$causationId and strips them on read", () => {

@@ -57,8 +57,7 @@ export function decodeRecord(partition: number, message: KafkaMessage): TopicRec
   };
 }
 
-const client = (brokers: string[], clientId: string) =>
-  new Kafka({ clientId, brokers, logLevel: logLevel.WARN });
+const client = (brokers: string[], clientId: string) => new Kafka({ clientId, brokers, logLevel: logLevel.WARN });
 
 /** rejects when kafkajs gives up on a consumer (a crash it will not restart from) */
 function crashOf(consumer: Consumer): Promise<never> {
@@ -72,9 +71,7 @@ function crashOf(consumer: Consumer): Promise<never> {
 }
 
 const abortOf = (signal: AbortSignal) =>
-  new Promise<void>((resolve) =>
-    signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true }),
-  );
+  new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
 
 /** Runs until the signal aborts; rejects if the consumer crashes for good. */
 export async function consumeEvents(options: ConsumeOptions): Promise<void> {
@@ -123,8 +120,10 @@ export async function readTopic(options: ReadTopicOptions): Promise<TopicRecord[
   const groupId = `aggregator-read-${randomUUID()}`;
   try {
     const ends = await admin.fetchTopicOffsets(topic);
-    const starts = fromTime === undefined ? ends.map((p) => ({ partition: p.partition, offset: p.low }))
-      : await admin.fetchTopicOffsetsByTimestamp(topic, fromTime);
+    const starts =
+      fromTime === undefined
+        ? ends.map((p) => ({ partition: p.partition, offset: p.low }))
+        : await admin.fetchTopicOffsetsByTimestamp(topic, fromTime);
     /** partition -> next offset to read and the end (exclusive) */
     const todo = new Map<number, { next: bigint; end: bigint }>();
     for (const { partition, high } of ends) {

@@ -32,8 +32,12 @@ const charge = (userId: string, at: number): NewEvent[] =>
       type,
       data: { userId, n },
       metadata: {
-        eventId: randomUUID(), occurredAt: new Date(at + n).toISOString(), actor: { type: "system", id: "e2e" },
-        correlationId: `corr-${n}`, causationId: `cause-${n}`, schemaVersion: 1,
+        eventId: randomUUID(),
+        occurredAt: new Date(at + n).toISOString(),
+        actor: { type: "system", id: "e2e" },
+        correlationId: `corr-${n}`,
+        causationId: `cause-${n}`,
+        schemaVersion: 1,
       },
     } as unknown as NewEvent;
   });
@@ -71,7 +75,12 @@ describe.skipIf(!url)("relay → Kafka (e2e)", () => {
         const userId = users[i % users.length]!;
         const head = (await store.readStream(accountStream(userId))).length - 1;
         const events = charge(userId, Date.UTC(2025, 0, 1));
-        if (i % 7 === 0) events.unshift({ ...events[0]!, type: "usage_reserved", metadata: { ...events[0]!.metadata, eventId: randomUUID() } } as NewEvent);
+        if (i % 7 === 0)
+          events.unshift({
+            ...events[0]!,
+            type: "usage_reserved",
+            metadata: { ...events[0]!.metadata, eventId: randomUUID() },
+          } as NewEvent);
         await store.append(accountStream(userId), events, head < 0 ? "no_stream" : head);
       }
     };
@@ -126,10 +135,16 @@ describe.skipIf(!url)("relay → Kafka (e2e)", () => {
       expect(r.timestamp).toBe(Date.parse(e.metadata.occurredAt));
       expect(r.event).toEqual(e);
       expect(r.headers).toEqual({
-        ce_id: e.metadata.eventId, ce_type: e.type, ce_source: `/ai-aggregator/${e.streamName}`,
-        ce_specversion: "1.0", ce_time: e.metadata.occurredAt, ce_subject: e.data.userId,
-        "content-type": "application/json", ce_correlationid: e.metadata.correlationId,
-        ce_causationid: e.metadata.causationId, ce_position: String(e.position),
+        ce_id: e.metadata.eventId,
+        ce_type: e.type,
+        ce_source: `/ai-aggregator/${e.streamName}`,
+        ce_specversion: "1.0",
+        ce_time: e.metadata.occurredAt,
+        ce_subject: e.data.userId,
+        "content-type": "application/json",
+        ce_correlationid: e.metadata.correlationId,
+        ce_causationid: e.metadata.causationId,
+        ce_position: String(e.position),
       });
     }
     expect(new Set(partitionOf.values()).size).toBeGreaterThan(1);
@@ -138,8 +153,17 @@ describe.skipIf(!url)("relay → Kafka (e2e)", () => {
     const middle = relayed[Math.floor(relayed.length / 2)]!;
     const fromTime = Date.parse(middle.metadata.occurredAt);
     const later = dedupe(await readTopic({ brokers, topic, fromTime }));
-    expect(later.filter((r) => r.timestamp >= fromTime).map((r) => r.id).sort())
-      .toEqual(relayed.filter((e) => Date.parse(e.metadata.occurredAt) >= fromTime).map((e) => e.metadata.eventId).sort());
+    expect(
+      later
+        .filter((r) => r.timestamp >= fromTime)
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(
+      relayed
+        .filter((e) => Date.parse(e.metadata.occurredAt) >= fromTime)
+        .map((e) => e.metadata.eventId)
+        .sort(),
+    );
     expect(await readTopic({ brokers, topic, limit: 7 })).toHaveLength(7);
 
     // A consumer group: exactly once after dedupe on ce_id, offsets committed to the end.
@@ -147,7 +171,11 @@ describe.skipIf(!url)("relay → Kafka (e2e)", () => {
     const groupId = `relay-e2e-${randomUUID()}`;
     const controller = new AbortController();
     const consuming = consumeEvents({
-      brokers, topic, groupId, fromBeginning: true, signal: controller.signal,
+      brokers,
+      topic,
+      groupId,
+      fromBeginning: true,
+      signal: controller.signal,
       onEvent: async (r) => void seen.push(r),
     });
     await waitFor(() => seen.length >= relayed.length);

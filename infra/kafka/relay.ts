@@ -51,13 +51,21 @@ export interface Relay {
 const relayed = new Set<string>(RELAYED_EVENT_TYPES);
 export const relayCheckpointId = (topic: string) => `relay:${topic}`;
 export const newRelayStats = (): RelayStats => ({
-  published: 0, batches: 0, sendFailures: 0, subscriptionErrors: 0, lastPosition: 0,
+  published: 0,
+  batches: 0,
+  sendFailures: 0,
+  subscriptionErrors: 0,
+  lastPosition: 0,
 });
 
 /** resolves after `ms`, or early (never rejects) when the signal aborts */
 const pause = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const done = () => { clearTimeout(timer); signal.removeEventListener("abort", done); resolve(); };
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
     const timer = setTimeout(done, ms);
     signal.addEventListener("abort", done, { once: true });
   });

@@ -32,7 +32,10 @@ function event(type: string, userId: string, data: Record<string, unknown> = {})
     metadata: {
       eventId: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
       occurredAt: new Date(Date.UTC(2025, 0, 1) + n * 1000).toISOString(),
-      actor: { type: "system", id: "test" }, correlationId: `corr-${n}`, causationId: `cause-${n}`, schemaVersion: 1,
+      actor: { type: "system", id: "test" },
+      correlationId: `corr-${n}`,
+      causationId: `cause-${n}`,
+      schemaVersion: 1,
     },
   } as NewEvent;
 }
@@ -119,7 +122,8 @@ describe("relay (in-memory store, flaky broker)", () => {
     const checkpoints = guardedCheckpoints(checkpointsOf(readStore), store, broker.acked, violations);
     const stats = newRelayStats();
     const start = (controller = new AbortController()) => ({
-      controller, relay: runRelay({ store, checkpoints, producer: broker.publisher, signal: controller.signal, stats, ...fast }),
+      controller,
+      relay: runRelay({ store, checkpoints, producer: broker.publisher, signal: controller.signal, stats, ...fast }),
     });
 
     await appendCharges(store, rand, users, 400);

@@ -30,12 +30,16 @@ export async function openTopicStream(options: TopicStreamOptions): Promise<Topi
   let ranges: Map<number, { from: bigint; end: bigint }>;
   try {
     const ends = await admin.fetchTopicOffsets(topic);
-    const starts = fromTime === undefined ? ends.map((p) => ({ partition: p.partition, offset: p.low }))
-      : await admin.fetchTopicOffsetsByTimestamp(topic, fromTime);
-    ranges = new Map(ends.map(({ partition, high }) => {
-      const from = starts.find((s) => s.partition === partition)?.offset ?? high;
-      return [partition, { from: BigInt(from === "-1" ? high : from), end: BigInt(high) }];
-    }));
+    const starts =
+      fromTime === undefined
+        ? ends.map((p) => ({ partition: p.partition, offset: p.low }))
+        : await admin.fetchTopicOffsetsByTimestamp(topic, fromTime);
+    ranges = new Map(
+      ends.map(({ partition, high }) => {
+        const from = starts.find((s) => s.partition === partition)?.offset ?? high;
+        return [partition, { from: BigInt(from === "-1" ? high : from), end: BigInt(high) }];
+      }),
+    );
   } catch (error) {
     await admin.disconnect();
     throw error;
@@ -45,8 +49,13 @@ export async function openTopicStream(options: TopicStreamOptions): Promise<Topi
 }
 
 async function* batches(
-  kafka: Kafka, admin: ReturnType<Kafka["admin"]>, topic: string, ranges: Map<number, { from: bigint; end: bigint }>,
-  follow: boolean, highWaterMark: number, signal?: AbortSignal,
+  kafka: Kafka,
+  admin: ReturnType<Kafka["admin"]>,
+  topic: string,
+  ranges: Map<number, { from: bigint; end: bigint }>,
+  follow: boolean,
+  highWaterMark: number,
+  signal?: AbortSignal,
 ): AsyncGenerator<TopicRecord[]> {
   const pending = new Set([...ranges].filter(([, r]) => r.from < r.end).map(([p]) => p));
   const groupId = `aggregator-replay-${randomUUID()}`;
@@ -56,7 +65,11 @@ async function* batches(
   let failure: unknown;
   let wake = () => {};
   let room = () => {};
-  const finish = () => { finished = true; wake(); room(); };
+  const finish = () => {
+    finished = true;
+    wake();
+    room();
+  };
   signal?.addEventListener("abort", finish, { once: true });
   try {
     if (finished) return;
@@ -94,7 +107,10 @@ async function* batches(
         next.set(batch.partition, BigInt(batch.lastOffset()) + 1n);
         if (!follow && BigInt(batch.lastOffset()) + 1n >= range.end && pending.delete(batch.partition) && pending.size === 0) finish();
         while (queue.length >= highWaterMark && !finished) {
-          await new Promise<void>((resolve) => { room = resolve; setTimeout(resolve, 1000); });
+          await new Promise<void>((resolve) => {
+            room = resolve;
+            setTimeout(resolve, 1000);
+          });
           await heartbeat(); // a slow reader must not cost the group its session
         }
       },
@@ -119,7 +135,10 @@ async function* batches(
 }
 
 /** Offsets any consumer group has committed on `topic` (diagnostics: a replay must leave none). */
-export async function committedOffsets(brokers: string[], topic: string): Promise<{ groupId: string; partition: number; offset: string }[]> {
+export async function committedOffsets(
+  brokers: string[],
+  topic: string,
+): Promise<{ groupId: string; partition: number; offset: string }[]> {
   const admin = new Kafka({ clientId: "aggregator-diagnostics", brokers, logLevel: logLevel.WARN }).admin();
   await admin.connect();
   try {

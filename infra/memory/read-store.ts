@@ -1,15 +1,24 @@
 // In-memory read store for unit tests. Documents are stored as a JSON round trip, so tests see
 // exactly what the real stores return (undefined fields dropped, -0 becomes 0); every call is
 // synchronous inside, hence atomic.
-import type {
-  BatchWrite, Collection, Doc, Filter, ReadStore, Scalar, SumOptions, SumRow,
-} from "../../projections/read-store.ts";
+import type { BatchWrite, Collection, Doc, Filter, ReadStore, Scalar, SumOptions, SumRow } from "../../projections/read-store.ts";
 import {
-  checkCollectionName, checkDoc, checkField, checkLimit, compareValues, matches, newestPerId, parseFilter,
-  parseSort, sortSumRows,
+  checkCollectionName,
+  checkDoc,
+  checkField,
+  checkLimit,
+  compareValues,
+  matches,
+  newestPerId,
+  parseFilter,
+  parseSort,
+  sortSumRows,
 } from "../read-store.semantics.ts";
 
-interface Stored { docs: Map<string, Doc>; unique: string[][] }
+interface Stored {
+  docs: Map<string, Doc>;
+  unique: string[][];
+}
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
 export function createMemoryReadStore(): ReadStore {
@@ -25,10 +34,11 @@ export function createMemoryReadStore(): ReadStore {
   const uniqueKey = (doc: Doc, fields: string[]) =>
     fields.some((f) => doc[f] === undefined || doc[f] === null) ? undefined : JSON.stringify(fields.map((f) => doc[f]));
   /** Unique indexes skip documents lacking a field (as SQLite and FerretDB do; MongoDB would not). */
-  const violates = (s: Stored, doc: Doc) => s.unique.some((fields) => {
-    const key = uniqueKey(doc, fields);
-    return key !== undefined && [...s.docs.values()].some((o) => o._id !== doc._id && uniqueKey(o, fields) === key);
-  });
+  const violates = (s: Stored, doc: Doc) =>
+    s.unique.some((fields) => {
+      const key = uniqueKey(doc, fields);
+      return key !== undefined && [...s.docs.values()].some((o) => o._id !== doc._id && uniqueKey(o, fields) === key);
+    });
   const write = (s: Stored, doc: Doc) => {
     const stored = copy(checkDoc(doc));
     if (violates(s, stored)) throw new Error(`read store: duplicate key on a unique index (${doc._id})`);
@@ -48,7 +58,12 @@ export function createMemoryReadStore(): ReadStore {
   /** all-or-nothing: on a throw, every collection gets its previous document map back */
   const atomically = <T>(fn: () => T): T => {
     const before = new Map([...data].map(([n, s]) => [n, { docs: new Map(s.docs), unique: s.unique }]));
-    try { return fn(); } catch (error) { data = before; throw error; }
+    try {
+      return fn();
+    } catch (error) {
+      data = before;
+      throw error;
+    }
   };
   const apply = (w: BatchWrite): number => {
     if (w.op === "putIfNewer") return putIfNewer(w.collection, w.docs);
@@ -65,13 +80,23 @@ export function createMemoryReadStore(): ReadStore {
     };
     return {
       name,
-      getMany: async (ids) => [...new Set(ids)].flatMap((id) => { const d = peek(name)?.docs.get(id); return d ? [copy(d) as D] : []; }),
-      get: async (id) => { const d = peek(name)?.docs.get(id); return d ? (copy(d) as D) : null; },
+      getMany: async (ids) =>
+        [...new Set(ids)].flatMap((id) => {
+          const d = peek(name)?.docs.get(id);
+          return d ? [copy(d) as D] : [];
+        }),
+      get: async (id) => {
+        const d = peek(name)?.docs.get(id);
+        return d ? (copy(d) as D) : null;
+      },
       async find(filter, options) {
         const sort = parseSort(options);
         checkLimit(options?.limit);
         const found = all(filter).sort((a, b) => {
-          for (const [f, dir] of sort) { const cmp = compareValues(a[f], b[f]) * dir; if (cmp !== 0) return cmp; }
+          for (const [f, dir] of sort) {
+            const cmp = compareValues(a[f], b[f]) * dir;
+            if (cmp !== 0) return cmp;
+          }
           return 0;
         });
         return copy(found.slice(0, options?.limit ?? found.length));

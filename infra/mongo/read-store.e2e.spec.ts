@@ -72,6 +72,10 @@ describe.skipIf(!url)("MongoDB read store", () => {
   }
   afterAll(async () => {
     const client = await MongoClient.connect(mongo);
-    try { await client.db(dbName).dropDatabase(); } finally { await client.close(); }
+    try {
+      await client.db(dbName).dropDatabase();
+    } finally {
+      await client.close();
+    }
   });
 });

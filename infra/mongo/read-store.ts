@@ -24,7 +24,14 @@
 import { MongoBulkWriteError, MongoClient, type Document, type WriteConcernSettings } from "mongodb";
 import type { Collection, Doc, ReadStore, Scalar, SumRow } from "../../projections/read-store.ts";
 import {
-  checkCollectionName, checkDoc, checkField, checkLimit, newestPerId, parseFilter, parseSort, sortSumRows,
+  checkCollectionName,
+  checkDoc,
+  checkField,
+  checkLimit,
+  newestPerId,
+  parseFilter,
+  parseSort,
+  sortSumRows,
 } from "../read-store.semantics.ts";
 
 export interface MongoReadStoreOptions {
@@ -94,13 +101,13 @@ export async function openMongoReadStore(url: string, dbName: string, options: M
     /** the stored documents of `ids` (distinct), by id; `projection` limits the fields read */
     const byIds = async (ids: string[], projection?: Document): Promise<Map<string, Doc>> => {
       if (ids.length === 0) return new Map();
-      const found = scanningIdLookups && ids.length <= POINT_LOOKUPS
-        ? (await mapBounded(ids, LOOKUP_CONCURRENCY, (_id) => coll.findOne({ _id }, { projection }))).filter((d) => d !== null)
-        : await coll.find({ _id: { $in: ids } }, { projection }).toArray();
+      const found =
+        scanningIdLookups && ids.length <= POINT_LOOKUPS
+          ? (await mapBounded(ids, LOOKUP_CONCURRENCY, (_id) => coll.findOne({ _id }, { projection }))).filter((d) => d !== null)
+          : await coll.find({ _id: { $in: ids } }, { projection }).toArray();
       return new Map(found.map((d) => [d._id, d]));
     };
-    const positions = async (ids: string[]) =>
-      new Map([...(await byIds(ids, { _position: 1 }))].map(([id, d]) => [id, num(d._position)]));
+    const positions = async (ids: string[]) => new Map([...(await byIds(ids, { _position: 1 }))].map(([id, d]) => [id, num(d._position)]));
     /** inserts the documents whose id is absent; returns how many, and the others (duplicate keys) */
     const insertAbsent = async (docs: Doc[]): Promise<{ inserted: number; present: Doc[] }> => {
       if (docs.length === 0) return { inserted: 0, present: [] };
@@ -116,11 +123,14 @@ export async function openMongoReadStore(url: string, dbName: string, options: M
     /** replaces each document if the stored one is older; returns how many, and which to re-examine */
     const replaceOlder = async (older: Doc[]): Promise<{ replaced: number; retry: Doc[] }> => {
       if (older.length === 0) return { replaced: 0, retry: [] };
-      const result = await coll.bulkWrite(older.map((d) => ({
-        // FerretDB: by _id alone, as the guard scans decoding every document; the positions were read
-        // just before, so a newer write in between is overwritten: one projector per collection there
-        replaceOne: { filter: scanningIdLookups ? { _id: d._id } : { _id: d._id, _position: { $lt: d._position } }, replacement: d },
-      })), { ordered: false });
+      const result = await coll.bulkWrite(
+        older.map((d) => ({
+          // FerretDB: by _id alone, as the guard scans decoding every document; the positions were read
+          // just before, so a newer write in between is overwritten: one projector per collection there
+          replaceOne: { filter: scanningIdLookups ? { _id: d._id } : { _id: d._id, _position: { $lt: d._position } }, replacement: d },
+        })),
+        { ordered: false },
+      );
       // which ones lost a race (or were deleted) is not reported: re-read them all; the written ones
       // now stand equal
       return { replaced: result.matchedCount, retry: result.matchedCount < older.length ? older : [] };
@@ -165,8 +175,9 @@ export async function openMongoReadStore(url: string, dbName: string, options: M
         const _id = groupBy.length ? Object.fromEntries(groupBy.map((g) => [checkField(g), `$${g}`])) : null;
         const accumulators = [["n", { $sum: 1 }], ...fields.map((f, i) => [`s${i}`, { $sum: `$${checkField(f)}` }])];
         const groups = oneAccumulatorPerGroup ? accumulators.map((a) => [a]) : [accumulators];
-        const results = await Promise.all(groups.map((accs) =>
-          coll.aggregate([{ $match: match }, { $group: { _id, ...Object.fromEntries(accs) } }]).toArray()));
+        const results = await Promise.all(
+          groups.map((accs) => coll.aggregate([{ $match: match }, { $group: { _id, ...Object.fromEntries(accs) } }]).toArray()),
+        );
         const rows = new Map<string, SumRow>();
         for (const r of results.flat()) {
           // MongoDB omits a missing group field from the key, FerretDB sets null: both key as null
@@ -174,10 +185,15 @@ export async function openMongoReadStore(url: string, dbName: string, options: M
           const id = JSON.stringify(groupBy.map((g) => key[g]));
           const row = rows.get(id) ?? { key, count: 0, sums: Object.fromEntries(fields.map((f) => [f, 0])) };
           row.count += num(r.n);
-          fields.forEach((f, i) => { row.sums[f] = (row.sums[f] ?? 0) + num(r[`s${i}`]); });
+          fields.forEach((f, i) => {
+            row.sums[f] = (row.sums[f] ?? 0) + num(r[`s${i}`]);
+          });
           rows.set(id, row);
         }
-        return sortSumRows([...rows.values()].filter((r) => r.count > 0), groupBy);
+        return sortSumRows(
+          [...rows.values()].filter((r) => r.count > 0),
+          groupBy,
+        );
       },
       async putIfNewer(docs) {
         let pending: Doc[] = newestPerId(docs);
@@ -220,7 +236,10 @@ export async function openMongoReadStore(url: string, dbName: string, options: M
     collection,
     async listCollections() {
       const all = await db.listCollections({}, { nameOnly: true }).toArray();
-      return all.map((c) => c.name).filter((n) => !n.startsWith("system.")).sort();
+      return all
+        .map((c) => c.name)
+        .filter((n) => !n.startsWith("system."))
+        .sort();
     },
     async renameCollection(source, target) {
       checkCollectionName(target);

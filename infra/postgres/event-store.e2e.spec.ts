@@ -16,7 +16,12 @@ import { writeBatch } from "./write-batch.ts";
 const serverUrl = engineUrl("postgres", "POSTGRES_URL");
 const ids = (events: { metadata: { eventId: string } }[]) => events.map((e) => e.metadata.eventId);
 const userOf = (e: RecordedEvent) => (e.data as { userId: string }).userId;
-const row = (e: NewEvent) => ({ eventId: e.metadata.eventId, type: e.type, data: JSON.stringify(e.data), metadata: JSON.stringify(e.metadata) });
+const row = (e: NewEvent) => ({
+  eventId: e.metadata.eventId,
+  type: e.type,
+  data: JSON.stringify(e.data),
+  metadata: JSON.stringify(e.metadata),
+});
 
 function subscribe(store: EventStore, after: number) {
   const controller = new AbortController();
@@ -24,7 +29,8 @@ function subscribe(store: EventStore, after: number) {
   const done = (async () => {
     for await (const e of store.subscribeToAll(after, controller.signal)) seen.push(e);
   })();
-  const waitFor = (n: number, timeout = 10_000) => vi.waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(n), { timeout, interval: 20 });
+  const waitFor = (n: number, timeout = 10_000) =>
+    vi.waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(n), { timeout, interval: 20 });
   return { seen, waitFor, stop: async () => (controller.abort(), await done) };
 }
 
@@ -36,7 +42,8 @@ describe.skipIf(!serverUrl)("PostgreSQL event store", () => {
     opened.push(store);
     return store;
   };
-  const sql = <R extends pg.QueryResultRow>(text: string, values: unknown[] = []) => withPostgres(db.url, async (c) => (await c.query<R>(text, values)).rows);
+  const sql = <R extends pg.QueryResultRow>(text: string, values: unknown[] = []) =>
+    withPostgres(db.url, async (c) => (await c.query<R>(text, values)).rows);
   beforeAll(async () => (db = await createPostgresDatabase(serverUrl!, "es_test")));
   afterEach(async () => void (await Promise.all(opened.splice(0).map((s) => s.close()))));
   afterAll(async () => db && dropPostgresDatabase(serverUrl!, db.name));
@@ -52,9 +59,13 @@ describe.skipIf(!serverUrl)("PostgreSQL event store", () => {
     const stream = `u-${randomUUID()}`;
     const e = testEvent("u1", { nul: "a\u0000b", order: { z: 1, a: 2 } }); // jsonb would refuse \u0000 and sort keys
     await store.append(stream, [e], "no_stream");
-    const insert = "INSERT INTO events (position, stream, revision, event_id, type, data, metadata) VALUES ((SELECT max(position) + 1 FROM events), $1, $2, $3, 't', '{}', '{}')";
+    const insert =
+      "INSERT INTO events (position, stream, revision, event_id, type, data, metadata) VALUES ((SELECT max(position) + 1 FROM events), $1, $2, $3, 't', '{}', '{}')";
     await expect(sql(insert, [stream, 0, randomUUID()])).rejects.toMatchObject({ code: "23505", constraint: "events_stream_revision_key" });
-    await expect(sql(insert, [`${stream}-2`, 0, e.metadata.eventId])).rejects.toMatchObject({ code: "23505", constraint: "events_event_id_key" });
+    await expect(sql(insert, [`${stream}-2`, 0, e.metadata.eventId])).rejects.toMatchObject({
+      code: "23505",
+      constraint: "events_event_id_key",
+    });
     const [json] = await store.readAllJson!({ after: (await store.headPosition()) - 1 });
     expect(json!.data).toBe(JSON.stringify(e.data));
     expect(json!.metadata).toBe(JSON.stringify(e.metadata));
@@ -95,33 +106,43 @@ describe.skipIf(!serverUrl)("PostgreSQL event store", () => {
     expect((bad as PromiseRejectedResult).reason.message).toMatch(/cannot store/);
   });
 
-  it("8 writers × 1,000 appends on 200 streams while a subscriber reads $all: every event exactly once, in position order", { timeout: 180_000 }, async () => {
-    const writers = await Promise.all(Array.from({ length: 8 }, (_, w) => open({ applicationName: `es-writer-${w}` })));
-    const reader = await open();
-    const base = await reader.headPosition();
-    const sub = subscribe(reader, base);
-    const prefix = randomUUID().slice(0, 8);
-    const appended: string[] = [];
-    // each writer: 25 streams × 40 appends, its streams concurrently, each stream at its exact revision
-    await Promise.all(writers.map((store, w) => Promise.all(Array.from({ length: 25 }, async (_, s) => {
-      for (let i = 0; i < 40; i++) {
-        const e = testEvent(`w${w}`);
-        await store.append(`${prefix}-w${w}-s${s}`, [e], i === 0 ? "no_stream" : i - 1);
-        appended.push(e.metadata.eventId);
-      }
-    }))));
-    expect(appended).toHaveLength(8000);
-    await sub.waitFor(8000, 60_000);
-    await sub.stop();
-    expect(sub.seen).toHaveLength(8000); // nothing twice
-    expect(new Set(ids(sub.seen))).toEqual(new Set(appended)); // nothing skipped
-    sub.seen.slice(1).forEach((e, i) => expect(e.position).toBeGreaterThan(sub.seen[i]!.position));
-    expect(sub.seen).toEqual(await reader.readAll({ after: base, maxCount: 10_000 }));
-    // the writers really overlapped: their batches interleave in $all
-    const switches = sub.seen.filter((e, i) => i > 0 && userOf(e) !== userOf(sub.seen[i - 1]!)).length;
-    expect(switches).toBeGreaterThan(100);
-    expect(writers.reduce((n, w) => n + w.stats.commits, 0)).toBeLessThan(8000);
-  });
+  it(
+    "8 writers × 1,000 appends on 200 streams while a subscriber reads $all: every event exactly once, in position order",
+    { timeout: 180_000 },
+    async () => {
+      const writers = await Promise.all(Array.from({ length: 8 }, (_, w) => open({ applicationName: `es-writer-${w}` })));
+      const reader = await open();
+      const base = await reader.headPosition();
+      const sub = subscribe(reader, base);
+      const prefix = randomUUID().slice(0, 8);
+      const appended: string[] = [];
+      // each writer: 25 streams × 40 appends, its streams concurrently, each stream at its exact revision
+      await Promise.all(
+        writers.map((store, w) =>
+          Promise.all(
+            Array.from({ length: 25 }, async (_, s) => {
+              for (let i = 0; i < 40; i++) {
+                const e = testEvent(`w${w}`);
+                await store.append(`${prefix}-w${w}-s${s}`, [e], i === 0 ? "no_stream" : i - 1);
+                appended.push(e.metadata.eventId);
+              }
+            }),
+          ),
+        ),
+      );
+      expect(appended).toHaveLength(8000);
+      await sub.waitFor(8000, 60_000);
+      await sub.stop();
+      expect(sub.seen).toHaveLength(8000); // nothing twice
+      expect(new Set(ids(sub.seen))).toEqual(new Set(appended)); // nothing skipped
+      sub.seen.slice(1).forEach((e, i) => expect(e.position).toBeGreaterThan(sub.seen[i]!.position));
+      expect(sub.seen).toEqual(await reader.readAll({ after: base, maxCount: 10_000 }));
+      // the writers really overlapped: their batches interleave in $all
+      const switches = sub.seen.filter((e, i) => i > 0 && userOf(e) !== userOf(sub.seen[i - 1]!)).length;
+      expect(switches).toBeGreaterThan(100);
+      expect(writers.reduce((n, w) => n + w.stats.commits, 0)).toBeLessThan(8000);
+    },
+  );
 
   it("an append transaction still open holds back every later one: the subscriber never passes it, then sees both in order", async () => {
     const store = await open({ applicationName: "es-later" });
@@ -136,7 +157,13 @@ describe.skipIf(!serverUrl)("PostgreSQL event store", () => {
       expect(held).toEqual({ ok: { nextExpectedRevision: 0, position: base + 1 } });
       const later = store.append(`later-${randomUUID()}`, [second], "no_stream");
       // the later append is in flight: its transaction waits for the held one's lock
-      await vi.waitFor(async () => expect(await sql("SELECT pid FROM pg_stat_activity WHERE application_name = 'es-later' AND datname = current_database() AND wait_event_type = 'Lock'")).toHaveLength(1));
+      await vi.waitFor(async () =>
+        expect(
+          await sql(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'es-later' AND datname = current_database() AND wait_event_type = 'Lock'",
+          ),
+        ).toHaveLength(1),
+      );
       expect(await store.readAll({ after: base })).toEqual([]);
       expect(sub.seen).toEqual([]);
       await raw.query("COMMIT");
@@ -146,7 +173,10 @@ describe.skipIf(!serverUrl)("PostgreSQL event store", () => {
     }
     await sub.waitFor(2);
     await sub.stop();
-    expect(sub.seen.map((e) => [e.metadata.eventId, e.position])).toEqual([[first.metadata.eventId, base + 1], [second.metadata.eventId, base + 2]]);
+    expect(sub.seen.map((e) => [e.metadata.eventId, e.position])).toEqual([
+      [first.metadata.eventId, base + 1],
+      [second.metadata.eventId, base + 2],
+    ]);
   });
 
   it("a dropped connection resubscribes from the checkpoint: no event lost, none twice, LISTEN back on a new connection", async () => {
@@ -159,18 +189,24 @@ describe.skipIf(!serverUrl)("PostgreSQL event store", () => {
     const events = Array.from({ length: 7 }, () => testEvent());
     await writer.append(stream, events.slice(0, 3), "no_stream");
     await sub.waitFor(3);
-    const listening = () => sql<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'es-reader-listen' AND datname = current_database()");
+    const listening = () =>
+      sql<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'es-reader-listen' AND datname = current_database()");
     const [before] = await listening();
     expect(before).toBeDefined();
     // every connection of the reader: its LISTEN connection and its pooled read connections
-    const killed = await sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'es-reader%' AND datname = current_database()");
+    const killed = await sql(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'es-reader%' AND datname = current_database()",
+    );
     expect(killed.length).toBeGreaterThanOrEqual(2);
     await writer.append(stream, events.slice(3, 5), 2); // committed while nobody listens
-    await vi.waitFor(async () => {
-      const now = await listening();
-      expect(now).toHaveLength(1);
-      expect(now[0]!.pid).not.toBe(before!.pid);
-    }, { timeout: 10_000 });
+    await vi.waitFor(
+      async () => {
+        const now = await listening();
+        expect(now).toHaveLength(1);
+        expect(now[0]!.pid).not.toBe(before!.pid);
+      },
+      { timeout: 10_000 },
+    );
     await sub.waitFor(5);
     await writer.append(stream, events.slice(5), 4); // woken by the new LISTEN connection
     await sub.waitFor(7);

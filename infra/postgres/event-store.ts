@@ -21,8 +21,10 @@ const SUBSCRIPTION_PAGE = 500;
 const IN_FLIGHT = 2;
 const COLUMNS = "position, stream, revision, type, data, metadata";
 /** int8 as a number (pg's default is a string): positions stay far below 2^53 */
-const types = { getTypeParser: ((oid: number, format?: "text" | "binary") =>
-  oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser };
+const types = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
 
 export interface PostgresEventStoreOptions {
   /** connections for reads and the writer (default 10) */
@@ -38,8 +40,18 @@ export interface PostgresEventStore extends EventStore {
   readonly stats: { readonly commits: number; readonly appends: number };
 }
 
-interface Row { position: number; stream: string; revision: number; type: string; data: unknown; metadata: unknown }
-interface Pending extends Append { resolve: (r: AppendResult) => void; reject: (e: unknown) => void }
+interface Row {
+  position: number;
+  stream: string;
+  revision: number;
+  type: string;
+  data: unknown;
+  metadata: unknown;
+}
+interface Pending extends Append {
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
 
 const toRecorded = (r: Row): RecordedEvent =>
   ({ type: r.type, data: r.data, metadata: r.metadata, streamName: r.stream, revision: r.revision, position: r.position }) as RecordedEvent;
@@ -51,7 +63,13 @@ const storable = (...texts: string[]) => texts.every((t) => !unstorable.test(t))
 export async function openPostgresEventStore(url: string, options: PostgresEventStoreOptions = {}): Promise<PostgresEventStore> {
   const { applicationName = "aggregator-events", onError = (e: unknown) => console.error("postgres event store:", e) } = options;
   let closed = false;
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, application_name: applicationName, keepAlive: true, types });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    application_name: applicationName,
+    keepAlive: true,
+    types,
+  });
   // an idle client lost its connection (without a listener this would crash the process); after close(), a
   // connection still shutting down may be cut by the server: nobody needs to hear of it
   pool.on("error", (err) => closed || onError(err));
@@ -117,7 +135,7 @@ export async function openPostgresEventStore(url: string, options: PostgresEvent
     const stop = AbortSignal.any([signal, closing.signal]);
     listener ??= openListener({ connectionString: url, application_name: `${applicationName}-listen` }, CHANNEL, onError);
     let last = after;
-    for (let attempt = 0; !stop.aborted; ) {
+    for (let attempt = 0; !stop.aborted;) {
       const seen = listener.generation;
       let rows: Row[];
       try {
@@ -139,7 +157,13 @@ export async function openPostgresEventStore(url: string, options: PostgresEvent
   }
 
   async function shutDown(): Promise<void> {
-    if (inFlight.size > 0 || queue.length > 0) await new Promise<void>((resolve) => idle.add(function done() { idle.delete(done); resolve(); }));
+    if (inFlight.size > 0 || queue.length > 0)
+      await new Promise<void>((resolve) =>
+        idle.add(function done() {
+          idle.delete(done);
+          resolve();
+        }),
+      );
     closing.abort();
     await listener?.close();
     await pool.end();
@@ -150,9 +174,17 @@ export async function openPostgresEventStore(url: string, options: PostgresEvent
     append(stream: string, events: NewEvent[], expected: ExpectedRevision) {
       if (closed) return Promise.reject(new Error("event store is closed"));
       if (events.length === 0) return Promise.reject(new Error(`append to ${stream}: no events`));
-      const rows = events.map((e) => ({ eventId: e.metadata.eventId, type: e.type, data: JSON.stringify(e.data), metadata: JSON.stringify(e.metadata) }));
+      const rows = events.map((e) => ({
+        eventId: e.metadata.eventId,
+        type: e.type,
+        data: JSON.stringify(e.data),
+        metadata: JSON.stringify(e.metadata),
+      }));
       // JSON.stringify escapes NUL and lone surrogates in data; it returns undefined for no data at all
-      if (!storable(stream, ...rows.flatMap((r) => [r.eventId, r.type])) || rows.some((r) => r.data === undefined || r.metadata === undefined)) {
+      if (
+        !storable(stream, ...rows.flatMap((r) => [r.eventId, r.type])) ||
+        rows.some((r) => r.data === undefined || r.metadata === undefined)
+      ) {
         return Promise.reject(new Error(`append to ${stream}: a name PostgreSQL cannot store (NUL or a lone surrogate), or no data`));
       }
       return new Promise<AppendResult>((resolve, reject) => {
@@ -168,9 +200,17 @@ export async function openPostgresEventStore(url: string, options: PostgresEvent
       return (await page(after, maxCount)).map(toRecorded);
     },
     async readAllJson({ after = 0, maxCount = DEFAULT_PAGE }: ReadAllOptions = {}) {
-      const sql = "SELECT position, stream, revision, type, data::text AS data, metadata::text AS metadata FROM events WHERE position > $1 ORDER BY position LIMIT $2";
+      const sql =
+        "SELECT position, stream, revision, type, data::text AS data, metadata::text AS metadata FROM events WHERE position > $1 ORDER BY position LIMIT $2";
       const { rows } = await pool.query<Row & { data: string; metadata: string }>(sql, [after, maxCount]);
-      return rows.map((r) => ({ position: r.position, streamName: r.stream, revision: r.revision, type: r.type, data: r.data, metadata: r.metadata }));
+      return rows.map((r) => ({
+        position: r.position,
+        streamName: r.stream,
+        revision: r.revision,
+        type: r.type,
+        data: r.data,
+        metadata: r.metadata,
+      }));
     },
     subscribeToAll,
     async headPosition() {

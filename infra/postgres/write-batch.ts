@@ -113,8 +113,11 @@ export async function writeBatch(client: pg.ClientBase | pg.Pool, batch: Append[
   const rows = batch.flatMap((a, i) => a.rows.map((r, k) => ({ ...r, a: i + 1, k: k + 1 })));
   const shapes = `[${rows.map((r) => `{"a":${r.a},"k":${r.k},"id":${JSON.stringify(r.eventId)},"t":${JSON.stringify(r.type)}}`).join(",")}]`;
   const params = [appends, shapes, rows.map((r) => r.data).join("\n"), rows.map((r) => r.metadata).join("\n")];
-  const call = (checkIds: boolean) => client.query<{ ok: boolean; revision: number; position: number | string | null }>(
-    "SELECT * FROM append_events($1::json, $2::json, $3, $4, $5)", [...params, checkIds]);
+  const call = (checkIds: boolean) =>
+    client.query<{ ok: boolean; revision: number; position: number | string | null }>(
+      "SELECT * FROM append_events($1::json, $2::json, $3, $4, $5)",
+      [...params, checkIds],
+    );
   // Event ids are nearly always new: skip looking them up, and let the unique index refuse a reused one.
   // Then (the statement rolled back, nothing written) go again, refusing just the appends that reuse one.
   const { rows: results } = await call(false).catch((err: { code?: string; constraint?: string }) => {

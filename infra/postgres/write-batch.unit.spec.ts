@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { takeBatch, type Append } from "./write-batch.ts";
 
-const append = (stream: string, ...ids: string[]): Append =>
-  ({ stream, expected: "no_stream", rows: ids.map((eventId) => ({ eventId, type: "t", data: "{}", metadata: "{}" })) });
+const append = (stream: string, ...ids: string[]): Append => ({
+  stream,
+  expected: "no_stream",
+  rows: ids.map((eventId) => ({ eventId, type: "t", data: "{}", metadata: "{}" })),
+});
 const names = (list: Append[]) => list.map((a) => `${a.stream}:${a.rows.map((r) => r.eventId).join("+")}`);
 
 describe("takeBatch: the appends of one batch never depend on one another", () => {

@@ -51,7 +51,9 @@ describe("http provider", () => {
 
     handler = () => undefined; // never answers
     const slow = createHttpProvider({ id: "p", baseUrl: base, apiKey: KEY });
-    const timedOut = await slow.chatCompletions({ body: "{}", stream: false, timeouts: { ...timeouts, firstByteMs: 50 } }).catch((e: unknown) => e);
+    const timedOut = await slow
+      .chatCompletions({ body: "{}", stream: false, timeouts: { ...timeouts, firstByteMs: 50 } })
+      .catch((e: unknown) => e);
     expect(timedOut).toMatchObject({ kind: "timeout" });
     expect(String((timedOut as Error).message)).not.toContain(KEY);
     slow.close();

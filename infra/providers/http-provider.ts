@@ -29,7 +29,13 @@ export function createHttpProvider(options: HttpProviderOptions): ChatProvider {
   if (url.username || url.password) throw new Error(`provider ${id}: credentials in the base URL are refused; set the API key variable`);
   if (url.search || url.hash) throw new Error(`provider ${id}: the base URL must not carry a query or fragment`);
   const secure = url.protocol === "https:";
-  const agentOptions = { keepAlive: true, keepAliveMsecs: 1000, maxSockets: options.maxSockets ?? 256, maxFreeSockets: 256, scheduling: "lifo" as const };
+  const agentOptions = {
+    keepAlive: true,
+    keepAliveMsecs: 1000,
+    maxSockets: options.maxSockets ?? 256,
+    maxFreeSockets: 256,
+    scheduling: "lifo" as const,
+  };
   const agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   const send = secure ? https.request : http.request;
   const target = {
@@ -56,7 +62,11 @@ export function createHttpProvider(options: HttpProviderOptions): ChatProvider {
         ...target,
         agent,
         method: "POST",
-        headers: { ...headers, accept: req.stream ? "text/event-stream" : "application/json", "content-length": String(Buffer.byteLength(req.body)) },
+        headers: {
+          ...headers,
+          accept: req.stream ? "text/event-stream" : "application/json",
+          "content-length": String(Buffer.byteLength(req.body)),
+        },
       });
       const clear = () => {
         clearTimeout(phase);
@@ -82,7 +92,10 @@ export function createHttpProvider(options: HttpProviderOptions): ChatProvider {
         armed = what;
         phase = setTimeout(() => fail(new UpstreamError("timeout", `${id}: ${what} timed out after ${ms} ms`)), ms);
       };
-      const total = setTimeout(() => fail(new UpstreamError("timeout", `${id}: no complete answer within ${timeouts.totalMs} ms`)), timeouts.totalMs);
+      const total = setTimeout(
+        () => fail(new UpstreamError("timeout", `${id}: no complete answer within ${timeouts.totalMs} ms`)),
+        timeouts.totalMs,
+      );
       const onAbort = () => fail(new UpstreamError("aborted", `${id}: request aborted`));
       if (signal?.aborted) return onAbort();
       signal?.addEventListener("abort", onAbort, { once: true });

@@ -41,17 +41,35 @@ export interface SqliteEventStore extends EventStore {
   readonly stats: { readonly commits: number; readonly appends: number };
 }
 
-interface Row { position: number; stream: string; revision: number; type: string; data: string; metadata: string }
+interface Row {
+  position: number;
+  stream: string;
+  revision: number;
+  type: string;
+  data: string;
+  metadata: string;
+}
 /** one append as posted to the writer */
-interface Append { stream: string; expected: ExpectedRevision; rows: { eventId: string; type: string; data: string; metadata: string }[] }
-interface Pending extends Append { resolve: (r: AppendResult) => void; reject: (e: unknown) => void }
+interface Append {
+  stream: string;
+  expected: ExpectedRevision;
+  rows: { eventId: string; type: string; data: string; metadata: string }[];
+}
+interface Pending extends Append {
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
 type Outcome = { ok: AppendResult } | { conflict: { stream: string; expected: ExpectedRevision; actual: ExpectedRevision } };
 type Reply = { outcomes: Outcome[] } | { error: { message: string; code?: string } };
 
 const toRecorded = (r: Row): RecordedEvent =>
   ({
-    type: r.type, data: JSON.parse(r.data), metadata: JSON.parse(r.metadata),
-    streamName: r.stream, revision: r.revision, position: r.position,
+    type: r.type,
+    data: JSON.parse(r.data),
+    metadata: JSON.parse(r.metadata),
+    streamName: r.stream,
+    revision: r.revision,
+    position: r.position,
   }) as RecordedEvent;
 
 export function openSqliteEventStore(file: string): SqliteEventStore {
@@ -82,7 +100,8 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
     let failure: unknown;
     w.on("message", (reply: Reply) => settle(reply));
     w.on("error", (err) => (failure = err));
-    w.on("exit", (code) => { // expected only after close(); a crash fails the batch in flight, the next append restarts it
+    w.on("exit", (code) => {
+      // expected only after close(); a crash fails the batch in flight, the next append restarts it
       if (writer === w) writer = undefined;
       if (inFlight) settle({ failure: failure ?? new Error(`event store writer exited with code ${code}`) });
     });
@@ -111,8 +130,12 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
         else p.reject(new ConcurrencyError(o.conflict.stream, o.conflict.expected, o.conflict.actual));
       });
       for (const wake of [...waiters]) wake();
-    } else { // nothing committed
-      const err = "failure" in reply ? reply.failure : Object.assign(new Error(reply.error.message), reply.error.code ? { code: reply.error.code } : {});
+    } else {
+      // nothing committed
+      const err =
+        "failure" in reply
+          ? reply.failure
+          : Object.assign(new Error(reply.error.message), reply.error.code ? { code: reply.error.code } : {});
       for (const p of batch) p.reject(err);
     }
     // What queued during the commit goes at the end of THIS turn, not now: the continuations of the
@@ -148,7 +171,13 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
 
   async function shutDown(): Promise<void> {
     flush(); // appends already accepted still commit
-    if (inFlight || queue.length > 0) await new Promise<void>((resolve) => idle.add(function done() { idle.delete(done); resolve(); }));
+    if (inFlight || queue.length > 0)
+      await new Promise<void>((resolve) =>
+        idle.add(function done() {
+          idle.delete(done);
+          resolve();
+        }),
+      );
     closing.abort();
     const w = writer;
     if (w) {
@@ -162,13 +191,20 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
 
   return {
     file,
-    get db() { return db; },
+    get db() {
+      return db;
+    },
     stats,
     append(stream: string, events: NewEvent[], expected: ExpectedRevision) {
       if (closed) return Promise.reject(new Error("event store is closed"));
       if (events.length === 0) return Promise.reject(new Error(`append to ${stream}: no events`));
       return new Promise<AppendResult>((resolve, reject) => {
-        const rows = events.map((e) => ({ eventId: e.metadata.eventId, type: e.type, data: JSON.stringify(e.data), metadata: JSON.stringify(e.metadata) }));
+        const rows = events.map((e) => ({
+          eventId: e.metadata.eventId,
+          type: e.type,
+          data: JSON.stringify(e.data),
+          metadata: JSON.stringify(e.metadata),
+        }));
         queue.push({ stream, expected, rows, resolve, reject });
         if (!inFlight) schedule(); // else the reply to the batch in flight schedules it
       });
@@ -180,7 +216,14 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
       return page.all(after, maxCount).map(toRecorded);
     },
     async readAllJson({ after = 0, maxCount = DEFAULT_PAGE }: ReadAllOptions = {}) {
-      return page.all(after, maxCount).map((r) => ({ position: r.position, streamName: r.stream, revision: r.revision, type: r.type, data: r.data, metadata: r.metadata }));
+      return page.all(after, maxCount).map((r) => ({
+        position: r.position,
+        streamName: r.stream,
+        revision: r.revision,
+        type: r.type,
+        data: r.data,
+        metadata: r.metadata,
+      }));
     },
     // Pages are read with .all(), never .iterate(): an open iterator would pin a read snapshot.
     async *subscribeToAll(after, signal) {

@@ -21,7 +21,9 @@ db.pragma("busy_timeout = 5000"); // other processes may write the same file
 db.pragma("temp_store = MEMORY"); // savepoint journals of group commits stay off the disk
 
 const currentRevision = db.prepare("SELECT revision FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1").pluck();
-const storedAfter = db.prepare("SELECT event_id, revision, position FROM events WHERE stream = ? AND revision > ? ORDER BY revision LIMIT ?");
+const storedAfter = db.prepare(
+  "SELECT event_id, revision, position FROM events WHERE stream = ? AND revision > ? ORDER BY revision LIMIT ?",
+);
 const insert = db.prepare("INSERT INTO events (stream, revision, event_id, type, data, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
 
 const insertRows = db.transaction(
@@ -45,7 +47,8 @@ function appendOne(a, at) {
   if (exp !== current) {
     // Idempotent retry (EventStoreDB semantics): the ids stored right after `expected` are ours.
     const stored = /** @type {{ event_id: string; revision: number; position: number }[]} */ (
-      Number.isInteger(exp) && exp >= -1 ? storedAfter.all(a.stream, exp, a.rows.length) : []);
+      Number.isInteger(exp) && exp >= -1 ? storedAfter.all(a.stream, exp, a.rows.length) : []
+    );
     const last = stored.at(-1);
     if (last && stored.length === a.rows.length && stored.every((s, i) => s.event_id === a.rows[i]?.eventId)) {
       return { ok: { nextExpectedRevision: last.revision, position: last.position } };

@@ -6,14 +6,20 @@
 import Database from "better-sqlite3";
 import type { BatchWrite, Collection, Doc, Filter, ReadStore, Scalar, SumRow } from "../../projections/read-store.ts";
 import {
-  checkCollectionName, checkDoc, checkField, checkLimit, newestPerId, parseFilter, parseSort, sortSumRows,
+  checkCollectionName,
+  checkDoc,
+  checkField,
+  checkLimit,
+  newestPerId,
+  parseFilter,
+  parseSort,
+  sortSumRows,
   type Clause,
 } from "../read-store.semantics.ts";
 
 const table = (name: string) => `"rs_${checkCollectionName(name)}"`;
 /** `.` is in neither collection nor field names: index names cannot collide */
-const indexName = (name: string, fields: string[], unique?: boolean) =>
-  `"ix_${name}.${fields.join(".")}${unique ? ".unique" : ""}"`;
+const indexName = (name: string, fields: string[], unique?: boolean) => `"ix_${name}.${fields.join(".")}${unique ? ".unique" : ""}"`;
 const column = (field: string) =>
   field === "_id" ? "id" : field === "_position" ? "position" : `json_extract(doc, '$.${checkField(field)}')`;
 const KIND = { string: "('text')", number: "('integer','real')", boolean: "('true','false')" } as const;
@@ -24,15 +30,24 @@ const bind = (v: Scalar) => (typeof v === "boolean" ? Number(v) : v);
 function where(clauses: Clause[], params: unknown[]): string {
   const parts = clauses.map((c) => {
     const expr = column(c.field);
-    const guard = (v: Scalar) => c.field === "_id" ? (typeof v === "string" ? "1" : "0")
-      : c.field === "_position" ? (typeof v === "number" ? "1" : "0")
-      : `json_type(doc, '$.${c.field}') IN ${KIND[kind(v)]}`;
+    const guard = (v: Scalar) =>
+      c.field === "_id"
+        ? typeof v === "string"
+          ? "1"
+          : "0"
+        : c.field === "_position"
+          ? typeof v === "number"
+            ? "1"
+            : "0"
+          : `json_type(doc, '$.${c.field}') IN ${KIND[kind(v)]}`;
     if (c.op !== "in") {
       params.push(bind(c.value));
       const op = { eq: "=", gt: ">", gte: ">=", lt: "<", lte: "<=" }[c.op];
       return `(${expr} ${op} ? AND ${guard(c.value)})`;
     }
-    const groups = Object.keys(KIND).map((k) => c.values.filter((v) => kind(v) === k)).filter((g) => g.length > 0);
+    const groups = Object.keys(KIND)
+      .map((k) => c.values.filter((v) => kind(v) === k))
+      .filter((g) => g.length > 0);
     const ors = groups.map((g) => {
       params.push(...g.map(bind));
       return `(${expr} IN (${g.map(() => "?").join(",")}) AND ${guard(g[0]!)})`;
@@ -63,13 +78,20 @@ export function openSqliteReadStore(file: string): ReadStore {
     created.add(name);
     return table(name);
   };
-  const schemaChanged = () => { created.clear(); statements.clear(); };
+  const schemaChanged = () => {
+    created.clear();
+    statements.clear();
+  };
   /** a rolled-back transaction may have created a table: forget what we knew */
   const forgetOnError = <T>(fn: () => T): T => {
-    try { return fn(); } catch (error) { schemaChanged(); throw error; }
+    try {
+      return fn();
+    } catch (error) {
+      schemaChanged();
+      throw error;
+    }
   };
-  const exists = (name: string) =>
-    sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(`rs_${name}`) !== undefined;
+  const exists = (name: string) => sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(`rs_${name}`) !== undefined;
   const upsert = (t: string, guarded: boolean) =>
     `INSERT INTO ${t} (id, position, doc) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET ` +
     `position = excluded.position, doc = excluded.doc${guarded ? ` WHERE excluded.position > ${t}.position` : ""}`;
@@ -81,12 +103,14 @@ export function openSqliteReadStore(file: string): ReadStore {
   });
   const put = (name: string, doc: Doc) => void sql(upsert(ensure(name), false)).run(...row(doc));
   const remove = (name: string, id: string) => void sql(`DELETE FROM ${ensure(name)} WHERE id = ?`).run(id);
-  const writeBatch = db.transaction((writes: BatchWrite[]) => writes.map((w) => {
-    if (w.op === "putIfNewer") return putIfNewer(w.collection, w.docs);
-    if (w.op === "put") put(w.collection, w.doc);
-    else remove(w.collection, w.id);
-    return 0;
-  }));
+  const writeBatch = db.transaction((writes: BatchWrite[]) =>
+    writes.map((w) => {
+      if (w.op === "putIfNewer") return putIfNewer(w.collection, w.docs);
+      if (w.op === "put") put(w.collection, w.doc);
+      else remove(w.collection, w.id);
+      return 0;
+    }),
+  );
   /** SQLite cannot rename an index: recreate the source's indexes under the target's names */
   const rename = db.transaction((source: string, target: string) => {
     if (!exists(checkCollectionName(source))) throw new Error(`read store: collection ${source} does not exist`);
@@ -94,7 +118,8 @@ export function openSqliteReadStore(file: string): ReadStore {
     if (source === target) return;
     db.exec(`DROP TABLE IF EXISTS ${table(target)}`);
     db.exec(`ALTER TABLE ${table(source)} RENAME TO ${table(target)}`);
-    const indexes = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL")
+    const indexes = db
+      .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL")
       .all(`rs_${target}`) as Array<{ name: string; sql: string }>;
     for (const ix of indexes) {
       db.exec(`DROP INDEX "${ix.name}"`);
@@ -138,8 +163,8 @@ export function openSqliteReadStore(file: string): ReadStore {
         const from = select(filter, params);
         if (!from) return [];
         if (options?.limit !== undefined) params.push(options.limit);
-        const text = `SELECT doc ${from}${order.length ? ` ORDER BY ${order.join(", ")}` : ""}` +
-          `${options?.limit !== undefined ? " LIMIT ?" : ""}`;
+        const text =
+          `SELECT doc ${from}${order.length ? ` ORDER BY ${order.join(", ")}` : ""}` + `${options?.limit !== undefined ? " LIMIT ?" : ""}`;
         return parse<D>(sql(text).all(...params));
       },
       async count(filter) {
@@ -151,18 +176,24 @@ export function openSqliteReadStore(file: string): ReadStore {
         const params: unknown[] = [];
         // `doc -> '$.g'` is the JSON text of the value: keeps true apart from 1, missing and null merge
         const keys = groupBy.map((g, i) => `COALESCE(doc -> '$.${checkField(g)}', 'null') AS k${i}`);
-        const sums = fields.map((f, i) =>
-          `SUM(CASE WHEN json_type(doc, '$.${checkField(f)}') IN ('integer','real') THEN json_extract(doc, '$.${f}') END) AS s${i}`);
+        const sums = fields.map(
+          (f, i) =>
+            `SUM(CASE WHEN json_type(doc, '$.${checkField(f)}') IN ('integer','real') THEN json_extract(doc, '$.${f}') END) AS s${i}`,
+        );
         const from = select(filter, params);
         if (!from) return [];
-        const text = `SELECT ${[...keys, "COUNT(*) AS n", ...sums].join(", ")} ${from}` +
+        const text =
+          `SELECT ${[...keys, "COUNT(*) AS n", ...sums].join(", ")} ${from}` +
           (groupBy.length ? ` GROUP BY ${groupBy.map((_, i) => `k${i}`).join(", ")}` : "");
         const rows = (sql(text).all(...params) as Array<Record<string, unknown>>).filter((r) => (r.n as number) > 0);
-        return sortSumRows(rows.map((r): SumRow => ({
-          key: Object.fromEntries(groupBy.map((g, i) => [g, JSON.parse(r[`k${i}`] as string) as Scalar])),
-          count: r.n as number,
-          sums: Object.fromEntries(fields.map((f, i) => [f, (r[`s${i}`] as number | null) ?? 0])),
-        })), groupBy);
+        return sortSumRows(
+          rows.map((r): SumRow => ({
+            key: Object.fromEntries(groupBy.map((g, i) => [g, JSON.parse(r[`k${i}`] as string) as Scalar])),
+            count: r.n as number,
+            sums: Object.fromEntries(fields.map((f, i) => [f, (r[`s${i}`] as number | null) ?? 0])),
+          })),
+          groupBy,
+        );
       },
       putIfNewer: async (docs) => forgetOnError(() => putIfNewer(name, docs)),
       insertIfAbsent: async (doc) =>
@@ -171,7 +202,9 @@ export function openSqliteReadStore(file: string): ReadStore {
       delete: async (id) => remove(name, id),
       async ensureIndex(fields, options) {
         const exprs = fields.map(column).join(", ");
-        db.exec(`CREATE ${options?.unique ? "UNIQUE " : ""}INDEX IF NOT EXISTS ${indexName(name, fields, options?.unique)} ON ${ensure(name)} (${exprs})`);
+        db.exec(
+          `CREATE ${options?.unique ? "UNIQUE " : ""}INDEX IF NOT EXISTS ${indexName(name, fields, options?.unique)} ON ${ensure(name)} (${exprs})`,
+        );
       },
       async drop() {
         db.exec(`DROP TABLE IF EXISTS ${t}`);
@@ -188,7 +221,11 @@ export function openSqliteReadStore(file: string): ReadStore {
       return (rows as Array<{ name: string }>).map((r) => r.name.slice(3)).sort();
     },
     async renameCollection(source, target) {
-      try { rename(source, target); } finally { schemaChanged(); }
+      try {
+        rename(source, target);
+      } finally {
+        schemaChanged();
+      }
     },
     close: async () => void db.close(),
   };

@@ -25,13 +25,31 @@ export function testEvent(userId = "u1", extra: Record<string, unknown> = {}): N
   seq++;
   return {
     type: "analytics_event_tracked",
-    data: { name: `e${seq}`, userId, timestamp: "2025-01-02T03:04:05.678Z", properties: {
-      seq, big: Number.MAX_SAFE_INTEGER, neg: -1_234_567, zero: 0, nil: null, text: "ünï ✓", nested: { a: [1, { b: true }], o: {} }, ...extra,
-    } },
+    data: {
+      name: `e${seq}`,
+      userId,
+      timestamp: "2025-01-02T03:04:05.678Z",
+      properties: {
+        seq,
+        big: Number.MAX_SAFE_INTEGER,
+        neg: -1_234_567,
+        zero: 0,
+        nil: null,
+        text: "ünï ✓",
+        nested: { a: [1, { b: true }], o: {} },
+        ...extra,
+      },
+    },
     metadata: {
-      eventId: randomUUID(), occurredAt: "2025-01-02T03:04:05.678Z", actor: { type: "apiKey", id: "key-1" },
-      correlationId: "corr-1", causationId: "cause-1", idempotencyKey: "idem-1", schemaVersion: 1,
-      prevHash: "0".repeat(64), hash: "f".repeat(64),
+      eventId: randomUUID(),
+      occurredAt: "2025-01-02T03:04:05.678Z",
+      actor: { type: "apiKey", id: "key-1" },
+      correlationId: "corr-1",
+      causationId: "cause-1",
+      idempotencyKey: "idem-1",
+      schemaVersion: 1,
+      prevHash: "0".repeat(64),
+      hash: "f".repeat(64),
     },
   };
 }
@@ -147,7 +165,12 @@ export function eventStoreContract(name: string, factory: () => Promise<EventSto
       expect(all[0]!.position).toBeGreaterThan(base);
       all.slice(1).forEach((e, i) => expect(e.position).toBeGreaterThan(all[i]!.position));
       const pages: RecordedEvent[][] = [];
-      for (let p = await store.readAll({ after: base, maxCount: 4 }); p.length > 0; p = await store.readAll({ after: p.at(-1)!.position, maxCount: 4 })) pages.push(p);
+      for (
+        let p = await store.readAll({ after: base, maxCount: 4 });
+        p.length > 0;
+        p = await store.readAll({ after: p.at(-1)!.position, maxCount: 4 })
+      )
+        pages.push(p);
       expect(pages.map((p) => p.length)).toEqual([4, 4, 4, 1]);
       expect(pages.flat()).toEqual(all);
       expect(ids(await store.readAll({ after: all[2]!.position, maxCount: 3 }))).toEqual(ids(appended.slice(3, 6)));

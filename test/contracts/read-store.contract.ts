@@ -5,7 +5,13 @@ import type { Collection, Doc, ReadStore } from "../../projections/read-store.ts
 import { exactTotalsContract } from "./read-store.totals.contract.ts";
 
 type Factory = () => Promise<{ store: ReadStore; cleanup: () => Promise<void> }>;
-interface Row extends Doc { user?: string; day?: string; model?: string; n?: number; flag?: boolean }
+interface Row extends Doc {
+  user?: string;
+  day?: string;
+  model?: string;
+  n?: number;
+  flag?: boolean;
+}
 
 const row = (id: string, position: number, fields: Partial<Row> = {}): Row => ({ _id: id, _position: position, ...fields });
 const ids = (docs: Doc[]) => docs.map((d) => d._id);
@@ -21,19 +27,28 @@ export function readStoreContract(name: string, factory: Factory, options: { wri
     });
     afterEach(async () => cleanup());
 
-    const seed = () => rows.putIfNewer([
-      row("a", 1, { user: "u1", day: "2026-01-01", model: "gpt", n: 10, flag: true }),
-      row("b", 2, { user: "u1", day: "2026-01-02", model: "gpt", n: 20, flag: false }),
-      row("c", 3, { user: "u2", day: "2026-01-02", model: "claude", n: 30 }),
-      row("d", 4, { user: "u2", day: "2026-01-03", model: "gpt", n: 40, flag: true }),
-      row("e", 5, { user: "u3", day: "2026-01-04", model: "claude", n: 50 }),
-    ]);
+    const seed = () =>
+      rows.putIfNewer([
+        row("a", 1, { user: "u1", day: "2026-01-01", model: "gpt", n: 10, flag: true }),
+        row("b", 2, { user: "u1", day: "2026-01-02", model: "gpt", n: 20, flag: false }),
+        row("c", 3, { user: "u2", day: "2026-01-02", model: "claude", n: 30 }),
+        row("d", 4, { user: "u2", day: "2026-01-03", model: "gpt", n: 40, flag: true }),
+        row("e", 5, { user: "u3", day: "2026-01-04", model: "claude", n: 50 }),
+      ]);
 
     it("round-trips documents exactly", async () => {
       const doc = row("rt", 9_007_199_254_740_991, {
-        nested: { a: { b: "c" }, list: ["x", "y"], empty: {} }, tags: ["t1", "t2"], none: null,
-        max: Number.MAX_SAFE_INTEGER, min: -Number.MAX_SAFE_INTEGER, zero: 0, real: 0.125, yes: true, no: false,
-        text: "ünïcødé ✓ \"quoted\" 'single'", blank: "",
+        nested: { a: { b: "c" }, list: ["x", "y"], empty: {} },
+        tags: ["t1", "t2"],
+        none: null,
+        max: Number.MAX_SAFE_INTEGER,
+        min: -Number.MAX_SAFE_INTEGER,
+        zero: 0,
+        real: 0.125,
+        yes: true,
+        no: false,
+        text: "ünïcødé ✓ \"quoted\" 'single'",
+        blank: "",
       });
       await rows.put(doc);
       const read = [await rows.get("rt"), ...(await rows.find({ _id: "rt" })), ...(await rows.getMany(["rt"]))];
@@ -101,8 +116,10 @@ export function readStoreContract(name: string, factory: Factory, options: { wri
     it("sum groups by zero, one or two fields with a count and exact integer sums", async () => {
       await seed();
       const big = 2 ** 50;
-      await rows.putIfNewer([row("f", 6, { user: "u3", day: "2026-01-04", model: "claude", n: big }),
-        row("g", 7, { user: "u3", day: "2026-01-05", model: "claude", n: big + 1 })]);
+      await rows.putIfNewer([
+        row("f", 6, { user: "u3", day: "2026-01-04", model: "claude", n: big }),
+        row("g", 7, { user: "u3", day: "2026-01-05", model: "claude", n: big + 1 }),
+      ]);
       expect(await rows.sum({}, { groupBy: [], fields: ["n"] })).toEqual([{ key: {}, count: 7, sums: { n: 150 + 2 * big + 1 } }]);
       expect(await rows.sum({ user: "nobody" }, { groupBy: [], fields: ["n"] })).toEqual([]);
       const byModel = await rows.sum({ n: { lt: 100 } }, { groupBy: ["model"], fields: ["n", "_position"] });
@@ -184,21 +201,26 @@ export function readStoreContract(name: string, factory: Factory, options: { wri
       expect(() => store.collection("bad name; DROP")).toThrow();
     });
 
-    if (options.writeBatch !== false) it("writeBatch applies all writes or none", async () => {
-      if (!store.writeBatch) throw new Error(`${name} offers no writeBatch: pass { writeBatch: false }`);
-      const keys = store.collection("keys");
-      await keys.ensureIndex(["user"], { unique: true }).then(() => keys.put(row("k1", 1, { user: "u1" })));
-      expect(await store.writeBatch([
-        { collection: "rows", op: "putIfNewer", docs: [row("a", 1), row("b", 1)] },
-        { collection: "marks", op: "put", doc: row("projector", 1) },
-      ])).toEqual([2, 0]);
-      await expect(store.writeBatch([
-        { collection: "rows", op: "putIfNewer", docs: [row("c", 2)] },
-        { collection: "rows", op: "delete", id: "a" },
-        { collection: "keys", op: "put", doc: row("k2", 2, { user: "u1" }) },
-      ])).rejects.toThrow();
-      expect(ids(await rows.find({}, { sort: { _id: 1 } }))).toEqual(["a", "b"]);
-      expect(await store.collection("marks").get("projector")).toEqual(row("projector", 1));
-    });
+    if (options.writeBatch !== false)
+      it("writeBatch applies all writes or none", async () => {
+        if (!store.writeBatch) throw new Error(`${name} offers no writeBatch: pass { writeBatch: false }`);
+        const keys = store.collection("keys");
+        await keys.ensureIndex(["user"], { unique: true }).then(() => keys.put(row("k1", 1, { user: "u1" })));
+        expect(
+          await store.writeBatch([
+            { collection: "rows", op: "putIfNewer", docs: [row("a", 1), row("b", 1)] },
+            { collection: "marks", op: "put", doc: row("projector", 1) },
+          ]),
+        ).toEqual([2, 0]);
+        await expect(
+          store.writeBatch([
+            { collection: "rows", op: "putIfNewer", docs: [row("c", 2)] },
+            { collection: "rows", op: "delete", id: "a" },
+            { collection: "keys", op: "put", doc: row("k2", 2, { user: "u1" }) },
+          ]),
+        ).rejects.toThrow();
+        expect(ids(await rows.find({}, { sort: { _id: 1 } }))).toEqual(["a", "b"]);
+        expect(await store.collection("marks").get("projector")).toEqual(row("projector", 1));
+      });
   });
 }

@@ -21,14 +21,47 @@ const AT = "2026-02-03T10:15:00.000Z";
 const projections = [totalsProjection, dashboardProjection, usageReportProjection, modelUsageProjection] as Projection[];
 
 function recorded(position: number, event: Pick<RecordedEvent, "type" | "data">): RecordedEvent {
-  const metadata = { eventId: `e${position}`, occurredAt: AT, actor: { type: "admin" as const, id: "admin" }, correlationId: "c", causationId: "c", schemaVersion: 1 as const };
-  return { ...event, metadata, streamName: `account-${String((event.data as { userId: string }).userId)}`, revision: 0, position } as RecordedEvent;
+  const metadata = {
+    eventId: `e${position}`,
+    occurredAt: AT,
+    actor: { type: "admin" as const, id: "admin" },
+    correlationId: "c",
+    causationId: "c",
+    schemaVersion: 1 as const,
+  };
+  return {
+    ...event,
+    metadata,
+    streamName: `account-${String((event.data as { userId: string }).userId)}`,
+    revision: 0,
+    position,
+  } as RecordedEvent;
 }
-const payment = (userId: string, amount: number) => ({ type: "payment_processed" as const, data: { userId, paymentId: `p-${userId}`, amount, currency: "USD" as const, method: "card" } });
-const refund = (userId: string, amount: number) => ({ type: "payment_refunded" as const, data: { userId, paymentId: `p-${userId}`, refundId: `r-${userId}`, amount } });
+const payment = (userId: string, amount: number) => ({
+  type: "payment_processed" as const,
+  data: { userId, paymentId: `p-${userId}`, amount, currency: "USD" as const, method: "card" },
+});
+const refund = (userId: string, amount: number) => ({
+  type: "payment_refunded" as const,
+  data: { userId, paymentId: `p-${userId}`, refundId: `r-${userId}`, amount },
+});
 const usage = (userId: string, n: number, cost: number) => ({
   type: "ai_usage" as const,
-  data: { userId, usageId: `u-${userId}-${n}`, requestId: `q-${n}`, service: "chat", resource: "chat.completions", provider: "openai", model: "gpt-4o", promptTokens: 1, completionTokens: 1, tokens: 2, cost, prices: { promptPerMillion: 1, completionPerMillion: 1 }, timestamp: AT },
+  data: {
+    userId,
+    usageId: `u-${userId}-${n}`,
+    requestId: `q-${n}`,
+    service: "chat",
+    resource: "chat.completions",
+    provider: "openai",
+    model: "gpt-4o",
+    promptTokens: 1,
+    completionTokens: 1,
+    tokens: 2,
+    cost,
+    prices: { promptPerMillion: 1, completionPerMillion: 1 },
+    timestamp: AT,
+  },
 });
 
 export function exactTotalsContract(name: string, factory: Factory): void {
@@ -37,7 +70,16 @@ export function exactTotalsContract(name: string, factory: Factory): void {
       const { store, cleanup } = await factory();
       try {
         const MAX = MAX_MONEY;
-        const history = [payment("a", MAX), payment("b", MAX), payment("c", MAX), usage("a", 1, MAX), usage("a", 2, MAX), usage("b", 3, MAX), refund("c", MAX), payment("d", 1)];
+        const history = [
+          payment("a", MAX),
+          payment("b", MAX),
+          payment("c", MAX),
+          usage("a", 1, MAX),
+          usage("a", 2, MAX),
+          usage("b", 3, MAX),
+          refund("c", MAX),
+          payment("d", 1),
+        ];
         const events = history.map((e, i) => recorded(i + 1, e));
         for (const event of events) await applyBatch({ reads: store, projections, name: `totals-${name}` }, [event]);
         await applyBatch({ reads: store, projections, name: `totals-${name}` }, events); // a replay changes nothing
@@ -46,11 +88,19 @@ export function exactTotalsContract(name: string, factory: Factory): void {
         const [payments, refunds, revenue, userA] = [3n * max + 1n, max, 3n * max, 2n * max];
         expect(payments > BigInt(Number.MAX_SAFE_INTEGER)).toBe(true);
         const m = await metrics(store);
-        expect({ payments: m.payments, refunds: m.refunds, revenue: m.revenue, requests: m.requests, events: m.events }).toEqual({ payments, refunds, revenue, requests: 3, events: 8 });
+        expect({ payments: m.payments, refunds: m.refunds, revenue: m.revenue, requests: m.requests, events: m.events }).toEqual({
+          payments,
+          refunds,
+          revenue,
+          requests: 3,
+          events: 8,
+        });
         expect(formatMoney(m.payments)).toBe("27021597764.222974");
 
         const d = await dashboard(store, "hour", "2026-02-03T00:00:00.000Z", "2026-02-03T23:59:59.999Z");
-        expect(d.buckets).toEqual([{ start: "2026-02-03T10:00:00.000Z", requests: 3, tokens: 6, cost: revenue, payments, refunds, activeUsers: 2 }]);
+        expect(d.buckets).toEqual([
+          { start: "2026-02-03T10:00:00.000Z", requests: 3, tokens: 6, cost: revenue, payments, refunds, activeUsers: 2 },
+        ]);
         expect(d.totals).toMatchObject({ cost: revenue, payments, refunds });
         expect(d.topModels).toEqual([{ model: "gpt-4o", requests: 3, tokens: 6, cost: revenue }]);
 

@@ -13,7 +13,11 @@ import { Kafka, logLevel } from "kafkajs";
 const ROOT = resolve(import.meta.dirname, "../..");
 const CLASSPATH = join(ROOT, "infra/engines/kafka/target/kafka-libs/*"); // quoted: the JVM expands it
 const jvmOptions = (dir: string) => [
-  "-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true", `-Dkafka.logs.dir=${join(dir, "logs")}`,
+  "-Xms256m",
+  "-Xmx512m",
+  "-XX:+UseG1GC",
+  "-Djava.awt.headless=true",
+  `-Dkafka.logs.dir=${join(dir, "logs")}`,
   `-Dlog4j2.configurationFile=${join(ROOT, "infra/engines/kafka/log4j2.properties")}`,
 ];
 
@@ -43,7 +47,8 @@ const serverProperties = ({ port, controllerPort, dir }: KafkaProcessOptions) =>
     .replaceAll("@LOG_DIR@", join(dir, "data"));
 
 const tail = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").split("\n").slice(-60).join("\n") : "");
-const exited = (child: ChildProcess) => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, "exit").then(() => undefined));
+const exited = (child: ChildProcess) =>
+  child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, "exit").then(() => undefined);
 
 function run(args: string[], dir: string, out: number): ChildProcess {
   return spawn("java", [...jvmOptions(dir), "-cp", CLASSPATH, ...args], { cwd: dir, stdio: ["ignore", out, out] });
@@ -51,7 +56,13 @@ function run(args: string[], dir: string, out: number): ChildProcess {
 
 /** kafkajs gets answers from the admin API, the group coordinator and an idempotent producer */
 async function answers(brokers: string[]): Promise<void> {
-  const kafka = new Kafka({ brokers, clientId: "kafka-process-wait", logLevel: logLevel.NOTHING, connectionTimeout: 2000, retry: { retries: 0 } });
+  const kafka = new Kafka({
+    brokers,
+    clientId: "kafka-process-wait",
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 2000,
+    retry: { retries: 0 },
+  });
   const admin = kafka.admin();
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 3 } });
   try {
@@ -76,7 +87,8 @@ export async function startKafka(options: KafkaProcessOptions): Promise<KafkaPro
   const out = openSync(logFile, "a");
   if (!existsSync(join(dir, "data", "meta.properties"))) {
     let clusterId: string;
-    do clusterId = randomBytes(16).toString("base64url"); while (clusterId.startsWith("-"));
+    do clusterId = randomBytes(16).toString("base64url");
+    while (clusterId.startsWith("-"));
     const format = run(["kafka.tools.StorageTool", "format", "--standalone", "-t", clusterId, "-c", properties], dir, out);
     const [code] = (await once(format, "exit")) as [number | null];
     if (code !== 0) throw new Error(`kafka storage format failed (exit ${code}):\n${tail(logFile)}`);

@@ -47,10 +47,15 @@ export async function openRawMongo(url: string, dbName: string): Promise<RawMong
     },
     async insertOrReplace(collection, inserts, replaces) {
       if (inserts.length + replaces.length === 0) return;
-      await db.collection(collection).bulkWrite([
-        ...inserts.map((d) => ({ insertOne: { document: d } })),
-        ...replaces.map((d) => ({ replaceOne: { filter: { _id: d._id }, replacement: d } })),
-      ], { ordered: false });
+      await db
+        .collection(collection)
+        .bulkWrite(
+          [
+            ...inserts.map((d) => ({ insertOne: { document: d } })),
+            ...replaces.map((d) => ({ replaceOne: { filter: { _id: d._id }, replacement: d } })),
+          ],
+          { ordered: false },
+        );
     },
     count: (collection) => db.collection(collection).countDocuments(),
     close: () => client.close(),

@@ -10,7 +10,11 @@ export interface RawReadResult {
   bytes: number;
 }
 
-export async function rawReadTopic(brokers: string[], topic: string, options: { parse?: boolean; timeoutMs?: number } = {}): Promise<RawReadResult> {
+export async function rawReadTopic(
+  brokers: string[],
+  topic: string,
+  options: { parse?: boolean; timeoutMs?: number } = {},
+): Promise<RawReadResult> {
   const kafka = new Kafka({ clientId: "bench-raw", brokers, logLevel: logLevel.WARN });
   const admin = kafka.admin();
   await admin.connect();

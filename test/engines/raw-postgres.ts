@@ -30,7 +30,14 @@ export async function dropPostgresDatabase(url: string, name: string): Promise<v
   await withPostgres(url, (c) => c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`));
 }
 
-export interface RawEventRow { stream: string; revision: number; eventId: string; type: string; data: string; metadata: string }
+export interface RawEventRow {
+  stream: string;
+  revision: number;
+  eventId: string;
+  type: string;
+  data: string;
+  metadata: string;
+}
 
 export interface RawInsertOptions {
   /** rows per INSERT ... SELECT FROM unnest(...), one transaction each */
@@ -53,35 +60,48 @@ export interface RawInsertOptions {
 export async function rawBatchedInserts(url: string, table: string, rows: RawEventRow[], options: RawInsertOptions): Promise<number> {
   const { batchSize, connections = 1, lock = false, bodies = "ndjson" } = options;
   const t = pg.escapeIdentifier(table);
-  await withPostgres(url, (c) => c.query(`CREATE TABLE ${t} (position bigserial PRIMARY KEY, stream text NOT NULL,
+  await withPostgres(url, (c) =>
+    c.query(`CREATE TABLE ${t} (position bigserial PRIMARY KEY, stream text NOT NULL,
     revision integer NOT NULL, event_id text NOT NULL UNIQUE, type text NOT NULL, data json NOT NULL, metadata json NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(), UNIQUE (stream, revision))`));
+    created_at timestamptz NOT NULL DEFAULT now(), UNIQUE (stream, revision))`),
+  );
   const json = bodies === "ndjson" ? (n: number) => `string_to_array($${n}, E'\\n')::json[]` : (n: number) => `$${n}::json[]`;
   const sql = `INSERT INTO ${t} (stream, revision, event_id, type, data, metadata)
     SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], ${json(5)}, ${json(6)})`;
   const body = bodies === "ndjson" ? (texts: string[]) => texts.join("\n") : (texts: string[]) => texts;
   const batches: RawEventRow[][] = [];
   for (let i = 0; i < rows.length; i += batchSize) batches.push(rows.slice(i, i + batchSize));
-  const clients = await Promise.all(Array.from({ length: connections }, async () => {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    await c.query("SET synchronous_commit = on");
-    return c;
-  }));
+  const clients = await Promise.all(
+    Array.from({ length: connections }, async () => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query("SET synchronous_commit = on");
+      return c;
+    }),
+  );
   try {
     const t0 = performance.now();
     let next = 0;
-    await Promise.all(clients.map(async (c) => {
-      for (let b = batches[next++]; b; b = batches[next++]) {
-        const values = [b.map((r) => r.stream), b.map((r) => r.revision), b.map((r) => r.eventId), b.map((r) => r.type), body(b.map((r) => r.data)), body(b.map((r) => r.metadata))];
-        if (!lock) await c.query(sql, values);
-        else {
-          await c.query(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
-          await c.query(sql, values);
-          await c.query("COMMIT");
+    await Promise.all(
+      clients.map(async (c) => {
+        for (let b = batches[next++]; b; b = batches[next++]) {
+          const values = [
+            b.map((r) => r.stream),
+            b.map((r) => r.revision),
+            b.map((r) => r.eventId),
+            b.map((r) => r.type),
+            body(b.map((r) => r.data)),
+            body(b.map((r) => r.metadata)),
+          ];
+          if (!lock) await c.query(sql, values);
+          else {
+            await c.query(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
+            await c.query(sql, values);
+            await c.query("COMMIT");
+          }
         }
-      }
-    }));
+      }),
+    );
     return (performance.now() - t0) / 1000;
   } finally {
     await Promise.all(clients.map((c) => c.end()));

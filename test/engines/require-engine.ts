@@ -14,14 +14,15 @@ const START_THEM = 'run "npm run engines:up" and load .engines/env';
 /** how to get an engine that engines:up does not start */
 const GET_IT: Partial<Record<EngineName, string>> = {
   chromium: "apt-get install -y chromium (.ci/run does), or set CHROMIUM_PATH",
-  schemathesis: 'bash infra/engines/schemathesis.sh (.ci/run does), or set SCHEMATHESIS_BIN',
+  schemathesis: "bash infra/engines/schemathesis.sh (.ci/run does), or set SCHEMATHESIS_BIN",
 };
 
 const required = (name: EngineName) => (process.env.REQUIRE_ENGINES ?? "").split(/[\s,]+/).includes(name);
 
 /** throws when REQUIRE_ENGINES names the engine, else prints the one skip line */
 export function missing(name: EngineName, what: string): undefined {
-  if (required(name)) throw new Error(`${what}, but REQUIRE_ENGINES=${process.env.REQUIRE_ENGINES} requires ${name}: ${GET_IT[name] ?? START_THEM}`);
+  if (required(name))
+    throw new Error(`${what}, but REQUIRE_ENGINES=${process.env.REQUIRE_ENGINES} requires ${name}: ${GET_IT[name] ?? START_THEM}`);
   console.log(`[skip] ${name}: ${what} — ${MISSING_BECAUSE[name] ?? GET_IT[name] ?? START_THEM}`);
   return undefined;
 }

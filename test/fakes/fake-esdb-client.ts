@@ -12,8 +12,15 @@ import { comparePositions } from "../../infra/esdb/positions.ts";
 // inclusive forwards and exclusive backwards; subscriptions are exclusive and live.
 
 interface Rec {
-  streamId: string; id: string; type: string; revision: bigint; position: Position;
-  data: unknown; metadata: unknown; isJson: true; created: Date;
+  streamId: string;
+  id: string;
+  type: string;
+  revision: bigint;
+  position: Position;
+  data: unknown;
+  metadata: unknown;
+  isJson: true;
+  created: Date;
 }
 type Item = { event: Rec; commitPosition: bigint };
 
@@ -38,7 +45,17 @@ export function createFakeEsdb(): FakeEsdb {
   function write(streamId: string, type: string, data: unknown, metadata: unknown, id: string): Rec {
     const position = { commit: next, prepare: next };
     next += 97n + BigInt(type.length); // records have sizes: positions are not dense
-    const rec: Rec = { streamId, id, type, revision: BigInt(revisionOf(streamId) + 1), position, data, metadata, isJson: true, created: new Date() };
+    const rec: Rec = {
+      streamId,
+      id,
+      type,
+      revision: BigInt(revisionOf(streamId) + 1),
+      position,
+      data,
+      metadata,
+      isJson: true,
+      created: new Date(),
+    };
     log.push(rec);
     for (const sub of live) sub.stream.push(item(rec));
     return rec;
@@ -58,20 +75,32 @@ export function createFakeEsdb(): FakeEsdb {
         const cur = revisionOf(streamName);
         const exp = options?.expectedRevision === NO_STREAM ? -1 : Number(options?.expectedRevision);
         const current = cur < 0 ? NO_STREAM : BigInt(cur);
-        const conflict = () => new WrongExpectedVersionError(undefined, { streamName, expected: options?.expectedRevision ?? "any", current });
+        const conflict = () =>
+          new WrongExpectedVersionError(undefined, { streamName, expected: options?.expectedRevision ?? "any", current });
         if (exp > cur) throw conflict();
         if (exp < cur) {
           const stored = log.filter((r) => r.streamId === streamName).slice(exp + 1, exp + 1 + batch.length);
           if (stored.length !== batch.length || stored.some((r, i) => r.id !== batch[i]!.id)) throw conflict();
           const last = stored.at(-1)!;
-          return { success: true, nextExpectedRevision: last.revision, position: fake.idempotentWithoutPosition ? undefined : last.position };
+          return {
+            success: true,
+            nextExpectedRevision: last.revision,
+            position: fake.idempotentWithoutPosition ? undefined : last.position,
+          };
         }
         const written = batch.map((e) => write(streamName, e.type, e.data, e.metadata, e.id));
         const last = written.at(-1)!;
-        return { success: true, nextExpectedRevision: last.revision, position: { commit: last.position.commit, prepare: written[0]!.position.prepare } };
+        return {
+          success: true,
+          nextExpectedRevision: last.revision,
+          position: { commit: last.position.commit, prepare: written[0]!.position.prepare },
+        };
       },
 
-      readStream(streamName: string, options?: { fromRevision?: bigint | typeof START | typeof END; direction?: string; maxCount?: number | bigint }) {
+      readStream(
+        streamName: string,
+        options?: { fromRevision?: bigint | typeof START | typeof END; direction?: string; maxCount?: number | bigint },
+      ) {
         const recs = log.filter((r) => r.streamId === streamName);
         if (recs.length === 0) return readable([], new StreamNotFoundError(undefined, streamName));
         const max = Number(options?.maxCount ?? Number.MAX_SAFE_INTEGER);
@@ -116,9 +145,11 @@ export function createFakeEsdb(): FakeEsdb {
 
 /** a finished read: its items, then optionally an error raised while iterating (as the SDK does) */
 function readable(items: Item[], error?: Error): Readable {
-  const stream = Readable.from((async function* () {
-    yield* items;
-    if (error) throw error;
-  })());
+  const stream = Readable.from(
+    (async function* () {
+      yield* items;
+      if (error) throw error;
+    })(),
+  );
   return Object.assign(stream, { cancel: async () => void stream.destroy() });
 }

@@ -11,15 +11,29 @@ const credit: AccountCommand = {
 };
 const expected = {
   type: "transaction_created" as const,
-  data: { userId: "u1", transactionId: "t1", amount: 5, type: "credit" as const, balanceAfter: 5, timestamp: "2025-03-01T12:00:00Z", metadata: {} },
+  data: {
+    userId: "u1",
+    transactionId: "t1",
+    amount: 5,
+    type: "credit" as const,
+    balanceAfter: 5,
+    timestamp: "2025-03-01T12:00:00Z",
+    metadata: {},
+  },
 };
 
 describe("deciderSpec", () => {
   it("passes on equal events regardless of key order", () => {
-    given().when(credit).then([{ data: { ...expected.data }, type: expected.type }]);
+    given()
+      .when(credit)
+      .then([{ data: { ...expected.data }, type: expected.type }]);
   });
   it("fails on different events", () => {
-    expect(() => given().when(credit).then([{ ...expected, data: { ...expected.data, balanceAfter: 6 } }])).toThrow(/unexpected decision/);
+    expect(() =>
+      given()
+        .when(credit)
+        .then([{ ...expected, data: { ...expected.data, balanceAfter: 6 } }]),
+    ).toThrow(/unexpected decision/);
     expect(() => given().when(credit).then([])).toThrow(/unexpected decision/);
   });
   it("fails when an expected refusal does not happen, or has another code or kind", () => {

@@ -25,15 +25,22 @@ export interface GatewayHarness {
   close(): Promise<void>;
 }
 
-export async function startGatewayHarness(script?: Script, env: Record<string, string> = {}, gateway: Partial<GatewayOptions> = {}): Promise<GatewayHarness> {
+export async function startGatewayHarness(
+  script?: Script,
+  env: Record<string, string> = {},
+  gateway: Partial<GatewayOptions> = {},
+): Promise<GatewayHarness> {
   const fixture = await startUpstreamFixture(script);
-  const t = await testApp({
-    OPENAI_BASE_URL: fixture.baseUrl("openai"),
-    OPENAI_API_KEY: UPSTREAM_KEYS.openai,
-    OPENROUTER_BASE_URL: fixture.baseUrl("openrouter"),
-    OPENROUTER_API_KEY: UPSTREAM_KEYS.openrouter,
-    ...env,
-  }, { gateway });
+  const t = await testApp(
+    {
+      OPENAI_BASE_URL: fixture.baseUrl("openai"),
+      OPENAI_API_KEY: UPSTREAM_KEYS.openai,
+      OPENROUTER_BASE_URL: fixture.baseUrl("openrouter"),
+      OPENROUTER_API_KEY: UPSTREAM_KEYS.openrouter,
+      ...env,
+    },
+    { gateway },
+  );
   await t.app.listen({ port: 0, host: "127.0.0.1" });
   const url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
   const events = (userId: string) => t.platform.events.readStream(accountStream(userId));

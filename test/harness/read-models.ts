@@ -18,5 +18,12 @@ export async function projectToHead(events: EventStore, reads: ReadStore, batchS
   const head = await events.headPosition();
   const controller = new AbortController();
   if (head <= (await readCheckpoint(reads))) return;
-  await runProjector({ events, reads, projections: allProjections, signal: controller.signal, batchSize, onBatch: (position) => position >= head && controller.abort() });
+  await runProjector({
+    events,
+    reads,
+    projections: allProjections,
+    signal: controller.signal,
+    batchSize,
+    onBatch: (position) => position >= head && controller.abort(),
+  });
 }

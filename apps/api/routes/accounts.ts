@@ -19,7 +19,11 @@ const Account = z.object({
   updatedAt: instantOut,
   position: z.int().describe("global position of the last event applied to this account's balance"),
 });
-const AccountList = z.object({ items: z.array(Account), total: z.int().describe("accounts matching the prefix"), nextCursor: z.string().nullable() });
+const AccountList = z.object({
+  items: z.array(Account),
+  total: z.int().describe("accounts matching the prefix"),
+  nextCursor: z.string().nullable(),
+});
 
 const Me = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("admin") }),
@@ -37,12 +41,22 @@ export async function accountRoutes(fastify: FastifyInstance, { platform }: { pl
 
   app.get("/auth/me", {
     config: { access: "any" },
-    schema: { tags: ["auth"], summary: "The caller: the admin token, or an API key's user, scopes and limits (never its secret)", response: { 200: Me } },
+    schema: {
+      tags: ["auth"],
+      summary: "The caller: the admin token, or an API key's user, scopes and limits (never its secret)",
+      response: { 200: Me },
+    },
     handler: async (request) => {
       const p = request.principal!;
       if (p.kind === "admin") return { kind: "admin" as const };
       const { budget, ...rates } = p.limits;
-      return { kind: "user" as const, userId: p.userId, keyId: p.keyId, scopes: p.scopes, limits: { ...rates, ...(budget !== undefined ? { budget } : {}) } };
+      return {
+        kind: "user" as const,
+        userId: p.userId,
+        keyId: p.keyId,
+        scopes: p.scopes,
+        limits: { ...rates, ...(budget !== undefined ? { budget } : {}) },
+      };
     },
   });
 
@@ -52,7 +66,11 @@ export async function accountRoutes(fastify: FastifyInstance, { platform }: { pl
       tags: ["billing"],
       summary: "Accounts (balances read model) whose user id starts with `prefix`, in id order, paginated by `cursor`",
       querystring: z.strictObject({
-        prefix: z.string().max(128).regex(/^[A-Za-z0-9_.:@-]*$/, "letters, digits and _ . : @ - only").default(""),
+        prefix: z
+          .string()
+          .max(128)
+          .regex(/^[A-Za-z0-9_.:@-]*$/, "letters, digits and _ . : @ - only")
+          .default(""),
         limit: queryInt(1, 500).default(50),
         cursor: id.optional().describe("the nextCursor of the previous page"),
         minPosition,
@@ -65,8 +83,14 @@ export async function accountRoutes(fastify: FastifyInstance, { platform }: { pl
       const page = await listAccounts(platform.reads, prefix, limit, cursor);
       return {
         items: page.items.map((d) => ({
-          userId: d.userId, balance: d.balance, held: d.held, available: d.balance - d.held,
-          currency: d.currency, transactions: d.transactions, updatedAt: d.updatedAt, position: d._position,
+          userId: d.userId,
+          balance: d.balance,
+          held: d.held,
+          available: d.balance - d.held,
+          currency: d.currency,
+          transactions: d.transactions,
+          updatedAt: d.updatedAt,
+          position: d._position,
         })),
         total: page.total,
         nextCursor: page.nextCursor,

@@ -16,7 +16,15 @@ const window = z.strictObject({ from: isoTime.optional(), to: isoTime.optional()
 const rangeInvalid = { 422: problem("from is after to (REQUEST.RANGE_INVALID)") };
 
 const count = z.int().min(0);
-const Metrics = z.object({ accounts: count, requests: count, tokens: count, revenue: moneyOut, payments: moneyOut, refunds: moneyOut, events: count });
+const Metrics = z.object({
+  accounts: count,
+  requests: count,
+  tokens: count,
+  revenue: moneyOut,
+  payments: moneyOut,
+  refunds: moneyOut,
+  events: count,
+});
 const bucketSums = { requests: count, tokens: count, cost: moneyOut, payments: moneyOut, refunds: moneyOut, activeUsers: count };
 const Dashboard = z.object({
   granularity: z.enum(["hour", "day"]),
@@ -30,7 +38,6 @@ const Dashboard = z.object({
 const EventsSummary = z.object({ from: instantOut, to: instantOut, total: count, byType: z.array(z.object({ type: z.string(), count })) });
 const CollectionStats = z.object({ collections: z.array(z.object({ name: z.string(), documents: count })) });
 const Tracked = z.object({ eventId: z.string(), accepted: z.boolean(), position: positionOut });
-
 
 /** size of the JSON of an event's `properties`: keeps one client from bloating the log */
 const MAX_PROPERTIES_BYTES = 16 * 1024;
@@ -80,7 +87,12 @@ export async function analyticsRoutes(fastify: FastifyInstance, { platform }: { 
 
   app.get("/analytics/events/summary", {
     config: { access: "admin" },
-    schema: { tags, summary: "Events by type over a window (default: last 24 hours)", querystring: window, response: { 200: EventsSummary, ...rangeInvalid } },
+    schema: {
+      tags,
+      summary: "Events by type over a window (default: last 24 hours)",
+      querystring: window,
+      response: { 200: EventsSummary, ...rangeInvalid },
+    },
     handler: async (request) => {
       await awaitPosition(platform, request.query.minPosition);
       const { from, to } = range(request.query, 24);
@@ -103,7 +115,10 @@ export async function analyticsRoutes(fastify: FastifyInstance, { platform }: { 
       schema: { tags, summary: "Record an analytics event (202)", body: trackBody, response: { 202: Tracked } },
       handler: async (request, reply) => {
         const userId = request.owner;
-        const result = await trackAnalyticsEvent(platform, commandContext(request, platform), { ...request.body, ...(userId ? { userId } : {}) });
+        const result = await trackAnalyticsEvent(platform, commandContext(request, platform), {
+          ...request.body,
+          ...(userId ? { userId } : {}),
+        });
         return reply.code(202).send(result);
       },
     });

@@ -10,7 +10,10 @@ import { instantOut, moneyOut, positionOut, queryInt, userIdParams } from "../sc
 import { eventsQuery } from "./events.ts";
 
 /** the event's data exactly as hashed (money in integer micro-USD) */
-const eventData = documentedAs(z.custom<object>((v) => typeof v === "object" && v !== null), { type: "object", description: "the event's data exactly as hashed: money in integer micro-USD" });
+const eventData = documentedAs(
+  z.custom<object>((v) => typeof v === "object" && v !== null),
+  { type: "object", description: "the event's data exactly as hashed: money in integer micro-USD" },
+);
 const actor = z.object({ type: z.enum(["admin", "apiKey", "system"]), id: z.string() });
 const Metadata = z.object({
   eventId: z.string(),
@@ -47,7 +50,14 @@ const Trail = z.object({
   nextRevision: z.int().nullable().describe("pass as fromRevision for the next page"),
 });
 const fold = z.object({ balance: moneyOut, held: moneyOut, transactions: z.int() });
-const problemFound = z.object({ code: z.string(), detail: z.string(), eventId: z.string().optional(), type: z.string().optional(), revision: z.int().optional(), position: z.int().optional() });
+const problemFound = z.object({
+  code: z.string(),
+  detail: z.string(),
+  eventId: z.string().optional(),
+  type: z.string().optional(),
+  revision: z.int().optional(),
+  position: z.int().optional(),
+});
 const Audit = z.object({
   userId: z.string(),
   ok: z.boolean(),
@@ -61,7 +71,14 @@ const Audit = z.object({
 });
 /** money stays integer micro-USD here: moneyOut formats it */
 const micro = (m: number) => m;
-const Reconciliation = z.object({ ok: z.boolean(), accounts: z.int(), events: z.int(), headPosition: z.int(), lagging: z.int(), mismatches: z.array(Audit) });
+const Reconciliation = z.object({
+  ok: z.boolean(),
+  accounts: z.int(),
+  events: z.int(),
+  headPosition: z.int(),
+  lagging: z.int(),
+  mismatches: z.array(Audit),
+});
 
 // Auditors: the account's complete ordered history with ids and hashes, and its verification.
 // Both read the event store (the account stream is the record); only the comparison reads a projection.
@@ -88,7 +105,12 @@ export async function auditRoutes(fastify: FastifyInstance, { platform }: { plat
 
   app.get("/audit/verify/:userId", {
     config: { access: "user", scope: "billing:read", owner: { in: "params" } },
-    schema: { tags, summary: "Hash chain, ledger and balance read model of one account, recomputed from its events", params: userIdParams, response: { 200: Audit } },
+    schema: {
+      tags,
+      summary: "Hash chain, ledger and balance read model of one account, recomputed from its events",
+      params: userIdParams,
+      response: { 200: Audit },
+    },
     handler: async (request) => {
       const { userId } = request.params;
       const audit = await verifyAccount(platform.events, platform.reads, userId);
@@ -99,7 +121,11 @@ export async function auditRoutes(fastify: FastifyInstance, { platform }: { plat
 
   app.get("/audit/reconcile", {
     config: { access: "admin" },
-    schema: { tags, summary: "Reconciliation: every account's chain, ledger and balance read model against its events (one pass over $all)", response: { 200: Reconciliation } },
+    schema: {
+      tags,
+      summary: "Reconciliation: every account's chain, ledger and balance read model against its events (one pass over $all)",
+      response: { 200: Reconciliation },
+    },
     handler: async () => {
       const result = await reconcileAll(platform.events, platform.reads);
       return { ...result, mismatches: result.mismatches.map((a) => auditJson(a, micro)) };

@@ -11,7 +11,20 @@ import type { Platform } from "../../../application/platform.ts";
 import { problem } from "../contract.ts";
 import { awaitPosition, commandContext } from "../context.ts";
 import { HttpProblem } from "../problem.ts";
-import { id, instantOut, isoTime, text, minPosition, moneyOut, nonNegativeMoney, nonZeroMoney, positionOut, positiveMoney, queryInt, userIdParams } from "../schemas.ts";
+import {
+  id,
+  instantOut,
+  isoTime,
+  text,
+  minPosition,
+  moneyOut,
+  nonNegativeMoney,
+  nonZeroMoney,
+  positionOut,
+  positiveMoney,
+  queryInt,
+  userIdParams,
+} from "../schemas.ts";
 
 const TRANSACTION_TYPES = ["payment", "refund", "usage", "credit", "debit", "adjustment"] as const satisfies readonly TransactionType[];
 const tokens = z.int().min(0).max(100_000_000);
@@ -27,12 +40,51 @@ const Balance = z.object({
   asOf: instantOut.optional(),
   transactions: z.int().optional().describe("with asOf: transactions up to that instant"),
 });
-const Payment = z.object({ paymentId: z.string(), transactionId: z.string(), userId: z.string(), amount: moneyOut, balance: moneyOut, position: positionOut });
-const Refund = z.object({ refundId: z.string(), transactionId: z.string(), paymentId: z.string(), userId: z.string(), amount: moneyOut, balance: moneyOut, position: positionOut });
-const Transaction = z.object({ transactionId: z.string(), userId: z.string(), type: z.enum(["credit", "debit", "adjustment"]), amount: moneyOut, balance: moneyOut, position: positionOut });
-const Usage = z.object({ usageId: z.string(), transactionId: z.string(), userId: z.string(), cost: moneyOut, balance: moneyOut, position: positionOut });
+const Payment = z.object({
+  paymentId: z.string(),
+  transactionId: z.string(),
+  userId: z.string(),
+  amount: moneyOut,
+  balance: moneyOut,
+  position: positionOut,
+});
+const Refund = z.object({
+  refundId: z.string(),
+  transactionId: z.string(),
+  paymentId: z.string(),
+  userId: z.string(),
+  amount: moneyOut,
+  balance: moneyOut,
+  position: positionOut,
+});
+const Transaction = z.object({
+  transactionId: z.string(),
+  userId: z.string(),
+  type: z.enum(["credit", "debit", "adjustment"]),
+  amount: moneyOut,
+  balance: moneyOut,
+  position: positionOut,
+});
+const Usage = z.object({
+  usageId: z.string(),
+  transactionId: z.string(),
+  userId: z.string(),
+  cost: moneyOut,
+  balance: moneyOut,
+  position: positionOut,
+});
 const History = z.object({
-  items: z.array(z.object({ transactionId: z.string(), type: z.enum(TRANSACTION_TYPES), amount: moneyOut, balanceAfter: moneyOut, timestamp: instantOut, metadata: z.record(z.string(), z.string()), position: positionOut })),
+  items: z.array(
+    z.object({
+      transactionId: z.string(),
+      type: z.enum(TRANSACTION_TYPES),
+      amount: moneyOut,
+      balanceAfter: moneyOut,
+      timestamp: instantOut,
+      metadata: z.record(z.string(), z.string()),
+      position: positionOut,
+    }),
+  ),
   nextCursor: z.string().nullable().describe("pass as cursor for the next (older) page"),
 });
 const usageSums = { requests: z.int(), promptTokens: z.int(), completionTokens: z.int(), tokens: z.int(), cost: moneyOut };
@@ -43,7 +95,9 @@ const Report = z.object({
   totals: z.object(usageSums),
   byDay: z.array(z.object({ day: z.iso.date(), ...usageSums })),
   byModel: z.array(z.object({ provider: z.string(), model: z.string(), ...usageSums })),
-  daily: z.array(z.object({ day: z.iso.date(), provider: z.string(), model: z.string(), ...usageSums })).describe("one row per day, provider and model"),
+  daily: z
+    .array(z.object({ day: z.iso.date(), provider: z.string(), model: z.string(), ...usageSums }))
+    .describe("one row per day, provider and model"),
 });
 const notFound = (what: string) => ({ 404: problem(`no such ${what} (${what.toUpperCase()}.NOT_FOUND)`) });
 
@@ -53,14 +107,28 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
 
   app.get("/billing/balance/:userId", {
     config: { access: "user", scope: "billing:read", owner: { in: "params" } },
-    schema: { tags, summary: "Balance of an account (asOf: time travel, see /audit)", params: userIdParams, querystring: z.strictObject({ minPosition, asOf: isoTime.optional() }), response: { 200: Balance } },
+    schema: {
+      tags,
+      summary: "Balance of an account (asOf: time travel, see /audit)",
+      params: userIdParams,
+      querystring: z.strictObject({ minPosition, asOf: isoTime.optional() }),
+      response: { 200: Balance },
+    },
     handler: async (request) => {
       const { userId } = request.params;
       await awaitPosition(platform, request.query.minPosition);
       if (request.query.asOf) return balanceAsOf(platform, userId, request.query.asOf);
       const doc = await getBalance(platform.reads, userId);
       if (!doc) throw new HttpProblem("ACCOUNT.NOT_FOUND", `account ${userId} not found`);
-      return { userId, balance: doc.balance, held: doc.held, available: doc.balance - doc.held, currency: doc.currency, updatedAt: doc.updatedAt, position: doc._position };
+      return {
+        userId,
+        balance: doc.balance,
+        held: doc.held,
+        available: doc.balance - doc.held,
+        currency: doc.currency,
+        updatedAt: doc.updatedAt,
+        position: doc._position,
+      };
     },
   });
 
@@ -69,10 +137,22 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
     schema: {
       tags,
       summary: "Top up a prepaid balance",
-      body: z.strictObject({ userId: id, amount: positiveMoney, currency: z.literal("USD").default("USD"), method: text(64).default("manual"), paymentId: id.optional(), externalRef: text(200).optional() }),
-      response: { 201: Payment, 409: problem("a payment with this id exists (PAYMENT.DUPLICATE)"), 422: problem("the balance would overflow (MONEY.OVERFLOW)") },
+      body: z.strictObject({
+        userId: id,
+        amount: positiveMoney,
+        currency: z.literal("USD").default("USD"),
+        method: text(64).default("manual"),
+        paymentId: id.optional(),
+        externalRef: text(200).optional(),
+      }),
+      response: {
+        201: Payment,
+        409: problem("a payment with this id exists (PAYMENT.DUPLICATE)"),
+        422: problem("the balance would overflow (MONEY.OVERFLOW)"),
+      },
     },
-    handler: async (request, reply) => reply.code(201).send(await billing.processPayment(platform, commandContext(request, platform), request.body)),
+    handler: async (request, reply) =>
+      reply.code(201).send(await billing.processPayment(platform, commandContext(request, platform), request.body)),
   });
 
   app.post("/billing/payment/refund", {
@@ -80,10 +160,22 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
     schema: {
       tags,
       summary: "Refund all or part of a payment",
-      body: z.strictObject({ userId: id, paymentId: id, amount: positiveMoney.optional(), refundId: id.optional(), reason: text(500).optional() }),
-      response: { 201: Refund, ...notFound("payment"), 409: problem("a refund with this id exists (REFUND.DUPLICATE)"), 422: problem("more than is left of the payment (PAYMENT.OVER_REFUND), the available balance does not cover it") },
+      body: z.strictObject({
+        userId: id,
+        paymentId: id,
+        amount: positiveMoney.optional(),
+        refundId: id.optional(),
+        reason: text(500).optional(),
+      }),
+      response: {
+        201: Refund,
+        ...notFound("payment"),
+        409: problem("a refund with this id exists (REFUND.DUPLICATE)"),
+        422: problem("more than is left of the payment (PAYMENT.OVER_REFUND), the available balance does not cover it"),
+      },
     },
-    handler: async (request, reply) => reply.code(201).send(await billing.refundPayment(platform, commandContext(request, platform), request.body)),
+    handler: async (request, reply) =>
+      reply.code(201).send(await billing.refundPayment(platform, commandContext(request, platform), request.body)),
   });
 
   app.post("/billing/transaction", {
@@ -92,12 +184,29 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
       tags,
       summary: "Credit, debit or adjustment (a debit beyond the available balance is 422)",
       body: z.discriminatedUnion("type", [
-        z.strictObject({ userId: id, type: z.enum(["credit", "debit"]), amount: positiveMoney, transactionId: id.optional(), description: text(500).optional() }),
-        z.strictObject({ userId: id, type: z.literal("adjustment"), amount: nonZeroMoney, transactionId: id.optional(), description: text(500).optional() }),
+        z.strictObject({
+          userId: id,
+          type: z.enum(["credit", "debit"]),
+          amount: positiveMoney,
+          transactionId: id.optional(),
+          description: text(500).optional(),
+        }),
+        z.strictObject({
+          userId: id,
+          type: z.literal("adjustment"),
+          amount: nonZeroMoney,
+          transactionId: id.optional(),
+          description: text(500).optional(),
+        }),
       ]),
-      response: { 201: Transaction, 409: problem("a transaction with this id exists (TRANSACTION.DUPLICATE)"), 422: problem("a debit beyond the available balance (ACCOUNT.INSUFFICIENT_FUNDS), or an overflow (MONEY.OVERFLOW)") },
+      response: {
+        201: Transaction,
+        409: problem("a transaction with this id exists (TRANSACTION.DUPLICATE)"),
+        422: problem("a debit beyond the available balance (ACCOUNT.INSUFFICIENT_FUNDS), or an overflow (MONEY.OVERFLOW)"),
+      },
     },
-    handler: async (request, reply) => reply.code(201).send(await billing.createTransaction(platform, commandContext(request, platform), request.body)),
+    handler: async (request, reply) =>
+      reply.code(201).send(await billing.createTransaction(platform, commandContext(request, platform), request.body)),
   });
 
   app.post("/billing/usage/track", {
@@ -119,9 +228,14 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
         apiKeyId: id.optional(),
         timestamp: isoTime.optional(),
       }),
-      response: { 201: Usage, 409: problem("a usage with this id exists (USAGE.DUPLICATE)"), 422: problem("the model has no catalog price (USAGE.UNPRICED)") },
+      response: {
+        201: Usage,
+        409: problem("a usage with this id exists (USAGE.DUPLICATE)"),
+        422: problem("the model has no catalog price (USAGE.UNPRICED)"),
+      },
     },
-    handler: async (request, reply) => reply.code(201).send(await billing.trackUsage(platform, commandContext(request, platform), request.body)),
+    handler: async (request, reply) =>
+      reply.code(201).send(await billing.trackUsage(platform, commandContext(request, platform), request.body)),
   });
 
   app.get("/billing/transactions/:userId", {
@@ -130,7 +244,11 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
       tags,
       summary: "Transaction history, newest first, with a cursor",
       params: userIdParams,
-      querystring: z.strictObject({ limit: queryInt(1, 500).default(50), cursor: queryInt(1).optional().describe("nextCursor of the previous page"), minPosition }),
+      querystring: z.strictObject({
+        limit: queryInt(1, 500).default(50),
+        cursor: queryInt(1).optional().describe("nextCursor of the previous page"),
+        minPosition,
+      }),
       response: { 200: History },
     },
     handler: async (request) => {
@@ -139,7 +257,15 @@ export async function billingRoutes(fastify: FastifyInstance, { platform }: { pl
       if (!(await getBalance(platform.reads, userId))) throw new HttpProblem("ACCOUNT.NOT_FOUND", `account ${userId} not found`);
       const page = await listTransactions(platform.reads, userId, request.query.limit, request.query.cursor);
       return {
-        items: page.items.map((t) => ({ transactionId: t.transactionId, type: t.type, amount: t.amount, balanceAfter: t.balanceAfter, timestamp: t.timestamp, metadata: t.metadata, position: t._position })),
+        items: page.items.map((t) => ({
+          transactionId: t.transactionId,
+          type: t.type,
+          amount: t.amount,
+          balanceAfter: t.balanceAfter,
+          timestamp: t.timestamp,
+          metadata: t.metadata,
+          position: t._position,
+        })),
         nextCursor: page.nextCursor === null ? null : String(page.nextCursor),
       };
     },

@@ -34,7 +34,11 @@ export const eventsQuery = z.strictObject({
   to: isoTime.optional().describe("occurredAt < to"),
   limit: queryInt(1).optional().describe("stop after this many events"),
   pageSize: queryInt(1, 10_000).default(1000),
-  follow: z.enum(["true", "false"]).default("false").transform((v) => v === "true").describe("keep the response open and stream new events as they are appended"),
+  follow: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true")
+    .describe("keep the response open and stream new events as they are appended"),
 });
 /** one line of the replay (OpenAPI 3.1: the schema of a line-delimited stream is one line) */
 const RecordedLine = z.object({
@@ -45,7 +49,10 @@ const RecordedLine = z.object({
   revision: z.int(),
   position: z.int(),
 });
-const ndjson = { description: "one recorded event per line; x-head-position is the head the replay stops at", content: { "application/x-ndjson": { schema: RecordedLine } } };
+const ndjson = {
+  description: "one recorded event per line; x-head-position is the head the replay stops at",
+  content: { "application/x-ndjson": { schema: RecordedLine } },
+};
 
 export async function eventRoutes(fastify: FastifyInstance, { platform }: { platform: Platform }) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -56,7 +63,8 @@ export async function eventRoutes(fastify: FastifyInstance, { platform }: { plat
     config: { access: "admin" },
     schema: {
       tags: ["events"],
-      summary: "Replay events as NDJSON: one recorded event per line, {type, data, metadata, streamName, revision, position}, the same shape as the topic's record values",
+      summary:
+        "Replay events as NDJSON: one recorded event per line, {type, data, metadata, streamName, revision, position}, the same shape as the topic's record values",
       querystring: eventsQuery,
       response: { 200: ndjson, 422: problem("from is after to (REQUEST.RANGE_INVALID)") },
     },
@@ -68,7 +76,12 @@ export async function eventRoutes(fastify: FastifyInstance, { platform }: { plat
       const stop = new AbortController();
       reply.raw.on("close", () => stop.abort()); // finished or client gone: stop reading the store
       const head = await platform.events.headPosition();
-      const chunks = storeNdjsonChunks(platform.events, filter, { pageSize, limit, signal: stop.signal, ...(follow ? { follow } : { until: head }) });
+      const chunks = storeNdjsonChunks(platform.events, filter, {
+        pageSize,
+        limit,
+        signal: stop.signal,
+        ...(follow ? { follow } : { until: head }),
+      });
       if (follow) {
         following.add(stop);
         stop.signal.addEventListener("abort", () => following.delete(stop));

@@ -47,7 +47,12 @@ export async function keyRoutes(fastify: FastifyInstance, { platform, revocation
       body: z.strictObject({
         userId: id.optional().describe("required with the admin token; an API key creates keys for its own user"),
         name: text(100),
-        scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length).optional().describe(`default: ${DEFAULT_SCOPES.join(", ")} (for an API key: those of them it has)`),
+        scopes: z
+          .array(z.enum(SCOPES))
+          .min(1)
+          .max(SCOPES.length)
+          .optional()
+          .describe(`default: ${DEFAULT_SCOPES.join(", ")} (for an API key: those of them it has)`),
         limits: z
           .strictObject({
             requestsPerMinute: z.number().int().positive().max(1_000_000).optional(),
@@ -61,7 +66,8 @@ export async function keyRoutes(fastify: FastifyInstance, { platform, revocation
     handler: async (request, reply) => {
       const p = request.principal!;
       const { limits, scopes, name } = request.body;
-      const granted = p.kind === "user" ? narrowToCreator(p, scopes, limits) : { scopes: scopes ?? DEFAULT_SCOPES, ...(limits ? { limits } : {}) };
+      const granted =
+        p.kind === "user" ? narrowToCreator(p, scopes, limits) : { scopes: scopes ?? DEFAULT_SCOPES, ...(limits ? { limits } : {}) };
       const created = await createApiKey(platform, commandContext(request, platform), { userId: request.owner!, name, ...granted });
       return reply.code(201).send(created);
     },
@@ -69,7 +75,12 @@ export async function keyRoutes(fastify: FastifyInstance, { platform, revocation
 
   app.get("/auth/api-keys", {
     config: { access: "user", scope: "keys", owner: { in: "query", optional: true } },
-    schema: { tags, summary: "List API keys (never secrets)", querystring: z.strictObject({ userId: id.optional(), minPosition }), response: { 200: z.object({ items: z.array(KeyView) }) } },
+    schema: {
+      tags,
+      summary: "List API keys (never secrets)",
+      querystring: z.strictObject({ userId: id.optional(), minPosition }),
+      response: { 200: z.object({ items: z.array(KeyView) }) },
+    },
     handler: async (request) => {
       await awaitPosition(platform, request.query.minPosition);
       return { items: (await listApiKeys(platform.reads, request.owner)).map(toKeyView) };
@@ -82,7 +93,11 @@ export async function keyRoutes(fastify: FastifyInstance, { platform, revocation
       tags,
       summary: "Revoke an API key (404 unknown, 409 already revoked)",
       params: z.strictObject({ keyId: id }),
-      response: { 200: Revoked, 404: problem("no such key, or it belongs to another user (API_KEY.NOT_FOUND)"), 409: problem("the key is already revoked (API_KEY.ALREADY_REVOKED)") },
+      response: {
+        200: Revoked,
+        404: problem("no such key, or it belongs to another user (API_KEY.NOT_FOUND)"),
+        409: problem("the key is already revoked (API_KEY.ALREADY_REVOKED)"),
+      },
     },
     handler: async (request) => {
       const revoked = await revokeApiKey(platform, commandContext(request, platform), request.params.keyId, ownerOf(request, undefined));

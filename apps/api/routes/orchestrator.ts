@@ -41,8 +41,18 @@ const Catalog = z.object({
   ),
 });
 const RouteView = z.object({ provider: z.string(), upstreamId: z.string(), prices: Prices, latencyMs: z.number().nullable(), circuit });
-const Skipped = z.object({ provider: z.string(), reason: z.enum(["circuit_open", "not_configured", "unpriced"]), retryAfterMs: z.number().optional() });
-const Route = z.object({ model: z.string(), strategy: z.enum(STRATEGIES), route: RouteView, fallbacks: z.array(RouteView), skipped: z.array(Skipped) });
+const Skipped = z.object({
+  provider: z.string(),
+  reason: z.enum(["circuit_open", "not_configured", "unpriced"]),
+  retryAfterMs: z.number().optional(),
+});
+const Route = z.object({
+  model: z.string(),
+  strategy: z.enum(STRATEGIES),
+  route: RouteView,
+  fallbacks: z.array(RouteView),
+  skipped: z.array(Skipped),
+});
 
 export async function orchestratorRoutes(fastify: FastifyInstance, { platform, gateway }: { platform: Platform; gateway: Gateway }) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -51,7 +61,11 @@ export async function orchestratorRoutes(fastify: FastifyInstance, { platform, g
 
   app.get("/orchestrator/models", {
     config: { access: "public" },
-    schema: { tags, summary: "Model catalog: providers, context length, current prices and their history (USD per million tokens)", response: { 200: Catalog } },
+    schema: {
+      tags,
+      summary: "Model catalog: providers, context length, current prices and their history (USD per million tokens)",
+      response: { 200: Catalog },
+    },
     handler: async () => {
       const now = platform.now();
       const ids = [...new Set(catalog.models.map((m) => m.id))];
@@ -93,7 +107,11 @@ export async function orchestratorRoutes(fastify: FastifyInstance, { platform, g
         strategy: z.enum(STRATEGIES).default("priority"),
         provider: z.enum(["openai", "openrouter"]).optional(),
       }),
-      response: { 200: Route, 404: problem("the model is not offered (MODEL.NOT_FOUND)"), 503: problem("no provider can serve the model now (PROVIDER.UNAVAILABLE)") },
+      response: {
+        200: Route,
+        404: problem("the model is not offered (MODEL.NOT_FOUND)"),
+        503: problem("no provider can serve the model now (PROVIDER.UNAVAILABLE)"),
+      },
     },
     handler: async (request) => {
       const { model, strategy, provider } = request.body;

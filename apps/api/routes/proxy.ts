@@ -30,7 +30,13 @@ const ChatCompletion = z.looseObject({
   object: z.literal("chat.completion"),
   created: z.int(),
   model: z.string(),
-  choices: z.array(z.looseObject({ index: z.int(), message: z.looseObject({ role: z.string(), content: z.string().nullable().optional() }), finish_reason: z.string().nullable() })),
+  choices: z.array(
+    z.looseObject({
+      index: z.int(),
+      message: z.looseObject({ role: z.string(), content: z.string().nullable().optional() }),
+      finish_reason: z.string().nullable(),
+    }),
+  ),
   usage: z.looseObject({ prompt_tokens: z.int(), completion_tokens: z.int(), total_tokens: z.int() }).optional(),
 });
 /** one server-sent event of a streamed completion (OpenAPI 3.1: the schema of an event stream is one event) */
@@ -44,7 +50,10 @@ const completion = {
   description: "the completion: JSON, or with stream=true server-sent events (chat.completion.chunk objects, then [DONE])",
   content: { "application/json": { schema: ChatCompletion }, "text/event-stream": { schema: CompletionEvent } },
 };
-const ModelList = z.object({ object: z.literal("list"), data: z.array(z.object({ id: z.string(), object: z.literal("model"), created: z.int(), owned_by: z.string() })) });
+const ModelList = z.object({
+  object: z.literal("list"),
+  data: z.array(z.object({ id: z.string(), object: z.literal("model"), created: z.int(), owned_by: z.string() })),
+});
 const Validation = z.object({
   valid: z.literal(true),
   model: z.string(),
@@ -56,7 +65,15 @@ const Validation = z.object({
 });
 
 const openAiType = (status: number) =>
-  status === 401 ? "authentication_error" : status === 402 ? "insufficient_quota" : status === 429 ? "rate_limit_exceeded" : status >= 500 ? "server_error" : "invalid_request_error";
+  status === 401
+    ? "authentication_error"
+    : status === 402
+      ? "insufficient_quota"
+      : status === 429
+        ? "rate_limit_exceeded"
+        : status >= 500
+          ? "server_error"
+          : "invalid_request_error";
 
 /** onSend: every problem+json of these routes (auth and validation ones too) also carries OpenAI's error object */
 async function withOpenAiError(_request: FastifyRequest, reply: FastifyReply, payload: unknown) {
@@ -83,7 +100,13 @@ export async function proxyRoutes(fastify: FastifyInstance, { platform, gateway 
   const tags = ["proxy"];
   app.addHook("onSend", withOpenAiError);
 
-  async function chat(request: FastifyRequest, reply: FastifyReply, body: z.infer<typeof chatRequestSchema>, provider?: string, strategy: Strategy = "priority") {
+  async function chat(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    body: z.infer<typeof chatRequestSchema>,
+    provider?: string,
+    strategy: Strategy = "priority",
+  ) {
     const user = apiKeyOf(request);
     const abort = new AbortController();
     reply.raw.once("close", () => reply.raw.writableFinished || abort.abort());
@@ -114,7 +137,13 @@ export async function proxyRoutes(fastify: FastifyInstance, { platform, gateway 
     return reply;
   }
 
-  const chatSchema = (summary: string) => ({ tags, summary, body: chatRequestSchema, headers: strategyHeader, response: { 200: completion } });
+  const chatSchema = (summary: string) => ({
+    tags,
+    summary,
+    body: chatRequestSchema,
+    headers: strategyHeader,
+    response: { 200: completion },
+  });
   app.post("/v1/chat/completions", {
     config: { access: "key", scope: "chat", metered: true },
     bodyLimit: CHAT_BODY_LIMIT,
@@ -136,7 +165,8 @@ export async function proxyRoutes(fastify: FastifyInstance, { platform, gateway 
     handler: async () => {
       const seen = new Map<string, { id: string; object: "model"; created: number; owned_by: string }>();
       for (const m of platform.catalog.models) {
-        if (!seen.has(m.id)) seen.set(m.id, { id: m.id, object: "model", created: Math.floor(Date.parse(m.prices[0]!.from) / 1000), owned_by: m.provider });
+        if (!seen.has(m.id))
+          seen.set(m.id, { id: m.id, object: "model", created: Math.floor(Date.parse(m.prices[0]!.from) / 1000), owned_by: m.provider });
       }
       return { object: "list" as const, data: [...seen.values()] };
     },
@@ -149,13 +179,24 @@ export async function proxyRoutes(fastify: FastifyInstance, { platform, gateway 
       tags,
       summary: "Validate a chat request, estimate its cost and check funds; calls no provider",
       body: chatRequestSchema,
-      querystring: z.strictObject({ provider: z.enum(["openai", "openrouter"]).optional(), strategy: z.enum(STRATEGIES).default("priority") }),
-      response: { 200: Validation, 404: problem("the model is not offered (MODEL.NOT_FOUND)"), 503: problem("no provider can serve the model now (PROVIDER.UNAVAILABLE)") },
+      querystring: z.strictObject({
+        provider: z.enum(["openai", "openrouter"]).optional(),
+        strategy: z.enum(STRATEGIES).default("priority"),
+      }),
+      response: {
+        200: Validation,
+        404: problem("the model is not offered (MODEL.NOT_FOUND)"),
+        503: problem("no provider can serve the model now (PROVIDER.UNAVAILABLE)"),
+      },
     },
     handler: async (request) => {
       const user = apiKeyOf(request);
       const body = request.body;
-      const quote = quoteChat(gateway, body, { strategy: request.query.strategy, at: platform.now(), ...(request.query.provider ? { provider: request.query.provider } : {}) });
+      const quote = quoteChat(gateway, body, {
+        strategy: request.query.strategy,
+        at: platform.now(),
+        ...(request.query.provider ? { provider: request.query.provider } : {}),
+      });
       const [route, ...fallbacks] = quote.plan.candidates;
       const balance = await getBalance(platform.reads, user.userId);
       const available = balance ? balance.balance - balance.held : 0;

@@ -28,16 +28,18 @@ const SystemStatus = z.object({
   relay: z.object({ enabled: z.boolean(), topic: z.string(), checkpoint: position.nullable(), lag: position.nullable() }),
 });
 const Providers = z.object({
-  providers: z.array(z.object({
-    provider: z.string(),
-    configured: z.boolean(),
-    models: z.int(),
-    circuit: z.enum(["closed", "open", "half_open"]),
-    consecutiveFailures: z.int(),
-    retryAfterMs: z.int(),
-    recent: z.object({ windowSeconds: z.int(), requests: z.int(), failures: z.int(), errorRate: z.number().nullable() }),
-    latencyMs: z.number().nullable().describe("moving average of time to first byte"),
-  })),
+  providers: z.array(
+    z.object({
+      provider: z.string(),
+      configured: z.boolean(),
+      models: z.int(),
+      circuit: z.enum(["closed", "open", "half_open"]),
+      consecutiveFailures: z.int(),
+      retryAfterMs: z.int(),
+      recent: z.object({ windowSeconds: z.int(), requests: z.int(), failures: z.int(), errorRate: z.number().nullable() }),
+      latencyMs: z.number().nullable().describe("moving average of time to first byte"),
+    }),
+  ),
 });
 
 /** the value and how long it took, or null when the store did not answer */
@@ -51,29 +53,53 @@ async function timed<T>(read: () => Promise<T>): Promise<{ value: T; ms: number 
   }
 }
 
-export async function statusRoutes(fastify: FastifyInstance, { platform, gateway, config }: { platform: Platform; gateway: Gateway; config: Config }) {
+export async function statusRoutes(
+  fastify: FastifyInstance,
+  { platform, gateway, config }: { platform: Platform; gateway: Gateway; config: Config },
+) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { events, reads } = platform;
 
   app.get("/system/status", {
     config: { access: "admin" },
-    schema: { tags: ["system"], summary: "Stores, projector and relay checkpoints with their lag, rebuilds in progress, collections", response: { 200: SystemStatus } },
+    schema: {
+      tags: ["system"],
+      summary: "Stores, projector and relay checkpoints with their lag, rebuilds in progress, collections",
+      response: { 200: SystemStatus },
+    },
     handler: async () => {
       const head = await timed(() => events.headPosition());
       const checkpoint = await timed(() => readCheckpoint(reads));
       const lag = (at: number | null) => (head && at !== null ? Math.max(0, head.value - at) : null);
       const up = checkpoint !== null;
-      const relayAt = up && config.KAFKA_BROKERS ? await readCheckpoint(reads, relayCheckpointId(config.KAFKA_TOPIC)).catch(() => null) : null;
+      const relayAt =
+        up && config.KAFKA_BROKERS ? await readCheckpoint(reads, relayCheckpointId(config.KAFKA_TOPIC)).catch(() => null) : null;
       const collections = [...new Map(allProjections.map((p) => [p.collection, p.name]))];
       return {
         now: platform.now(),
         uptimeSeconds: Math.round(process.uptime()),
         rssBytes: process.memoryUsage.rss(),
         node: process.version,
-        eventStore: { kind: config.EVENT_STORE, status: head ? ("up" as const) : ("down" as const), latencyMs: head?.ms ?? null, headPosition: head?.value ?? null },
+        eventStore: {
+          kind: config.EVENT_STORE,
+          status: head ? ("up" as const) : ("down" as const),
+          latencyMs: head?.ms ?? null,
+          headPosition: head?.value ?? null,
+        },
         readStore: { kind: config.READ_STORE, status: up ? ("up" as const) : ("down" as const), latencyMs: checkpoint?.ms ?? null },
         projector: { inProcess: config.RUN_PROJECTOR, checkpoint: checkpoint?.value ?? null, lag: lag(checkpoint?.value ?? null) },
-        projections: await Promise.all(collections.map(async ([collection, name]) => ({ name, collection, documents: up ? await reads.collection(collection).count().catch(() => null) : null }))),
+        projections: await Promise.all(
+          collections.map(async ([collection, name]) => ({
+            name,
+            collection,
+            documents: up
+              ? await reads
+                  .collection(collection)
+                  .count()
+                  .catch(() => null)
+              : null,
+          })),
+        ),
         rebuilds: up ? (await pendingRebuilds(reads, allProjections)).map((r) => ({ ...r, lag: lag(r.position) })) : [],
         relay: { enabled: Boolean(config.KAFKA_BROKERS), topic: config.KAFKA_TOPIC, checkpoint: relayAt, lag: lag(relayAt) },
       };
@@ -82,7 +108,11 @@ export async function statusRoutes(fastify: FastifyInstance, { platform, gateway
 
   app.get("/orchestrator/providers", {
     config: { access: "admin" },
-    schema: { tags: ["orchestrator"], summary: "Each provider of this instance: circuit state, error rate over the last 5 minutes, latency", response: { 200: Providers } },
+    schema: {
+      tags: ["orchestrator"],
+      summary: "Each provider of this instance: circuit state, error rate over the last 5 minutes, latency",
+      response: { 200: Providers },
+    },
     handler: async () => {
       const names = [...new Set([...gateway.providers.keys(), ...platform.catalog.models.map((m) => m.provider)])].sort();
       return {

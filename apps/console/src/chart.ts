@@ -60,7 +60,11 @@ export class TimeChart {
     const grid = { stroke: css("--grid"), width: 1 };
     const days = step >= 86400;
     const axis = (format: (v: number) => string, side?: 1) => ({
-      stroke: css("--muted"), grid, ticks: grid, size: 64, ...(side ? { side, scale: "right" } : {}),
+      stroke: css("--muted"),
+      grid,
+      ticks: grid,
+      size: 64,
+      ...(side ? { side, scale: "right" } : {}),
       values: (_u: uPlot, ticks: number[]) => ticks.map(format),
     });
     this.chart = new uPlot(
@@ -69,14 +73,32 @@ export class TimeChart {
         height: this.options.height ?? 220,
         cursor: { drag: { x: false, y: false } },
         // half a step of room at each end, so the first and last bars are drawn whole
-        scales: { x: { time: true, range: (_u, min, max) => [min - step / 2, max + step / 2] }, ...(this.options.right ? { right: {} } : {}) },
+        scales: {
+          x: { time: true, range: (_u, min, max) => [min - step / 2, max + step / 2] },
+          ...(this.options.right ? { right: {} } : {}),
+        },
         axes: [
-          { stroke: css("--muted"), grid, ticks: grid, space: 60, ...(days ? { values: (_u: uPlot, ticks: number[]) => ticks.map((t) => new Date(t * 1000).toISOString().slice(5, 10)) } : {}) },
+          {
+            stroke: css("--muted"),
+            grid,
+            ticks: grid,
+            space: 60,
+            ...(days ? { values: (_u: uPlot, ticks: number[]) => ticks.map((t) => new Date(t * 1000).toISOString().slice(5, 10)) } : {}),
+          },
           axis(this.options.left),
           ...(this.options.right ? [axis(this.options.right, 1 as const)] : []),
         ],
         series: [
-          { label: "time", value: (_u, v) => (v === null ? "—" : new Date(v * 1000).toISOString().slice(0, days ? 10 : 16).replace("T", " ")) },
+          {
+            label: "time",
+            value: (_u, v) =>
+              v === null
+                ? "—"
+                : new Date(v * 1000)
+                    .toISOString()
+                    .slice(0, days ? 10 : 16)
+                    .replace("T", " "),
+          },
           ...series.map((s, i) => ({
             label: s.label,
             stroke: PALETTE[i % PALETTE.length],

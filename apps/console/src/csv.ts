@@ -28,4 +28,8 @@ export interface ReportRow {
 export const REPORT_COLUMNS = ["day", "provider", "model", "requests", "promptTokens", "completionTokens", "tokens", "cost"] as const;
 
 /** the usage report's day × provider × model rows, exactly as the API gave them (cost: decimal USD) */
-export const reportCsv = (rows: ReportRow[]) => toCsv([...REPORT_COLUMNS], rows.map((r) => REPORT_COLUMNS.map((c) => r[c])));
+export const reportCsv = (rows: ReportRow[]) =>
+  toCsv(
+    [...REPORT_COLUMNS],
+    rows.map((r) => REPORT_COLUMNS.map((c) => r[c])),
+  );

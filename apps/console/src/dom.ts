@@ -40,6 +40,10 @@ export function fill(el: Element, ...children: Child[]): void {
 export const route = (...segments: string[]) => `#/${segments.map(encodeURIComponent).join("/")}`;
 
 /** an async listener: the element does not wait for it, so the handler catches and shows its own failures */
-export function onAsync<K extends keyof HTMLElementEventMap>(el: HTMLElement, type: K, handler: (event: HTMLElementEventMap[K]) => Promise<void>): void {
+export function onAsync<K extends keyof HTMLElementEventMap>(
+  el: HTMLElement,
+  type: K,
+  handler: (event: HTMLElementEventMap[K]) => Promise<void>,
+): void {
   el.addEventListener(type, (event) => void handler(event));
 }

@@ -18,7 +18,8 @@ export const usdNumber = (amount: string) => Number(amount);
 
 export const num = (n: number | null | undefined) => (n === null || n === undefined ? "—" : n.toLocaleString("en-US"));
 
-export const percent = (x: number | null | undefined) => (x === null || x === undefined ? "—" : `${(x * 100).toFixed(x < 0.1 && x > 0 ? 1 : 0)}%`);
+export const percent = (x: number | null | undefined) =>
+  x === null || x === undefined ? "—" : `${(x * 100).toFixed(x < 0.1 && x > 0 ? 1 : 0)}%`;
 
 /** ISO instant → "2026-11-27 14:04:05 UTC" (operators compare instants across machines: always UTC) */
 export function when(iso: string | null | undefined): string {

@@ -38,17 +38,23 @@ const root = document.getElementById("app")!;
 let scope: Scope | null = null;
 
 function parseHash(): string[] {
-  return location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map((s) => {
-    try {
-      return decodeURIComponent(s);
-    } catch {
-      return s;
-    }
-  });
+  return location.hash
+    .replace(/^#\/?/, "")
+    .split("/")
+    .filter(Boolean)
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    });
 }
 
 function who(me: Me) {
-  return me.kind === "admin" ? ["Operator", h("small", null, "admin token · every account")] : [me.userId, h("small", null, `API key ${me.keyId}`)];
+  return me.kind === "admin"
+    ? ["Operator", h("small", null, "admin token · every account")]
+    : [me.userId, h("small", null, `API key ${me.keyId}`)];
 }
 
 function render(): void {
@@ -67,11 +73,21 @@ function render(): void {
   const menu = h(
     "nav",
     { class: "menu", "aria-label": "Console pages" },
-    h("ul", null, ...NAV.filter((n) => n.visible()).map((n) => h("li", null, h("a", { href: route(...(n.path ? [n.path] : [])), "aria-current": n === nav ? "page" : null }, n.label)))),
+    h(
+      "ul",
+      null,
+      ...NAV.filter((n) => n.visible()).map((n) =>
+        h("li", null, h("a", { href: route(...(n.path ? [n.path] : [])), "aria-current": n === nav ? "page" : null }, n.label)),
+      ),
+    ),
   );
   fill(
     root,
-    h("a", { href: "#content", class: "skip-link", onclick: (e) => (e.preventDefault(), main.querySelector<HTMLElement>("h1")?.focus()) }, "Skip to content"),
+    h(
+      "a",
+      { href: "#content", class: "skip-link", onclick: (e) => (e.preventDefault(), main.querySelector<HTMLElement>("h1")?.focus()) },
+      "Skip to content",
+    ),
     h(
       "div",
       { class: "shell" },
@@ -80,7 +96,12 @@ function render(): void {
         { class: "sidebar" },
         h("div", { class: "brand" }, h("span", { class: "logo", "aria-hidden": "true" }, "◆"), "AI Aggregator"),
         menu,
-        h("div", { class: "whoami" }, h("span", { class: "who" }, ...who(me)), h("button", { type: "button", class: "secondary small", onclick: () => (signOut(), render()) }, "Sign out")),
+        h(
+          "div",
+          { class: "whoami" },
+          h("span", { class: "who" }, ...who(me)),
+          h("button", { type: "button", class: "secondary small", onclick: () => (signOut(), render()) }, "Sign out"),
+        ),
       ),
       main,
     ),

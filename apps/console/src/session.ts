@@ -6,7 +6,13 @@
 
 export type Me =
   | { kind: "admin" }
-  | { kind: "user"; userId: string; keyId: string; scopes: string[]; limits: { requestsPerMinute?: number; tokensPerMinute?: number; budget?: string } };
+  | {
+      kind: "user";
+      userId: string;
+      keyId: string;
+      scopes: string[];
+      limits: { requestsPerMinute?: number; tokensPerMinute?: number; budget?: string };
+    };
 
 const KEY = "aggregator-console-token";
 let token: string | null = null;

@@ -15,9 +15,19 @@ export class Scope {
   }
 }
 
-export const loading = (what: string) => h("p", { class: "loading", role: "status" }, h("span", { class: "spinner", "aria-hidden": "true" }), `Loading ${what}…`);
+export const loading = (what: string) =>
+  h("p", { class: "loading", role: "status" }, h("span", { class: "spinner", "aria-hidden": "true" }), `Loading ${what}…`);
 
-const TITLES: Record<number, string> = { 0: "The server is unreachable", 400: "The request was refused", 401: "Not signed in", 403: "Not allowed", 404: "Not found", 409: "Conflict", 422: "Not possible", 503: "Not ready yet" };
+const TITLES: Record<number, string> = {
+  0: "The server is unreachable",
+  400: "The request was refused",
+  401: "Not signed in",
+  403: "Not allowed",
+  404: "Not found",
+  409: "Conflict",
+  422: "Not possible",
+  503: "Not ready yet",
+};
 
 export function problemBox(error: unknown): HTMLElement {
   const e = error instanceof ApiError ? error : new ApiError(-1, "CONSOLE", error instanceof Error ? error.message : String(error));
@@ -31,7 +41,8 @@ export function problemBox(error: unknown): HTMLElement {
   );
 }
 
-export const empty = (title: string, ...body: Child[]) => h("div", { class: "empty" }, h("strong", null, title), ...body.map((b) => (typeof b === "string" ? h("p", null, b) : b)));
+export const empty = (title: string, ...body: Child[]) =>
+  h("div", { class: "empty" }, h("strong", null, title), ...body.map((b) => (typeof b === "string" ? h("p", null, b) : b)));
 
 let settling = 0;
 /** User Timing mark `console:ready`: the view is drawn and every part of it has its first answer (bench, RUM) */
@@ -65,12 +76,23 @@ export function region(scope: Scope, what: string, load: (signal: AbortSignal) =
 }
 
 export const pageHeader = (title: string, sub?: Child, ...actions: Child[]) =>
-  h("header", { class: "page-header" }, h("div", null, h("h1", { tabindex: "-1" }, title), sub ? h("p", { class: "sub" }, sub) : null), actions.length ? h("div", { class: "actions" }, ...actions) : null);
+  h(
+    "header",
+    { class: "page-header" },
+    h("div", null, h("h1", { tabindex: "-1" }, title), sub ? h("p", { class: "sub" }, sub) : null),
+    actions.length ? h("div", { class: "actions" }, ...actions) : null,
+  );
 
 export const section = (title: string, ...children: Child[]) => h("section", { class: "card" }, h("h2", null, title), ...children);
 
 export const stat = (label: string, value: Child, hint?: Child) =>
-  h("div", { class: "stat" }, h("span", { class: "stat-label" }, label), h("span", { class: typeof value === "string" && value.length > 14 ? "stat-value long" : "stat-value" }, value), hint ? h("span", { class: "stat-hint" }, hint) : null);
+  h(
+    "div",
+    { class: "stat" },
+    h("span", { class: "stat-label" }, label),
+    h("span", { class: typeof value === "string" && value.length > 14 ? "stat-value long" : "stat-value" }, value),
+    hint ? h("span", { class: "stat-hint" }, hint) : null,
+  );
 
 export const groupTitle = (text: string) => h("h2", { class: "group-title" }, text);
 
@@ -100,7 +122,23 @@ export function table<T>(caption: string, columns: Column<T>[], rows: T[], empty
       null,
       h("caption", { class: "sr-only" }, caption),
       h("thead", null, h("tr", null, ...columns.map((c) => h("th", { scope: "col", class: c.numeric ? "num" : null }, c.label)))),
-      h("tbody", null, ...rows.map((row) => h("tr", null, ...columns.map((c) => h("td", { class: [c.numeric ? "num" : "", c.nowrap ? "nowrap" : ""].join(" ").trim() || null, "data-label": c.label }, c.cell(row)))))),
+      h(
+        "tbody",
+        null,
+        ...rows.map((row) =>
+          h(
+            "tr",
+            null,
+            ...columns.map((c) =>
+              h(
+                "td",
+                { class: [c.numeric ? "num" : "", c.nowrap ? "nowrap" : ""].join(" ").trim() || null, "data-label": c.label },
+                c.cell(row),
+              ),
+            ),
+          ),
+        ),
+      ),
     ),
   );
 }
@@ -118,7 +156,12 @@ export function confirmDialog(title: string, message: Child, confirmLabel: strin
       dialog,
       h("h2", { id: "dialog-title" }, title),
       h("div", null, message),
-      h("div", { class: "dialog-actions" }, h("button", { type: "button", class: "secondary", onclick: () => close(false) }, "Cancel"), h("button", { type: "button", class: "danger", onclick: () => close(true) }, confirmLabel)),
+      h(
+        "div",
+        { class: "dialog-actions" },
+        h("button", { type: "button", class: "secondary", onclick: () => close(false) }, "Cancel"),
+        h("button", { type: "button", class: "danger", onclick: () => close(true) }, confirmLabel),
+      ),
     );
     dialog.addEventListener("cancel", (e) => (e.preventDefault(), close(false)));
     document.body.append(dialog);
@@ -153,7 +196,12 @@ export function field(label: string, control: HTMLElement, hint?: string): HTMLE
 /** a live status line (announced politely to screen readers) */
 export const liveStatus = () => h("p", { class: "live-status", role: "status", "aria-live": "polite" });
 
-const LIVE_TEXT = { live: "● Live: updates as events arrive", polling: "Refreshes every 5 seconds", reconnecting: "Reconnecting to the event log…", refused: "No live updates: the event log refused this view's request" };
+const LIVE_TEXT = {
+  live: "● Live: updates as events arrive",
+  polling: "Refreshes every 5 seconds",
+  reconnecting: "Reconnecting to the event log…",
+  refused: "No live updates: the event log refused this view's request",
+};
 /** shows the state of watchChanges in a liveStatus line */
 export const showLive = (el: HTMLElement) => (state: keyof typeof LIVE_TEXT) => {
   el.textContent = LIVE_TEXT[state];

@@ -7,16 +7,40 @@ import { badge, field, pageHeader, problemBox, section, type Scope, type Tone } 
 // keeps what is shown and resume continues from the last position seen, so nothing is missed.
 // Every event expands to its ids, position, hashes and JSON (shown as text, whatever it contains).
 
-const TYPES = ["payment_processed", "payment_refunded", "transaction_created", "ai_usage", "usage_reserved", "usage_released", "api_key_created", "api_key_revoked", "analytics_event_tracked"];
-const TONE: Record<string, Tone> = { payment_processed: "ok", payment_refunded: "warn", transaction_created: "info", ai_usage: "info", api_key_revoked: "bad", api_key_created: "ok" };
+const TYPES = [
+  "payment_processed",
+  "payment_refunded",
+  "transaction_created",
+  "ai_usage",
+  "usage_reserved",
+  "usage_released",
+  "api_key_created",
+  "api_key_revoked",
+  "analytics_event_tracked",
+];
+const TONE: Record<string, Tone> = {
+  payment_processed: "ok",
+  payment_refunded: "warn",
+  transaction_created: "info",
+  ai_usage: "info",
+  api_key_revoked: "bad",
+  api_key_created: "ok",
+};
 const KEEP = 500;
 
 function eventItem(e: EventLine): HTMLElement {
   const m = e.metadata;
   const user = typeof e.data.userId === "string" ? e.data.userId : null;
   const facts: [string, string][] = [
-    ["Position", num(e.position)], ["Stream", e.streamName], ["Revision", String(e.revision)], ["Event id", m.eventId], ["Occurred", when(m.occurredAt)],
-    ["Actor", m.actor && typeof m.actor === "object" ? JSON.stringify(m.actor) : "—"], ["Correlation", String(m.correlationId ?? "—")], ["Previous hash", m.prevHash ?? "—"], ["Hash", m.hash ?? "—"],
+    ["Position", num(e.position)],
+    ["Stream", e.streamName],
+    ["Revision", String(e.revision)],
+    ["Event id", m.eventId],
+    ["Occurred", when(m.occurredAt)],
+    ["Actor", m.actor && typeof m.actor === "object" ? JSON.stringify(m.actor) : "—"],
+    ["Correlation", String(m.correlationId ?? "—")],
+    ["Previous hash", m.prevHash ?? "—"],
+    ["Hash", m.hash ?? "—"],
   ];
   return h(
     "li",
@@ -24,7 +48,15 @@ function eventItem(e: EventLine): HTMLElement {
     h(
       "details",
       null,
-      h("summary", null, h("span", { class: "pos" }, `#${e.position}`), badge(e.type, TONE[e.type] ?? "neutral"), h("span", { class: "ev-user" }, user ?? e.streamName), h("span", { class: "ev-time" }, when(m.occurredAt)), h("code", { class: "ev-hash" }, shortHash(m.hash))),
+      h(
+        "summary",
+        null,
+        h("span", { class: "pos" }, `#${e.position}`),
+        badge(e.type, TONE[e.type] ?? "neutral"),
+        h("span", { class: "ev-user" }, user ?? e.streamName),
+        h("span", { class: "ev-time" }, when(m.occurredAt)),
+        h("code", { class: "ev-hash" }, shortHash(m.hash)),
+      ),
       h("dl", { class: "facts" }, ...facts.flatMap(([k, v]) => [h("dt", null, k), h("dd", null, h("code", null, v))])),
       h("pre", { class: "json" }, JSON.stringify({ type: e.type, data: e.data, metadata: e.metadata }, null, 2)),
     ),
@@ -68,7 +100,9 @@ export function eventsPage(scope: Scope, _params: string[]): HTMLElement {
         while (list.children.length > KEEP) list.lastElementChild!.remove();
         last = events.at(-1)!.position;
         shown += events.length;
-        say(`● Live: ${num(shown)} events received, last at position ${num(last)}${list.children.length >= KEEP ? ` (showing the newest ${KEEP})` : ""}`);
+        say(
+          `● Live: ${num(shown)} events received, last at position ${num(last)}${list.children.length >= KEEP ? ` (showing the newest ${KEEP})` : ""}`,
+        );
       },
       onState(state, problem) {
         if (state === "live" && shown === 0) say(`● Live from position ${num(last)}: waiting for events…`);
@@ -100,8 +134,25 @@ export function eventsPage(scope: Scope, _params: string[]): HTMLElement {
   const form = h(
     "form",
     { class: "event-filters", "aria-label": "Event filters" },
-    h("details", { class: "types" }, h("summary", null, "Event types (none ticked: all)"), h("fieldset", null, h("legend", { class: "sr-only" }, "Event types"), ...TYPES.map((t, i) => h("label", { class: "check" }, boxes[i]!, t)))),
-    h("div", { class: "form-row" }, field("User id", user), field("Start after position", start), h("button", { type: "submit" }, "Apply"), toggle),
+    h(
+      "details",
+      { class: "types" },
+      h("summary", null, "Event types (none ticked: all)"),
+      h(
+        "fieldset",
+        null,
+        h("legend", { class: "sr-only" }, "Event types"),
+        ...TYPES.map((t, i) => h("label", { class: "check" }, boxes[i]!, t)),
+      ),
+    ),
+    h(
+      "div",
+      { class: "form-row" },
+      field("User id", user),
+      field("Start after position", start),
+      h("button", { type: "submit" }, "Apply"),
+      toggle,
+    ),
   );
   form.addEventListener("submit", (e) => (e.preventDefault(), void apply()));
 

@@ -30,7 +30,13 @@ const SCOPES = [
 /** a budget arrives as decimal USD (or, from older servers, integer micro-USD) */
 const budget = (b: number | string) => usd(typeof b === "number" ? (b / 1_000_000).toFixed(6) : b);
 const limitsText = (l: Key["limits"]) =>
-  [l.requestsPerMinute ? `${num(l.requestsPerMinute)} req/min` : "", l.tokensPerMinute ? `${num(l.tokensPerMinute)} tokens/min` : "", l.budget !== undefined ? `budget ${budget(l.budget)}` : ""].filter(Boolean).join(" · ") || "none";
+  [
+    l.requestsPerMinute ? `${num(l.requestsPerMinute)} req/min` : "",
+    l.tokensPerMinute ? `${num(l.tokensPerMinute)} tokens/min` : "",
+    l.budget !== undefined ? `budget ${budget(l.budget)}` : "",
+  ]
+    .filter(Boolean)
+    .join(" · ") || "none";
 const optionalNumber = (input: HTMLInputElement) => (input.value.trim() === "" ? undefined : Number(input.value));
 
 export function keysPage(scope: Scope, _params: string[]): HTMLElement {
@@ -40,23 +46,49 @@ export function keysPage(scope: Scope, _params: string[]): HTMLElement {
 
   const list = region(scope, "API keys", async (signal) => {
     const { items } = await api<{ items: Key[] }>("/auth/api-keys", { query: { userId: admin ? filter.value.trim() : undefined }, signal });
-    const sorted = [...items].sort((a, b) => (a.status === b.status ? b.createdAt.localeCompare(a.createdAt) : a.status === "active" ? -1 : 1));
-    return table("API keys", [
-      { label: "Name", cell: (k) => h("strong", { class: "key-name ident" }, k.name) },
-      { label: "User", cell: (k) => k.userId },
-      { label: "Key", cell: (k) => h("code", null, `aia_${k.prefix}_…`) },
-      { label: "Scopes", cell: (k) => h("span", { class: "tags" }, ...k.scopes.map((s) => badge(s, "neutral"))) },
-      { label: "Limits", cell: (k) => h("span", { class: "small" }, limitsText(k.limits)) },
-      { label: "Status", cell: (k) => (k.status === "active" ? badge("active", "ok") : h("span", null, badge("revoked", "bad"), h("small", { class: "muted" }, ` ${when(k.revokedAt)}`))) },
-      { label: "Created", cell: (k) => when(k.createdAt), nowrap: true },
-      { label: "", cell: (k) => (k.status === "active" ? h("button", { type: "button", class: "danger small", "aria-label": `Revoke key ${k.name}`, onclick: () => void revoke(k) }, "Revoke") : null) },
-    ], sorted, admin && filter.value.trim() ? "This user has no keys." : "No API keys yet. Create one above.");
+    const sorted = [...items].sort((a, b) =>
+      a.status === b.status ? b.createdAt.localeCompare(a.createdAt) : a.status === "active" ? -1 : 1,
+    );
+    return table(
+      "API keys",
+      [
+        { label: "Name", cell: (k) => h("strong", { class: "key-name ident" }, k.name) },
+        { label: "User", cell: (k) => k.userId },
+        { label: "Key", cell: (k) => h("code", null, `aia_${k.prefix}_…`) },
+        { label: "Scopes", cell: (k) => h("span", { class: "tags" }, ...k.scopes.map((s) => badge(s, "neutral"))) },
+        { label: "Limits", cell: (k) => h("span", { class: "small" }, limitsText(k.limits)) },
+        {
+          label: "Status",
+          cell: (k) =>
+            k.status === "active"
+              ? badge("active", "ok")
+              : h("span", null, badge("revoked", "bad"), h("small", { class: "muted" }, ` ${when(k.revokedAt)}`)),
+        },
+        { label: "Created", cell: (k) => when(k.createdAt), nowrap: true },
+        {
+          label: "",
+          cell: (k) =>
+            k.status === "active"
+              ? h(
+                  "button",
+                  { type: "button", class: "danger small", "aria-label": `Revoke key ${k.name}`, onclick: () => void revoke(k) },
+                  "Revoke",
+                )
+              : null,
+        },
+      ],
+      sorted,
+      admin && filter.value.trim() ? "This user has no keys." : "No API keys yet. Create one above.",
+    );
   });
 
   async function revoke(k: Key) {
     const sure = await confirmDialog(
       `Revoke “${k.name}”?`,
-      [h("p", null, "Key ", h("code", null, `aia_${k.prefix}_…`), ` of ${k.userId} will be refused from now on.`), h("p", null, "This cannot be undone: a client using it needs a new key.")],
+      [
+        h("p", null, "Key ", h("code", null, `aia_${k.prefix}_…`), ` of ${k.userId} will be refused from now on.`),
+        h("p", null, "This cannot be undone: a client using it needs a new key."),
+      ],
       "Revoke key",
     );
     if (!sure) return;
@@ -72,7 +104,9 @@ export function keysPage(scope: Scope, _params: string[]): HTMLElement {
   // the create form
   const userId = h("input", { name: "userId", required: true, autocomplete: "off", maxlength: "128", placeholder: "alice" });
   const name = h("input", { name: "name", required: true, autocomplete: "off", maxlength: "100", placeholder: "laptop" });
-  const scopes = SCOPES.map(([s]) => h("input", { type: "checkbox", name: "scope", value: s, checked: s === "chat" || s === "billing:read" }));
+  const scopes = SCOPES.map(([s]) =>
+    h("input", { type: "checkbox", name: "scope", value: s, checked: s === "chat" || s === "billing:read" }),
+  );
   const rpm = h("input", { type: "number", name: "requestsPerMinute", min: "1", step: "1", inputmode: "numeric" });
   const tpm = h("input", { type: "number", name: "tokensPerMinute", min: "1", step: "1", inputmode: "numeric" });
   const budgetInput = h("input", { name: "budget", inputmode: "decimal", pattern: "\\d+(\\.\\d{1,6})?", placeholder: "e.g. 10.50" });
@@ -82,14 +116,34 @@ export function keysPage(scope: Scope, _params: string[]): HTMLElement {
     "form",
     { class: "create-key", "aria-label": "Create an API key" },
     h("div", { class: "form-row" }, admin ? field("User id", userId) : null, field("Name", name, "unique among the user's active keys")),
-    h("fieldset", null, h("legend", null, "Scopes"), ...SCOPES.map(([s, what], i) => h("label", { class: "check" }, scopes[i]!, h("code", null, s), h("small", null, ` ${what}`)))),
-    h("fieldset", null, h("legend", null, "Limits (optional)"), h("div", { class: "form-row" }, field("Requests per minute", rpm), field("Tokens per minute", tpm), field("Budget (USD)", budgetInput, "total the key may spend"))),
+    h(
+      "fieldset",
+      null,
+      h("legend", null, "Scopes"),
+      ...SCOPES.map(([s, what], i) => h("label", { class: "check" }, scopes[i]!, h("code", null, s), h("small", null, ` ${what}`))),
+    ),
+    h(
+      "fieldset",
+      null,
+      h("legend", null, "Limits (optional)"),
+      h(
+        "div",
+        { class: "form-row" },
+        field("Requests per minute", rpm),
+        field("Tokens per minute", tpm),
+        field("Budget (USD)", budgetInput, "total the key may spend"),
+      ),
+    ),
     submit,
   );
   onAsync(form, "submit", async (e) => {
     e.preventDefault();
     submit.disabled = true;
-    const limits = { requestsPerMinute: optionalNumber(rpm), tokensPerMinute: optionalNumber(tpm), budget: budgetInput.value.trim() || undefined };
+    const limits = {
+      requestsPerMinute: optionalNumber(rpm),
+      tokensPerMinute: optionalNumber(tpm),
+      budget: budgetInput.value.trim() || undefined,
+    };
     const body = {
       ...(admin ? { userId: userId.value.trim() } : {}),
       name: name.value.trim(),
@@ -98,9 +152,17 @@ export function keysPage(scope: Scope, _params: string[]): HTMLElement {
     };
     try {
       const key = await api<Key & { key: string }>("/auth/api-keys", { method: "POST", body });
-      const secret = h("input", { class: "secret", readonly: true, value: key.key, "aria-label": "The new API key", onfocus: (ev) => (ev.target as HTMLInputElement).select() });
+      const secret = h("input", {
+        class: "secret",
+        readonly: true,
+        value: key.key,
+        "aria-label": "The new API key",
+        onfocus: (ev) => (ev.target as HTMLInputElement).select(),
+      });
       created.replaceChildren(
-        h("div", { class: "secret-box", role: "status" },
+        h(
+          "div",
+          { class: "secret-box", role: "status" },
           h("strong", null, `Key “${key.name}” created for ${key.userId}. Copy it now: it is shown only once.`),
           h("div", { class: "secret-row" }, secret, copyButton(key.key)),
           h("button", { type: "button", class: "secondary small", onclick: () => created.replaceChildren() }, "I have stored it"),
@@ -120,8 +182,24 @@ export function keysPage(scope: Scope, _params: string[]): HTMLElement {
   return h(
     "div",
     { class: "page" },
-    pageHeader("API keys", admin ? "Every user's keys; secrets are never stored, only shown once at creation" : `Keys of ${me?.kind === "user" ? me.userId : ""}`),
+    pageHeader(
+      "API keys",
+      admin
+        ? "Every user's keys; secrets are never stored, only shown once at creation"
+        : `Keys of ${me?.kind === "user" ? me.userId : ""}`,
+    ),
     section("Create a key", form, created),
-    section("Keys", admin ? h("form", { class: "toolbar", role: "search", onsubmit: (e) => (e.preventDefault(), void list.refresh()) }, field("User", filter), h("button", { type: "submit", class: "secondary" }, "Filter")) : null, list.el),
+    section(
+      "Keys",
+      admin
+        ? h(
+            "form",
+            { class: "toolbar", role: "search", onsubmit: (e) => (e.preventDefault(), void list.refresh()) },
+            field("User", filter),
+            h("button", { type: "submit", class: "secondary" }, "Filter"),
+          )
+        : null,
+      list.el,
+    ),
   );
 }

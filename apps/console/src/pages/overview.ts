@@ -4,14 +4,36 @@ import { h, route } from "../dom.ts";
 import { num, percent, usd, usdNumber, utcInput, toUtcInput } from "../format.ts";
 import { watchChanges } from "../live.ts";
 import { isAdmin, ownUserId } from "../session.ts";
-import { field, groupTitle, ident, liveStatus, meter, showLive, pageHeader, region, section, stat, stats, table, type Scope } from "../ui.ts";
+import {
+  field,
+  groupTitle,
+  ident,
+  liveStatus,
+  meter,
+  showLive,
+  pageHeader,
+  region,
+  section,
+  stat,
+  stats,
+  table,
+  type Scope,
+} from "../ui.ts";
 import { gettingStarted } from "./start.ts";
 import { userOverview } from "./user-overview.ts";
 
 // The operator's overview: revenue, payments, refunds, requests, tokens and active users per hour or
 // day over a chosen range, top models and providers, all-time totals; refreshed on every new event.
 
-interface Bucket { start: string; requests: number; tokens: number; cost: string; payments: string; refunds: string; activeUsers: number }
+interface Bucket {
+  start: string;
+  requests: number;
+  tokens: number;
+  cost: string;
+  payments: string;
+  refunds: string;
+  activeUsers: number;
+}
 interface Dashboard {
   from: string;
   to: string;
@@ -20,7 +42,15 @@ interface Dashboard {
   topModels: { model: string; requests: number; tokens: number; cost: string }[];
   topProviders: { provider: string; requests: number; tokens: number }[];
 }
-interface Metrics { accounts: number; requests: number; tokens: number; revenue: string; payments: string; refunds: string; events: number }
+interface Metrics {
+  accounts: number;
+  requests: number;
+  tokens: number;
+  revenue: string;
+  payments: string;
+  refunds: string;
+  events: number;
+}
 
 const RANGES = { "24h": 24, "7d": 7 * 24, "30d": 30 * 24 } as Record<string, number>;
 
@@ -37,15 +67,29 @@ export function overviewPage(scope: Scope, _params: string[]): HTMLElement {
   const user = ownUserId();
   if (!isAdmin() && user) return userOverview(scope, user);
 
-  const granularity = h("select", { name: "granularity" }, h("option", { value: "hour" }, "Per hour"), h("option", { value: "day" }, "Per day"));
-  const range = h("select", { name: "range" }, h("option", { value: "24h" }, "Last 24 hours"), h("option", { value: "7d" }, "Last 7 days"), h("option", { value: "30d" }, "Last 30 days"), h("option", { value: "custom" }, "Custom (UTC)"));
+  const granularity = h(
+    "select",
+    { name: "granularity" },
+    h("option", { value: "hour" }, "Per hour"),
+    h("option", { value: "day" }, "Per day"),
+  );
+  const range = h(
+    "select",
+    { name: "range" },
+    h("option", { value: "24h" }, "Last 24 hours"),
+    h("option", { value: "7d" }, "Last 7 days"),
+    h("option", { value: "30d" }, "Last 30 days"),
+    h("option", { value: "custom" }, "Custom (UTC)"),
+  );
   const from = h("input", { type: "datetime-local", name: "from" });
   const to = h("input", { type: "datetime-local", name: "to" });
   const custom = h("div", { class: "custom-range", hidden: true }, field("From (UTC)", from), field("To (UTC)", to));
   const status = liveStatus();
   let minPosition: number | undefined;
 
-  const money = new TimeChart("Revenue, payments and refunds (USD)", { left: (v) => `$${v.toLocaleString("en-US", { maximumFractionDigits: 2 })}` });
+  const money = new TimeChart("Revenue, payments and refunds (USD)", {
+    left: (v) => `$${v.toLocaleString("en-US", { maximumFractionDigits: 2 })}`,
+  });
   const traffic = new TimeChart("Requests, active users and tokens", { left: (v) => num(v), right: (v) => num(v) });
   scope.onDispose(() => (money.destroy(), traffic.destroy()));
 
@@ -54,21 +98,43 @@ export function overviewPage(scope: Scope, _params: string[]): HTMLElement {
       const end = new Date();
       return { from: new Date(end.getTime() - RANGES[range.value]! * 3_600_000).toISOString(), to: end.toISOString() };
     }
-    return { from: from.value ? utcInput(from.value) : new Date(Date.now() - 86_400_000).toISOString(), to: to.value ? utcInput(to.value) : new Date().toISOString() };
+    return {
+      from: from.value ? utcInput(from.value) : new Date(Date.now() - 86_400_000).toISOString(),
+      to: to.value ? utcInput(to.value) : new Date().toISOString(),
+    };
   }
 
   const totals = region(scope, "all-time totals", async (signal) => {
     const m = await api<Metrics>("/analytics/metrics", { query: { minPosition }, signal });
     if (m.events === 0) return gettingStarted();
-    return h("div", null, groupTitle("All time"), stats(stat("Accounts", num(m.accounts)), stat("Events", num(m.events)), stat("Revenue", usd(m.revenue)), stat("Payments", usd(m.payments)), stat("Refunds", usd(m.refunds)), stat("Requests", num(m.requests))));
+    return h(
+      "div",
+      null,
+      groupTitle("All time"),
+      stats(
+        stat("Accounts", num(m.accounts)),
+        stat("Events", num(m.events)),
+        stat("Revenue", usd(m.revenue)),
+        stat("Payments", usd(m.payments)),
+        stat("Refunds", usd(m.refunds)),
+        stat("Requests", num(m.requests)),
+      ),
+    );
   });
 
   const dashboard = region(scope, "the dashboard", async (signal) => {
-    const d = await api<Dashboard>("/analytics/dashboard", { query: { granularity: granularity.value, ...window(), top: 5, minPosition }, signal });
+    const d = await api<Dashboard>("/analytics/dashboard", {
+      query: { granularity: granularity.value, ...window(), top: 5, minPosition },
+      signal,
+    });
     const step = granularity.value === "hour" ? 3600 : 86400;
     const xs = bucketStarts(d.from, d.to, step);
     const byStart = new Map(d.buckets.map((b) => [Math.floor(Date.parse(b.start) / 1000), b]));
-    const col = (f: (b: Bucket) => number) => xs.map((x) => { const b = byStart.get(x); return b ? f(b) : 0; });
+    const col = (f: (b: Bucket) => number) =>
+      xs.map((x) => {
+        const b = byStart.get(x);
+        return b ? f(b) : 0;
+      });
     money.set(xs, [
       { label: "Revenue (usage)", values: col((b) => usdNumber(b.cost)) },
       { label: "Payments", values: col((b) => usdNumber(b.payments)) },
@@ -85,23 +151,46 @@ export function overviewPage(scope: Scope, _params: string[]): HTMLElement {
       "div",
       null,
       groupTitle(`${range.selectedOptions[0]?.textContent ?? ""}, ${granularity.value === "hour" ? "per hour" : "per day"}`),
-      stats(stat("Revenue", usd(t.cost), "usage charged"), stat("Payments", usd(t.payments)), stat("Refunds", usd(t.refunds)), stat("Requests", num(t.requests)), stat("Tokens", num(t.tokens)), stat("Active users", num(t.activeUsers))),
+      stats(
+        stat("Revenue", usd(t.cost), "usage charged"),
+        stat("Payments", usd(t.payments)),
+        stat("Refunds", usd(t.refunds)),
+        stat("Requests", num(t.requests)),
+        stat("Tokens", num(t.tokens)),
+        stat("Active users", num(t.activeUsers)),
+      ),
       h("div", { class: "charts" }, money.el, traffic.el),
       h(
         "div",
         { class: "split" },
-        section("Top models", table("Top models in this range", [
-          { label: "Model", cell: (m) => ident(m.model) },
-          { label: "Requests", cell: (m) => num(m.requests), numeric: true },
-          { label: "Tokens", cell: (m) => num(m.tokens), numeric: true },
-          { label: "Revenue", cell: (m) => usd(m.cost), numeric: true },
-        ], d.topModels, "No requests in this range.")),
-        section("Top providers", table("Top providers in this range", [
-          { label: "Provider", cell: (p) => p.provider },
-          { label: "Requests", cell: (p) => num(p.requests), numeric: true },
-          { label: "Tokens", cell: (p) => num(p.tokens), numeric: true },
-          { label: "Share", cell: (p) => share(p.requests) },
-        ], d.topProviders, "No requests in this range.")),
+        section(
+          "Top models",
+          table(
+            "Top models in this range",
+            [
+              { label: "Model", cell: (m) => ident(m.model) },
+              { label: "Requests", cell: (m) => num(m.requests), numeric: true },
+              { label: "Tokens", cell: (m) => num(m.tokens), numeric: true },
+              { label: "Revenue", cell: (m) => usd(m.cost), numeric: true },
+            ],
+            d.topModels,
+            "No requests in this range.",
+          ),
+        ),
+        section(
+          "Top providers",
+          table(
+            "Top providers in this range",
+            [
+              { label: "Provider", cell: (p) => p.provider },
+              { label: "Requests", cell: (p) => num(p.requests), numeric: true },
+              { label: "Tokens", cell: (p) => num(p.tokens), numeric: true },
+              { label: "Share", cell: (p) => share(p.requests) },
+            ],
+            d.topProviders,
+            "No requests in this range.",
+          ),
+        ),
       ),
     );
   });
@@ -119,20 +208,28 @@ export function overviewPage(scope: Scope, _params: string[]): HTMLElement {
   from.addEventListener("change", refresh);
   to.addEventListener("change", refresh);
   scope.onDispose(
-    watchChanges(
-      (position) => {
-        minPosition = position;
-        refresh();
-      },
-      showLive(status),
-    ),
+    watchChanges((position) => {
+      minPosition = position;
+      refresh();
+    }, showLive(status)),
   );
 
   return h(
     "div",
     { class: "page" },
-    pageHeader("Overview", "Revenue, traffic and users across every account", h("a", { href: route("accounts"), class: "button secondary" }, "Accounts")),
-    h("form", { class: "toolbar", "aria-label": "Range", onsubmit: (e) => e.preventDefault() }, field("Buckets", granularity), field("Range", range), custom, status),
+    pageHeader(
+      "Overview",
+      "Revenue, traffic and users across every account",
+      h("a", { href: route("accounts"), class: "button secondary" }, "Accounts"),
+    ),
+    h(
+      "form",
+      { class: "toolbar", "aria-label": "Range", onsubmit: (e) => e.preventDefault() },
+      field("Buckets", granularity),
+      field("Range", range),
+      custom,
+      status,
+    ),
     totals.el,
     dashboard.el,
   );

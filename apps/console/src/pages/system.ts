@@ -21,7 +21,8 @@ interface Status {
 
 const up = (s: "up" | "down") => badge(s, s === "up" ? "ok" : "bad");
 const ms = (v: number | null) => (v === null ? "no answer" : `${v} ms`);
-const lagBadge = (lag: number | null) => (lag === null ? badge("unknown", "warn") : lag === 0 ? badge("caught up", "ok") : badge(`${num(lag)} behind`, lag > 1000 ? "bad" : "warn"));
+const lagBadge = (lag: number | null) =>
+  lag === null ? badge("unknown", "warn") : lag === 0 ? badge("caught up", "ok") : badge(`${num(lag)} behind`, lag > 1000 ? "bad" : "warn");
 
 export function systemPage(scope: Scope, _params: string[]): HTMLElement {
   const status = region(scope, "the system status", async (signal) => {
@@ -33,33 +34,60 @@ export function systemPage(scope: Scope, _params: string[]): HTMLElement {
       stats(
         stat("Event store", [up(s.eventStore.status), ` ${s.eventStore.kind}`], `head ${num(head)} · ${ms(s.eventStore.latencyMs)}`),
         stat("Read store", [up(s.readStore.status), ` ${s.readStore.kind}`], ms(s.readStore.latencyMs)),
-        stat("Projector", lagBadge(s.projector.lag), `checkpoint ${num(s.projector.checkpoint)} · ${s.projector.inProcess ? "in this process" : "separate process"}`),
-        stat("Relay", s.relay.enabled ? lagBadge(s.relay.lag) : badge("off", "neutral"), s.relay.enabled ? `topic ${s.relay.topic} · checkpoint ${num(s.relay.checkpoint)}` : "set KAFKA_BROKERS to publish to a topic"),
+        stat(
+          "Projector",
+          lagBadge(s.projector.lag),
+          `checkpoint ${num(s.projector.checkpoint)} · ${s.projector.inProcess ? "in this process" : "separate process"}`,
+        ),
+        stat(
+          "Relay",
+          s.relay.enabled ? lagBadge(s.relay.lag) : badge("off", "neutral"),
+          s.relay.enabled ? `topic ${s.relay.topic} · checkpoint ${num(s.relay.checkpoint)}` : "set KAFKA_BROKERS to publish to a topic",
+        ),
         stat("Process", duration(s.uptimeSeconds), `${bytes(s.rssBytes)} RSS · Node ${s.node}`),
       ),
       h(
         "div",
         { class: "stack" },
-        section("Projections", table("Projections", [
-          { label: "Projection", cell: (p) => h("strong", null, p.name) },
-          { label: "Collection", cell: (p) => h("code", null, p.collection) },
-          { label: "Documents", cell: (p) => num(p.documents), numeric: true },
-          { label: "Checkpoint", cell: () => num(s.projector.checkpoint), numeric: true },
-          { label: "Lag", cell: () => lagBadge(s.projector.lag) },
-        ], s.projections)),
-        section("Rebuilds", s.rebuilds.length === 0
-          ? h("p", { class: "empty-note" }, "No rebuild running or interrupted. Start one with: npx aggregator projections rebuild --all")
-          : table("Rebuilds in progress", [
-              { label: "Projection", cell: (r) => r.projection },
-              { label: "Into", cell: (r) => h("code", null, r.collection) },
-              { label: "Position", cell: (r) => num(r.position), numeric: true },
-              { label: "Done", cell: (r) => (head ? `${Math.floor((r.position / head) * 100)}%` : "—"), numeric: true },
-              { label: "Left", cell: (r) => lagBadge(r.lag) },
-            ], s.rebuilds)),
+        section(
+          "Projections",
+          table(
+            "Projections",
+            [
+              { label: "Projection", cell: (p) => h("strong", null, p.name) },
+              { label: "Collection", cell: (p) => h("code", null, p.collection) },
+              { label: "Documents", cell: (p) => num(p.documents), numeric: true },
+              { label: "Checkpoint", cell: () => num(s.projector.checkpoint), numeric: true },
+              { label: "Lag", cell: () => lagBadge(s.projector.lag) },
+            ],
+            s.projections,
+          ),
+        ),
+        section(
+          "Rebuilds",
+          s.rebuilds.length === 0
+            ? h("p", { class: "empty-note" }, "No rebuild running or interrupted. Start one with: npx aggregator projections rebuild --all")
+            : table(
+                "Rebuilds in progress",
+                [
+                  { label: "Projection", cell: (r) => r.projection },
+                  { label: "Into", cell: (r) => h("code", null, r.collection) },
+                  { label: "Position", cell: (r) => num(r.position), numeric: true },
+                  { label: "Done", cell: (r) => (head ? `${Math.floor((r.position / head) * 100)}%` : "—"), numeric: true },
+                  { label: "Left", cell: (r) => lagBadge(r.lag) },
+                ],
+                s.rebuilds,
+              ),
+        ),
       ),
     );
   });
   const timer = setInterval(() => void status.refresh(), 3000);
   scope.onDispose(() => clearInterval(timer));
-  return h("div", { class: "page" }, pageHeader("System", "Stores, projections, rebuilds and the relay, as this instance sees them"), status.el);
+  return h(
+    "div",
+    { class: "page" },
+    pageHeader("System", "Stores, projections, rebuilds and the relay, as this instance sees them"),
+    status.el,
+  );
 }

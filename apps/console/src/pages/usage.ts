@@ -24,7 +24,14 @@ function download(name: string, text: string) {
 
 export function usagePage(scope: Scope, params: string[]): HTMLElement {
   const userId = params[0] ?? ownUserId();
-  const user = h("input", { name: "userId", autocomplete: "off", required: true, maxlength: "128", value: userId ?? "", placeholder: "alice" });
+  const user = h("input", {
+    name: "userId",
+    autocomplete: "off",
+    required: true,
+    maxlength: "128",
+    value: userId ?? "",
+    placeholder: "alice",
+  });
   const from = h("input", { type: "date", name: "from", value: daysAgo(29), required: true });
   const to = h("input", { type: "date", name: "to", value: today(), required: true });
   const cost = new TimeChart("Cost per day (USD)", { left: (v) => `$${v.toLocaleString("en-US", { maximumFractionDigits: 4 })}` });
@@ -39,34 +46,54 @@ export function usagePage(scope: Scope, params: string[]): HTMLElement {
     const byDay = new Map(r.byDay.map((d) => [d.day, d]));
     cost.set(xs, [{ label: "Cost", values: xs.map((x) => usdNumber(byDay.get(dayOf(x))?.cost ?? "0")), bars: true }]);
     const models = r.byModel.slice(0, 6);
-    tokens.set(xs, models.map((m) => ({
-      label: `${m.model} (${m.provider})`,
-      values: xs.map((x) => r.daily.find((d) => d.day === dayOf(x) && d.model === m.model && d.provider === m.provider)?.tokens ?? 0),
-    })));
+    tokens.set(
+      xs,
+      models.map((m) => ({
+        label: `${m.model} (${m.provider})`,
+        values: xs.map((x) => r.daily.find((d) => d.day === dayOf(x) && d.model === m.model && d.provider === m.provider)?.tokens ?? 0),
+      })),
+    );
     const csv = h("button", { type: "button", class: "secondary", disabled: r.daily.length === 0 }, "Download CSV");
     csv.addEventListener("click", () => download(`usage-${r.userId}-${r.from}-${r.to}.csv`, reportCsv(r.daily)));
     return h(
       "div",
       null,
-      stats(stat("Cost", usd(r.totals.cost)), stat("Requests", num(r.totals.requests)), stat("Prompt tokens", num(r.totals.promptTokens)), stat("Completion tokens", num(r.totals.completionTokens))),
+      stats(
+        stat("Cost", usd(r.totals.cost)),
+        stat("Requests", num(r.totals.requests)),
+        stat("Prompt tokens", num(r.totals.promptTokens)),
+        stat("Completion tokens", num(r.totals.completionTokens)),
+      ),
       h("div", { class: "charts" }, cost.el, tokens.el),
       section(
         "By day, model and provider",
         h("div", { class: "section-actions" }, csv),
-        table(`Usage of ${r.userId} from ${r.from} to ${r.to}`, [
-          { label: "Day", cell: (d) => d.day },
-          { label: "Provider", cell: (d) => d.provider },
-          { label: "Model", cell: (d) => ident(d.model) },
-          { label: "Requests", cell: (d) => num(d.requests), numeric: true },
-          { label: "Prompt tokens", cell: (d) => num(d.promptTokens), numeric: true },
-          { label: "Completion tokens", cell: (d) => num(d.completionTokens), numeric: true },
-          { label: "Cost", cell: (d) => usd(d.cost), numeric: true },
-        ], r.daily, "No usage in this range."),
+        table(
+          `Usage of ${r.userId} from ${r.from} to ${r.to}`,
+          [
+            { label: "Day", cell: (d) => d.day },
+            { label: "Provider", cell: (d) => d.provider },
+            { label: "Model", cell: (d) => ident(d.model) },
+            { label: "Requests", cell: (d) => num(d.requests), numeric: true },
+            { label: "Prompt tokens", cell: (d) => num(d.promptTokens), numeric: true },
+            { label: "Completion tokens", cell: (d) => num(d.completionTokens), numeric: true },
+            { label: "Cost", cell: (d) => usd(d.cost), numeric: true },
+          ],
+          r.daily,
+          "No usage in this range.",
+        ),
       ),
     );
   });
 
-  const form = h("form", { class: "toolbar", "aria-label": "Report" }, isAdmin() ? field("User id", user) : null, field("From", from), field("To", to), h("button", { type: "submit" }, "Show report"));
+  const form = h(
+    "form",
+    { class: "toolbar", "aria-label": "Report" },
+    isAdmin() ? field("User id", user) : null,
+    field("From", from),
+    field("To", to),
+    h("button", { type: "submit" }, "Show report"),
+  );
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const wanted = isAdmin() ? user.value.trim() : userId;
@@ -74,5 +101,11 @@ export function usagePage(scope: Scope, params: string[]): HTMLElement {
     else void report.refresh();
   });
 
-  return h("div", { class: "page" }, pageHeader("Usage", userId ? ["Account ", h("strong", null, userId)] : "Usage by day, model and provider"), form, report.el);
+  return h(
+    "div",
+    { class: "page" },
+    pageHeader("Usage", userId ? ["Account ", h("strong", null, userId)] : "Usage by day, model and provider"),
+    form,
+    report.el,
+  );
 }
