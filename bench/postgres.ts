@@ -3,8 +3,9 @@
 // batched INSERTs of the same rows through `pg` (INSERT ... SELECT FROM unnest, 1,000 rows per statement
 // and transaction, one connection, a table with the same columns, constraints and indexes), in the same run.
 // Both send data and metadata as newline-joined JSON texts split server-side (a json[] literal costs pg more
-// client CPU than the server spends inserting; a diagnostic row shows it). The workload is gateway traffic: per account a top-up (2 events), then per request a hold (1 event) and a
-// settlement (3 events), each append at the stream's exact revision, every account appending at once.
+// client CPU than the server spends inserting; a diagnostic row shows it). The workload is gateway traffic:
+// per account a top-up (2 events), then per request a hold (1 event) and a settlement (3 events), each
+// append at the stream's exact revision, every account appending at once.
 // Diagnostics: the store shared by 4 instances (4 pools, like 4 API processes: their batches serialize on
 // the lock), and the cost of serializing itself: 4 raw connections committing 10-row transactions with
 // and without the append lock. Target: store/raw >= 0.5. Prints tables, never asserts. Loopback server only.

@@ -12,7 +12,10 @@ import { HttpProblem } from "./problem.ts";
 export const SCOPES = ["chat", "billing:read", "keys", "analytics:write"] as const;
 export type Scope = (typeof SCOPES)[number];
 
-/** `public` no token; `admin` the admin token only; `user` admin or an API key with `scope`; `key` an API key with `scope` only; `any` the admin token or any valid API key (who am I) */
+/**
+ * `public` no token; `admin` the admin token only; `user` admin or an API key with `scope`; `key` an API
+ * key with `scope` only; `any` the admin token or any valid API key (who am I)
+ */
 export type Access = "public" | "admin" | "user" | "key" | "any";
 
 export type Principal = { kind: "admin" } | { kind: "user"; userId: string; keyId: string; scopes: string[]; limits: ApiKeyLimits };

@@ -11,7 +11,10 @@ import { HttpProblem } from "./problem.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** Replaces fastify's JSON parser with one that checks encoding and depth first; `__proto__` and `constructor.prototype` keys are dropped (they pollute nothing, and the documented loose objects allow any key). */
+/**
+ * Replaces fastify's JSON parser with one that checks encoding and depth first; `__proto__` and
+ * `constructor.prototype` keys are dropped (they pollute nothing, and the documented loose objects allow any key).
+ */
 export function registerJsonBody(app: FastifyInstance) {
   const parse = app.getDefaultJsonParser("remove", "remove");
   app.removeContentTypeParser("application/json");

@@ -332,7 +332,8 @@ describe.skipIf(!chromium)("the web console in Chromium", () => {
     for (const suffix of ["", "-wal"])
       if (existsSync(join(dataDir, `events.db${suffix}`)))
         copyFileSync(join(dataDir, `events.db${suffix}`), join(copy, `events.db${suffix}`));
-    // fold the copied WAL into the file: WAL frames carry checksums, so a byte flipped there would cut the log short instead of altering one event
+    // fold the copied WAL into the file: WAL frames carry checksums, so a byte flipped there would cut the
+    // log short instead of altering one event
     await openSqliteEventStore(join(copy, "events.db")).close();
     expect(existsSync(join(copy, "events.db-wal"))).toBe(false);
     const bytes = readFileSync(join(copy, "events.db"));
