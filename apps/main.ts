@@ -1,5 +1,6 @@
 // `npm start`: API, projector and (when KAFKA_BROKERS is set) the relay in one process, on the
-// configured engines (embedded SQLite files under DATA_DIR by default).
+// configured engines (embedded SQLite files under DATA_DIR by default). stdout carries JSON log lines only
+// (pino); a configuration error is one plain line on stderr.
 import { ConfigError, loadConfig } from "../infra/config.ts";
 import { compose, TOKENS } from "./composition/container.ts";
 
@@ -11,14 +12,15 @@ async function main() {
   const app = await root.resolve(TOKENS.api);
   await app.listen({ port: config.PORT, host: config.HOST });
   const { file } = root.resolve(TOKENS.adminToken);
-  console.log(`AI Aggregator listening on http://${config.HOST}:${config.PORT} (console: /, docs: /docs, OpenAPI: /openapi.json)`);
-  console.log(file ? `admin token is in ${file}` : "admin token is the ADMIN_TOKEN you set");
+  const url = `http://${config.HOST}:${config.PORT}`;
+  app.log.info({ url, console: "/", docs: "/docs", openapi: "/openapi.json", metrics: "/metrics" }, `AI Aggregator listening on ${url}`);
+  app.log.info(file ? { adminTokenFile: file } : {}, file ? `admin token is in ${file}` : "admin token is the ADMIN_TOKEN you set");
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    app.log.info(`${signal}: shutting down`);
+    app.log.info({ signal }, "shutting down");
     // a client that keeps an idle socket open must not hold the shutdown forever
     setTimeout(() => {
       app.log.warn("shutdown grace period over: closing remaining connections");

@@ -1,5 +1,5 @@
 import type { EventStore } from "../domain/event-store.ts";
-import { runProjector } from "./projector.ts";
+import { runProjector, type ProjectorOptions } from "./projector.ts";
 import { readCheckpoint } from "./checkpoints.ts";
 import type { Projection } from "./projection.ts";
 import type { ReadStore } from "./read-store.ts";
@@ -20,6 +20,7 @@ export async function startProjector(
   reads: ReadStore,
   projections: Projection[],
   onError: (e: unknown) => void,
+  observe?: ProjectorOptions["observe"],
 ): Promise<ProjectorHandle> {
   let applied = await readCheckpoint(reads);
   const waiters = new Set<{ position: number; resolve: (ok: boolean) => void }>();
@@ -33,6 +34,7 @@ export async function startProjector(
           reads,
           projections,
           signal: controller.signal,
+          observe,
           onBatch(position) {
             applied = position;
             delay = 100;

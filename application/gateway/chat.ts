@@ -79,6 +79,7 @@ async function attempt(gw: Gateway, call: ChatCall, quote: Quote) {
         stream: isStream(call.request),
         timeouts: gw.options.timeouts,
         signal: call.signal,
+        model: candidate.model.id,
       });
     } catch (error) {
       if (call.signal.aborted) {

@@ -20,6 +20,8 @@ export interface GatewayOptions {
   onError?: (error: unknown, what: string) => void;
   /** upstream misbehaviour (never with upstream content: it may carry secrets or personal data) */
   onWarn?: (message: string, fields: Record<string, unknown>) => void;
+  /** counts a provider 200 refused or trimmed (the metric aggregator_upstream_anomalies_total) */
+  onAnomaly?: (provider: string, kind: UpstreamAnomaly) => void;
 }
 
 export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
@@ -45,7 +47,6 @@ export function createGateway(platform: Platform, providers: Map<string, ChatPro
     options.onError ??
     ((error: unknown, what: string) => console.error(`gateway ${what}:`, error instanceof Error ? error.message : error));
   const onWarn = options.onWarn ?? ((message: string, fields: Record<string, unknown>) => console.warn(`gateway ${message}`, fields));
-  const anomalies = new Map<string, number>();
   /** `text` with every configured provider credential replaced by "[redacted]" */
   const redact = (text: string) => [...providers.values()].reduce((t, p) => p.redact(t), text);
   const sweeper = startHoldSweeper(platform, {
@@ -72,11 +73,8 @@ export function createGateway(platform: Platform, providers: Map<string, ChatPro
     onError,
     redact,
     leaks: (text: string) => redact(text) !== text,
-    /** counts by `${provider} ${kind}` */
-    anomalies,
     anomaly(provider: string, kind: UpstreamAnomaly) {
-      const key = `${provider} ${kind}`;
-      anomalies.set(key, (anomalies.get(key) ?? 0) + 1);
+      options.onAnomaly?.(provider, kind);
       onWarn(`upstream ${kind}`, { provider, kind });
     },
     plan: (query: RouteQuery) => planRoute(routerDeps, query),

@@ -18,7 +18,16 @@ export type Scope = (typeof SCOPES)[number];
  */
 export type Access = "public" | "admin" | "user" | "key" | "any";
 
-export type Principal = { kind: "admin" } | { kind: "user"; userId: string; keyId: string; scopes: string[]; limits: ApiKeyLimits };
+export type Principal =
+  | { kind: "admin" }
+  | {
+      kind: "user";
+      userId: string;
+      keyId: string;
+      /** the key's public prefix (logged; never the secret) */ keyPrefix: string;
+      scopes: string[];
+      limits: ApiKeyLimits;
+    };
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -94,7 +103,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): Revocations 
     const doc = await lookup(parsed.prefix);
     if (!doc || !apiKeyMatches(token, doc.secretHash)) throw invalidToken();
     if (doc.status !== "active" || revokedHere.has(doc.id)) throw new HttpProblem("AUTH.KEY_REVOKED", "this API key has been revoked");
-    return { kind: "user", userId: doc.userId, keyId: doc.id, scopes: doc.scopes, limits: doc.limits };
+    return { kind: "user", userId: doc.userId, keyId: doc.id, keyPrefix: parsed.prefix, scopes: doc.scopes, limits: doc.limits };
   }
 
   app.decorateRequest("principal", null);

@@ -63,6 +63,7 @@ export function createHttpProvider(options: HttpProviderOptions): ChatProvider {
         agent,
         method: "POST",
         headers: {
+          ...req.headers, // the trace context; the fixed headers below (the key among them) win
           ...headers,
           accept: req.stream ? "text/event-stream" : "application/json",
           "content-length": String(Buffer.byteLength(req.body)),

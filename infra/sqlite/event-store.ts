@@ -60,7 +60,13 @@ interface Pending extends Append {
   reject: (e: unknown) => void;
 }
 type Outcome = { ok: AppendResult } | { conflict: { stream: string; expected: ExpectedRevision; actual: ExpectedRevision } };
-type Reply = { outcomes: Outcome[] } | { error: { message: string; code?: string } };
+/** commitMs: the COMMIT of the transaction (WAL write + fsync), after its rows were written */
+type Reply = { outcomes: Outcome[]; commitMs: number } | { error: { message: string; code?: string } };
+
+export interface SqliteEventStoreOptions {
+  /** after each group-commit transaction: how many appends it carried and how long its COMMIT (fsync) took */
+  onCommit?: (appends: number, commitSeconds: number) => void;
+}
 
 const toRecorded = (r: Row): RecordedEvent =>
   ({
@@ -72,7 +78,7 @@ const toRecorded = (r: Row): RecordedEvent =>
     position: r.position,
   }) as RecordedEvent;
 
-export function openSqliteEventStore(file: string): SqliteEventStore {
+export function openSqliteEventStore(file: string, options: SqliteEventStoreOptions = {}): SqliteEventStore {
   if (file === ":memory:") throw new Error("the SQLite event store needs a file: its writer thread opens a connection of its own");
   mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
@@ -124,6 +130,7 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
     if ("outcomes" in reply) {
       stats.commits++;
       stats.appends += batch.length;
+      options.onCommit?.(batch.length, reply.commitMs / 1000);
       batch.forEach((p, i) => {
         const o = reply.outcomes[i]!;
         if ("ok" in o) p.resolve(o.ok);

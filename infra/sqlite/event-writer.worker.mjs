@@ -2,7 +2,7 @@
 // The write side of the SQLite event store (infra/sqlite/event-store.ts), in a worker thread so that
 // transactions and their fsync never block the main event loop. Plain JavaScript on purpose: it starts
 // in ~50 ms under node, tsx and vitest alike, with no TypeScript loader to register in the worker.
-// Protocol (types in event-store.ts): { type: "commit", batch } → { outcomes } | { error }; { type: "close" }.
+// Protocol (types in event-store.ts): { type: "commit", batch } → { outcomes, commitMs } | { error }; { type: "close" }.
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 
@@ -66,11 +66,14 @@ function appendOne(a, at) {
 
 // Group commit: every append of a batch in ONE immediate transaction (write lock up front, no upgrade
 // deadlock), each checked on its own, so a conflicting append rejects alone and the others commit.
+let inserted = 0; // when the last batch's rows were written: from here to the reply is COMMIT (WAL write + fsync)
 const commitBatch = db.transaction(
   /** @type {(batch: Append[]) => Outcome[]} */
   (batch) => {
     const at = new Date().toISOString();
-    return batch.map((a) => appendOne(a, at));
+    const outcomes = batch.map((a) => appendOne(a, at));
+    inserted = performance.now();
+    return outcomes;
   },
 );
 
@@ -81,7 +84,8 @@ port.on("message", (/** @type {{ type: "commit"; batch: Append[] } | { type: "cl
     return;
   }
   try {
-    port.postMessage({ outcomes: commitBatch.immediate(msg.batch) });
+    const outcomes = commitBatch.immediate(msg.batch);
+    port.postMessage({ outcomes, commitMs: performance.now() - inserted });
   } catch (err) {
     const e = /** @type {{ message?: string; code?: string }} */ (err);
     port.postMessage({ error: { message: String(e.message ?? err), code: e.code } }); // nothing committed

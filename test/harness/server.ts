@@ -22,7 +22,11 @@ export async function startServer(env: Record<string, string>) {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
-  child.stdout!.on("data", (d) => (output += d));
+  let stdout = "";
+  child.stdout!.on("data", (d) => {
+    output += d;
+    stdout += d;
+  });
   child.stderr!.on("data", (d) => (output += d));
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
@@ -40,6 +44,8 @@ export async function startServer(env: Record<string, string>) {
     /** the server process, e.g. to read its /proc/<pid>/status (benchmarks) */
     pid: child.pid!,
     output: () => output,
+    /** stdout alone (JSON log lines) */
+    stdout: () => stdout,
     /** SIGTERM and wait: graceful shutdown */
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
