@@ -23,11 +23,15 @@ export async function startServer(env: Record<string, string>) {
   });
   let output = "";
   let stdout = "";
+  let stderr = "";
   child.stdout!.on("data", (d) => {
     output += d;
     stdout += d;
   });
-  child.stderr!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => {
+    output += d;
+    stderr += d;
+  });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}:\n${output}`);
@@ -46,6 +50,7 @@ export async function startServer(env: Record<string, string>) {
     output: () => output,
     /** stdout alone (JSON log lines) */
     stdout: () => stdout,
+    stderr: () => stderr,
     /** SIGTERM and wait: graceful shutdown */
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
