@@ -168,8 +168,10 @@ export function createCommandHandler(store: EventStore, cacheSize = 10_000) {
       if (queue) return void queue.push(pending);
       const fresh = [pending];
       queues.set(stream, fresh);
-      // start on the next turn so that commands arriving together share the batch
-      setImmediate(() => void drain(stream, fresh));
+      // start once the current task's synchronous work is done, so that commands issued together
+      // share the batch; commands arriving later queue behind the append in flight and go in the
+      // next batch (a loop turn of waiting here only delayed the commit)
+      queueMicrotask(() => void drain(stream, fresh));
     });
   }
 

@@ -87,7 +87,7 @@ describe("sqlite event store", () => {
     await expect(store.append("p", [testEvent()], 2)).rejects.toThrow(/closed/);
   });
 
-  it("commits on a writer thread: the event loop runs while a commit waits, and what queues meanwhile goes as the next batch", async () => {
+  it("commits on a writer thread: the event loop runs while a commit waits, and what is posted meanwhile commits together next", async () => {
     const store = open();
     await store.append("w", [testEvent()], "no_stream"); // the writer is up
     store.db.exec("BEGIN IMMEDIATE"); // this thread's connection holds the write lock: the writer's commit waits
@@ -102,7 +102,7 @@ describe("sqlite event store", () => {
     expect(settled).not.toHaveBeenCalled();
     store.db.exec("COMMIT");
     expect((await Promise.all([first, second, third])).map((r) => r.nextExpectedRevision)).toEqual([1, 2, 0]);
-    expect(store.stats).toEqual({ commits: 3, appends: 4 }); // [w@0], [w@1], then [w@2, v@0] together
+    expect(store.stats).toEqual({ commits: 3, appends: 4 }); // [w@0], [w@1], then [w@2] and [v@0], posted apart, in one transaction
   });
 
   it("close() is idempotent and refuses :memory: (the writer needs a file it can open too)", async () => {
