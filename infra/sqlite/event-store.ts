@@ -32,6 +32,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS events_stream_revision ON events (stream, revi
 const COLUMNS = "position, stream, revision, type, data, metadata";
 const DEFAULT_PAGE = 1000;
 const SUBSCRIPTION_PAGE = 500;
+/** a page also ends once its rows hold this much JSON text (at least one row): the domain keeps events
+ * small (analytics properties ≤ 16 KiB), but what a page holds in memory must not depend on it */
+const PAGE_BYTES = 4 * 2 ** 20;
 const POLL_MS = 200;
 const WRITER = new URL("./event-writer.worker.mjs", import.meta.url);
 
@@ -66,6 +69,19 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
   const byStream = db.prepare<[string, number], Row>(`SELECT ${COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision`);
   const page = db.prepare<[number, number], Row>(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`);
   const head = db.prepare<[], number | null>("SELECT MAX(position) FROM events").pluck();
+
+  /** up to `maxCount` rows after `after`, fewer once they hold PAGE_BYTES; `cut`: stopped by bytes */
+  function readPage(after: number, maxCount: number): { rows: Row[]; cut: boolean } {
+    const rows: Row[] = [];
+    let bytes = 0;
+    // iterated within this synchronous loop only: leaving it resets the statement (no snapshot stays pinned)
+    for (const row of page.iterate(after, maxCount)) {
+      rows.push(row);
+      bytes += row.data.length + row.metadata.length;
+      if (bytes >= PAGE_BYTES) return { rows, cut: rows.length < maxCount };
+    }
+    return { rows, cut: false };
+  }
 
   let queue: Pending[] = []; // not posted yet
   const inFlight = new Map<number, Pending[]>(); // posted, by batch id, until the writer replies
@@ -189,22 +205,24 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
       return byStream.all(stream, fromRevision).map(toRecorded);
     },
     async readAll({ after = 0, maxCount = DEFAULT_PAGE }: ReadAllOptions = {}) {
-      return page.all(after, maxCount).map(toRecorded);
+      return readPage(after, maxCount).rows.map(toRecorded);
     },
     async readAllJson({ after = 0, maxCount = DEFAULT_PAGE }: ReadAllOptions = {}) {
-      return page.all(after, maxCount).map((r) => ({ position: r.position, streamName: r.stream, revision: r.revision, type: r.type, data: r.data, metadata: r.metadata }));
+      return readPage(after, maxCount).rows.map((r) => ({ position: r.position, streamName: r.stream, revision: r.revision, type: r.type, data: r.data, metadata: r.metadata }));
     },
-    // Pages are read with .all(), never .iterate(): an open iterator would pin a read snapshot.
     async *subscribeToAll(after, signal) {
       let last = after;
       while (!signal.aborted && !closed) {
-        const rows = page.all(last, SUBSCRIPTION_PAGE);
+        const { rows, cut } = readPage(last, SUBSCRIPTION_PAGE);
         for (const row of rows) {
           if (signal.aborted || closed) return;
           last = row.position;
           yield toRecorded(row);
         }
-        if (rows.length < SUBSCRIPTION_PAGE) await waitForAppend(signal);
+        // a page cut by its bytes is followed by a loop turn: a consumer that batches what is ready
+        // without waiting (the projector) ends its batch there, so batches are bounded in bytes too
+        if (cut) await new Promise((resolve) => setImmediate(resolve));
+        else if (rows.length < SUBSCRIPTION_PAGE) await waitForAppend(signal);
       }
     },
     async headPosition() {
