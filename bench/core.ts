@@ -169,7 +169,7 @@ async function httpBench() {
   const ratio = spread.reqPerSec / baseline.reqPerSec;
   targets.push({ metric: "HTTP trackUsage, 64 accounts ÷ bare", measured: fmt(ratio, 2), target: "≥ 0.30", reached: verdict(ratio >= 0.3 && spread.non2xx === 0) });
   targets.push({ metric: "HTTP trackUsage, 1 hot account ÷ bare", measured: fmt(hot.reqPerSec / baseline.reqPerSec, 2), target: "(none)", reached: "-" });
-  targets.push({ metric: "peak RSS of npm start under load", measured: `${fmt(main.peakMb, 1)} MB`, target: "≤ 250 MB", reached: verdict(main.peakMb !== null && main.peakMb <= 250) });
+  targets.push({ metric: "peak RSS of npm start under load", measured: `${fmt(main.peakMb, 1)} MB`, target: "≤ 200 MB", reached: verdict(main.peakMb !== null && main.peakMb <= 200) });
 }
 
 // ---------- shared by 3 and 4: decided, chained events appended at exact revisions ----------

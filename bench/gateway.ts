@@ -108,6 +108,7 @@ async function main() {
     const direct = measured[0]!.target.name;
     const perRound: Record<string, string | number>[] = [];
     const summary: Record<string, string | number>[] = [];
+    const med = new Map<string, { addedP50: number; addedP99: number; ratio: number; rssMb: number }>(); // by `${load}|${target}`
     for (const [load, byTarget] of Object.entries(results)) {
       const latency = !load.startsWith("max throughput");
       for (const m of measured) {
@@ -121,11 +122,14 @@ async function main() {
         if (m.pid === null) continue;
         const addedP50 = median(samples.map((s, i) => s.p50 - byTarget[direct]![i]!.p50));
         const addedP99 = median(samples.map((s, i) => s.p99 - byTarget[direct]![i]!.p99));
+        const ratio = median(samples.map((s, i) => s.reqPerSec / byTarget[direct]![i]!.reqPerSec));
+        const rssMb = Math.max(...samples.map((s) => s.rssMb ?? NaN));
+        med.set(`${load}|${m.target.name}`, { addedP50, addedP99, ratio, rssMb });
         summary.push({
           load, target: m.target.name,
           "added p50 (median)": latency ? ms(addedP50) : "-", "added p99 (median)": latency ? ms(addedP99) : "-",
-          "req/s ÷ direct (median)": latency ? "-" : fmt(median(samples.map((s, i) => s.reqPerSec / byTarget[direct]![i]!.reqPerSec)), 3),
-          "peak RSS (max sample)": `${fmt(Math.max(...samples.map((s) => s.rssMb ?? NaN)), 1)} MB`,
+          "req/s ÷ direct (median)": latency ? "-" : fmt(ratio, 3),
+          "peak RSS (max sample)": `${fmt(rssMb, 1)} MB`,
         });
       }
     }
@@ -133,6 +137,23 @@ async function main() {
     printTable(perRound);
     console.log(`\nMedians over ${ROUNDS} round(s)`);
     printTable(summary);
+    const [plainLoad, streamLoad, maxLoad] = Object.keys(loads) as [string, string, string];
+    const ours = measured[1]!.target.name;
+    const peer = measured.find((m) => m.target.name.startsWith("Portkey"))?.target.name;
+    const get = (load: string, target = ours) => med.get(`${load}|${target}`)!;
+    const verdict = (ok: boolean) => (ok ? "yes" : "NO");
+    const targets = [
+      { metric: `added p50 / p99, plain at ${RATE} req/s`, measured: `${ms(get(plainLoad).addedP50)} / ${ms(get(plainLoad).addedP99)}`, target: "≤ 1.0 ms / ≤ 5 ms", reached: verdict(get(plainLoad).addedP50 <= 1 && get(plainLoad).addedP99 <= 5) },
+      { metric: `added time to first token p99, ${STREAMS} streams`, measured: ms(get(streamLoad).addedP99), target: "≤ 10 ms", reached: verdict(get(streamLoad).addedP99 <= 10) },
+      { metric: `max throughput at ${CONNECTIONS} connections ÷ fixture directly`, measured: fmt(get(maxLoad).ratio, 3), target: "≥ 0.15", reached: verdict(get(maxLoad).ratio >= 0.15) },
+      ...(peer ? [
+        { metric: `added p50, plain: ours vs ${peer}`, measured: `${ms(get(plainLoad).addedP50)} vs ${ms(get(plainLoad, peer).addedP50)}`, target: "ours ≤ peer", reached: verdict(get(plainLoad).addedP50 <= get(plainLoad, peer).addedP50) },
+        { metric: `max throughput: ours ÷ ${peer}`, measured: fmt(get(maxLoad).ratio / get(maxLoad, peer).ratio, 2), target: "(reported)", reached: "-" },
+      ] : []),
+      ...[plainLoad, streamLoad, maxLoad].map((load) => ({ metric: `peak RSS of ours (max 100 ms sample), ${load}`, measured: `${fmt(get(load).rssMb, 1)} MB`, target: "≤ 200 MB", reached: verdict(get(load).rssMb <= 200) })),
+    ];
+    console.log("\nTargets (issue 13; medians of the rounds)");
+    printTable(targets);
     console.log("\nPeak RSS over the whole run (VmHWM)");
     printTable(measured.filter((m) => m.pid !== null).map((m) => ({ process: m.target.name, "VmHWM": `${fmt(memoryOf(m.pid!).peakMb, 1)} MB`, "RSS now": `${fmt(memoryOf(m.pid!).rssMb, 1)} MB` })));
   } finally {
