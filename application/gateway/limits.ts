@@ -1,8 +1,10 @@
 import type { ApiKeyLimits } from "../../domain/events.ts";
 
 // Per-key requests and tokens per minute over an exact sliding 60-second window, in this process.
-// Requests: a ring of the last `requestsPerMinute` admission times; a request passes when the oldest
-// of them is 60 s old, so no 60-second window ever holds more than the limit.
+// Requests: the admission times of the last 60 s, oldest first; a request passes while fewer than
+// `requestsPerMinute` of them remain, so no 60-second window ever holds more than the limit. Memory
+// follows the traffic of the last minute, never the limit (a ring of `requestsPerMinute` slots grew
+// to the limit on a key that stayed busy, up to 8 MB at the largest limit).
 // Tokens: like money holds, an admitted request reserves its most tokens (prompt estimate + completion
 // limit, at most the whole limit) and trues it up to the tokens actually billed when it ends; failed
 // requests give theirs back. Several gateway instances each enforce the limit on their own traffic.
@@ -11,8 +13,8 @@ import type { ApiKeyLimits } from "../../domain/events.ts";
 const WINDOW_MS = 60_000;
 
 interface KeyWindow {
+  /** admission times within the window, oldest first (keys with a requests limit only) */
   requests: number[];
-  next: number;
   /** [time, tokens] of finished requests, oldest first */
   tokens: [number, number][];
   inFlightTokens: number;
@@ -38,15 +40,13 @@ export class KeyLimiter {
     const w = this.window(keyId, now);
     const rpm = limits.requestsPerMinute;
     if (rpm !== undefined && w.requests.length >= rpm) {
-      const oldest = w.requests[w.next % rpm]!;
-      if (now - oldest < WINDOW_MS) {
-        return {
-          ok: false,
-          code: "RATE_LIMIT.REQUESTS",
-          retryAfterSeconds: Math.max(1, Math.ceil((oldest + WINDOW_MS - now) / 1000)),
-          detail: `more than ${rpm} requests per minute for this key`,
-        };
-      }
+      const freesASlot = w.requests[w.requests.length - rpm]!; // once it leaves the window, one more may pass
+      return {
+        ok: false,
+        code: "RATE_LIMIT.REQUESTS",
+        retryAfterSeconds: Math.max(1, Math.ceil((freesASlot + WINDOW_MS - now) / 1000)),
+        detail: `more than ${rpm} requests per minute for this key`,
+      };
     }
     const tpm = limits.tokensPerMinute;
     const reserved = tpm === undefined ? 0 : Math.min(estimatedTokens, tpm);
@@ -71,10 +71,7 @@ export class KeyLimiter {
         };
       }
     }
-    if (rpm !== undefined) {
-      if (w.requests.length < rpm) w.requests.push(now);
-      else w.requests[w.next++ % rpm] = now;
-    }
+    if (rpm !== undefined) w.requests.push(now);
     w.inFlightTokens += reserved;
     w.inFlight++;
     let finished = false;
@@ -97,21 +94,29 @@ export class KeyLimiter {
     return this.keys.get(keyId)?.inFlight ?? 0;
   }
 
+  /** admission and token records held across keys (a memory diagnostic: the last minute's traffic) */
+  held(): number {
+    let n = 0;
+    for (const w of this.keys.values()) n += w.requests.length + w.tokens.length;
+    return n;
+  }
+
   /** forgets keys with nothing in flight and nothing in their window (called periodically) */
   prune() {
     const now = this.now();
     for (const [keyId, w] of this.keys) {
       this.window(keyId, now);
-      if (w.inFlight === 0 && w.tokens.length === 0 && w.requests.every((t) => now - t >= WINDOW_MS)) this.keys.delete(keyId);
+      if (w.inFlight === 0 && w.tokens.length === 0 && w.requests.length === 0) this.keys.delete(keyId);
     }
   }
 
   private window(keyId: string, now: number): KeyWindow {
     let w = this.keys.get(keyId);
     if (!w) {
-      w = { requests: [], next: 0, tokens: [], inFlightTokens: 0, inFlight: 0 };
+      w = { requests: [], tokens: [], inFlightTokens: 0, inFlight: 0 };
       this.keys.set(keyId, w);
     }
+    while (w.requests.length > 0 && now - w.requests[0]! >= WINDOW_MS) w.requests.shift();
     while (w.tokens.length > 0 && now - w.tokens[0]![0] >= WINDOW_MS) w.tokens.shift();
     return w;
   }

@@ -24,6 +24,21 @@ describe("KeyLimiter", () => {
     expect(admit().ok).toBe(false);
   });
 
+  it("holds the last minute's admissions only, whatever the limit: a busy key with a huge limit stays small", () => {
+    const c = clock();
+    const limiter = new KeyLimiter(c.now);
+    for (let i = 0; i < 300; i++) {
+      const admitted = limiter.admit("k", { requestsPerMinute: 1_000_000, tokensPerMinute: 1_000_000_000 }, 10);
+      if (!admitted.ok) throw new Error("refused");
+      admitted.ticket.finish(10);
+      c.advance(1000);
+    }
+    expect(limiter.held()).toBeLessThanOrEqual(2 * 60); // 60 admissions and 60 token records
+    c.advance(60_000);
+    limiter.prune();
+    expect(limiter.held()).toBe(0);
+  });
+
   it("tokensPerMinute: reserves the estimate, trues up to billed tokens, frees failed requests", () => {
     const c = clock();
     const limiter = new KeyLimiter(c.now);
