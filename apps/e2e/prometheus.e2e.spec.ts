@@ -1,6 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prometheusBins } from "../../test/engines/require-engine.ts";
 import { startUpstreamFixture, type UpstreamFixture } from "../../test/fixtures/upstream-fixture.ts";
@@ -32,6 +34,7 @@ describe.skipIf(!bins)("metrics: Prometheus scrapes npm start", () => {
     server = await startServer({
       DATA_DIR: dir,
       ADMIN_TOKEN: ADMIN,
+      KAFKA_BROKERS: "", // no relay: the shell of an engines run may name brokers
       OPENAI_BASE_URL: fixture.baseUrl("openai"),
       OPENAI_API_KEY: UPSTREAM_KEYS.openai,
     });
@@ -115,5 +118,25 @@ describe.skipIf(!bins)("metrics: Prometheus scrapes npm start", () => {
       .join("\n");
     expect(ours).toContain("# TYPE aggregator_http_request_duration_seconds histogram");
     expect(await promtoolCheck(bins!.promtool, `${ours}\n`)).toEqual({ code: 0, output: "" });
+  });
+
+  // the compose's Prometheus and Grafana (infra/compose): its config passes promtool, and every query of the
+  // dashboard runs on this Prometheus and finds series
+  it("the compose's Prometheus config passes promtool; the Grafana dashboard's queries answer here", async () => {
+    const compose = resolve(import.meta.dirname, "../../infra/compose");
+    await promisify(execFile)(bins!.promtool, ["check", "config", join(compose, "prometheus.yml")]);
+    const dashboard = JSON.parse(readFileSync(join(compose, "grafana/dashboards/aggregator.json"), "utf8")) as {
+      panels: { title: string; targets?: { expr: string }[] }[];
+    };
+    const exprs = dashboard.panels.flatMap((p) =>
+      (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr.replaceAll("$__rate_interval", "1m") })),
+    );
+    expect(exprs.length).toBeGreaterThan(10);
+    // what this traffic had none of: no upstream error, no refusal, no relay
+    const none = ["Refusals by limit", "Relay lag (events)", "Upstream errors by kind"];
+    for (const { panel, expr } of exprs) {
+      if (none.includes(panel)) expect(await prometheus.query(expr), panel).toEqual([]);
+      else await prometheus.waitFor(expr, (r) => r.length > 0); // a rate needs two scrapes of a series
+    }
   });
 });

@@ -24,6 +24,7 @@ describe("logs: one JSON line per request at info, no secret, nothing but JSON o
     server = await startServer({
       DATA_DIR: dir,
       ADMIN_TOKEN: ADMIN,
+      KAFKA_BROKERS: "", // no relay: the shell of an engines run may name brokers
       LOG_LEVEL: "info",
       OPENAI_BASE_URL: fixture.baseUrl("openai"),
       OPENAI_API_KEY: UPSTREAM_KEYS.openai,
