@@ -40,11 +40,11 @@ export function createGateway(platform: Platform, providers: Map<string, ChatPro
     return b;
   };
   const latency = new LatencyStats();
-  const limiter = new KeyLimiter();
   const onError =
     options.onError ??
     ((error: unknown, what: string) => console.error(`gateway ${what}:`, error instanceof Error ? error.message : error));
   const onWarn = options.onWarn ?? ((message: string, fields: Record<string, unknown>) => console.warn(`gateway ${message}`, fields));
+  const limiter = new KeyLimiter(platform.reads, Date.now, (error) => onError(error, "rate window"));
   const anomalies = new Map<string, number>();
   /** `text` with every configured provider credential replaced by "[redacted]" */
   const redact = (text: string) => [...providers.values()].reduce((t, p) => p.redact(t), text);
