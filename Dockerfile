@@ -13,4 +13,4 @@ COPY infra infra
 COPY apps apps
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 DATA_DIR=/data
 EXPOSE 8080
-CMD ["node", "--import", "tsx", "apps/main.ts"]
+CMD ["node", "--max-old-space-size=192", "--import", "tsx", "apps/main.ts"]

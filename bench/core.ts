@@ -229,8 +229,8 @@ async function httpBench() {
   targets.push({
     metric: "peak RSS of npm start under load",
     measured: `${fmt(main.peakMb, 1)} MB`,
-    target: "≤ 250 MB",
-    reached: verdict(main.peakMb !== null && main.peakMb <= 250),
+    target: "≤ 200 MB",
+    reached: verdict(main.peakMb !== null && main.peakMb <= 200),
   });
 }
 

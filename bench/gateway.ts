@@ -1,154 +1,32 @@
-// Issue 4 "Measure": latency the gateway adds over calling the upstream fixture directly, same run.
-//   node --import tsx bench/gateway.ts        (BENCH_SECONDS, default 15, per measured phase)
-// 1. non-streaming at RATE (500) requests/s, open loop: the fixture directly, then POST /v1/chat/completions
-//    through `npm start` (auth, per-key limits, hold, upstream call, settlement: two durable appends).
-// 2. STREAMS (100) concurrent streams, each started when the previous one ended: time to first token,
-//    directly, then through the gateway (which holds [DONE] until the settlement is durable).
-// 3. diagnostic (where /dev/shm exists): the same through a second `npm start` whose DATA_DIR is on tmpfs,
-//    so fsync is nearly free: the gap between the two gateway rows is the price of durable appends here.
-// Processes on 127.0.0.1 only: the fixture, the servers, this driver. Latency is taken here with
-// performance.now(): autocannon's histogram has 1 ms resolution, too coarse for a 2 ms target.
-import { spawn } from "node:child_process";
-import { once } from "node:events";
+// Issues 4 and 13 "Measure": what the gateway adds over calling the upstream fixture directly, and what a
+// peer (Portkey's open-source gateway, no billing) adds over the same fixture, in the same run.
+//   npm run bench -- gateway   (BENCH_SECONDS per phase, default 10; BENCH_ROUNDS, default 3;
+//                               BENCH_PEER=none leaves Portkey out; BENCH_TMPFS=1 adds ours on tmpfs)
+// Each round measures every target in turn (the fixture directly, ours = `npm start`, Portkey):
+// 1. plain at RATE (300) req/s, open loop: request → whole answer;
+// 2. STREAMS (50) concurrent streams, each started when the previous one ended: request → first token;
+// 3. CONNECTIONS (64) connections, closed loop, plain: the most answers per second.
+// Ours makes two durable (fsynced) appends per request (hold, settlement) and sends the answer, or
+// [DONE], only after the settlement: every answer is checked for it. Figures per round, then the
+// median of the rounds. Peak RSS: VmRSS sampled every 100 ms during each load, and VmHWM at the end.
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import http from "node:http";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { performance } from "node:perf_hooks";
-import { createInterface } from "node:readline";
-import { sseData, SseSplitter } from "../application/gateway/sse.ts";
+import { join } from "node:path";
 import { startServer } from "../test/harness/server.ts";
-import { cpuSecondsOf, printMachine, printTable } from "./machine.ts";
+import { atRate, closeLoad, concurrentStreams, maxThroughput, median, pct, type Phase, type Target } from "./load.ts";
+import { fmt, memoryOf, printMachine, printTable, sampleRss } from "./machine.ts";
+import { portkeyHeaders, startFixture, startPortkey, type Peer } from "./peers.ts";
 
-const ROOT = resolve(import.meta.dirname, "..");
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WARMUP_SECONDS = 3;
-const RATE = Number(process.env.BENCH_RATE ?? 500);
-const STREAMS = Number(process.env.BENCH_STREAMS ?? 100);
+const RATE = Number(process.env.BENCH_RATE ?? 300);
+const STREAMS = Number(process.env.BENCH_STREAMS ?? 50);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const USERS = 20;
 const ADMIN_TOKEN = "bench-admin-token-0123456789abcdef";
 const UPSTREAM_KEY = "bench-upstream-key-0123456789";
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const ms = (n: number) => `${n.toFixed(2)} ms`;
-
-interface Target {
-  url: URL;
-  headers: () => Record<string, string>;
-}
-interface Outcome {
-  ok: boolean;
-  /** HTTP status, 0 for a transport error */
-  status: number;
-  /** request sent → whole answer (plain) or first content token (stream) */
-  ms: number;
-  /** plain: an x-aggregator-cost header (the charge was durable before the answer); stream: [DONE] seen */
-  settled: boolean;
-}
-
-function request(target: Target, body: string, stream: boolean): Promise<Outcome> {
-  return new Promise((resolvePromise) => {
-    const t0 = performance.now();
-    const req = http.request(
-      target.url,
-      { method: "POST", agent, headers: { "content-type": "application/json", ...target.headers() } },
-      (res) => {
-        let first = NaN;
-        let done = false;
-        const splitter = new SseSplitter();
-        res.on("data", (chunk: Buffer) => {
-          if (!stream) return;
-          for (const event of splitter.push(chunk)) {
-            const data = sseData(event);
-            if (data === "[DONE]") done = true;
-            else if (Number.isNaN(first) && data?.includes('"content":"t')) first = performance.now() - t0;
-          }
-        });
-        res.on("end", () => {
-          const ok = res.statusCode === 200;
-          const status = res.statusCode ?? 0;
-          resolvePromise(
-            stream
-              ? { ok: ok && done, status, ms: first, settled: done }
-              : { ok, status, ms: performance.now() - t0, settled: res.headers["x-aggregator-cost"] !== undefined },
-          );
-        });
-        res.on("error", () => resolvePromise({ ok: false, status: 0, ms: NaN, settled: false }));
-      },
-    );
-    req.on("error", () => resolvePromise({ ok: false, status: 0, ms: NaN, settled: false }));
-    req.end(body);
-  });
-}
-
-interface Phase {
-  latencies: number[];
-  errors: number;
-  /** failures by status, e.g. "402×3" */
-  failures: string;
-  settled: number;
-  requests: number;
-  seconds: number;
-}
-const summarise = (outcomes: Outcome[], seconds: number): Phase => ({
-  latencies: outcomes
-    .filter((o) => o.ok)
-    .map((o) => o.ms)
-    .sort((a, b) => a - b),
-  errors: outcomes.filter((o) => !o.ok).length,
-  failures: [...outcomes.filter((o) => !o.ok).reduce((m, o) => m.set(o.status, (m.get(o.status) ?? 0) + 1), new Map<number, number>())]
-    .map(([status, count]) => `${status === 0 ? "transport" : status}×${count}`)
-    .join(" "),
-  settled: outcomes.filter((o) => o.settled).length,
-  requests: outcomes.length,
-  seconds,
-});
-
-/** open loop: `rate` requests per second whatever the answers take, so slow answers cannot hide load */
-async function atRate(target: Target, body: string, rate: number, seconds: number): Promise<Phase> {
-  const total = rate * seconds;
-  const pending: Promise<Outcome>[] = [];
-  const start = performance.now();
-  while (pending.length < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
-    while (pending.length < due) pending.push(request(target, body, false));
-    await sleep(1);
-  }
-  const outcomes = await Promise.all(pending);
-  return summarise(outcomes, (performance.now() - start) / 1000);
-}
-
-/** closed loop: `concurrency` streams at all times, each started when the previous one ended */
-async function concurrentStreams(target: Target, body: string, concurrency: number, seconds: number): Promise<Phase> {
-  const outcomes: Outcome[] = [];
-  const start = performance.now();
-  const deadline = start + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) outcomes.push(await request(target, body, true));
-    }),
-  );
-  return summarise(outcomes, (performance.now() - start) / 1000);
-}
-
-async function startFixture() {
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/upstream-server.ts"], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const [line] = (await once(createInterface({ input: child.stdout! }), "line")) as [string];
-  const { url } = JSON.parse(line) as { url: string };
-  return {
-    url,
-    pid: child.pid!,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      await once(child, "exit");
-    },
-  };
-}
 
 async function seed(url: string): Promise<string[]> {
   const admin = { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -168,8 +46,8 @@ async function seed(url: string): Promise<string[]> {
   return keys;
 }
 
-/** `npm start` on a fresh DATA_DIR under `parent`, with its providers at the fixture and USERS funded keys */
-async function startGateway(parent: string, fixtureUrl: string) {
+/** `npm start` (through the test harness, as every test starts it) on a fresh DATA_DIR under `parent` */
+async function startOurs(name: string, parent: string, fixtureUrl: string) {
   const dir = mkdtempSync(join(parent, "aggregator-bench-gateway-"));
   const server = await startServer({
     DATA_DIR: dir,
@@ -183,38 +61,61 @@ async function startGateway(parent: string, fixtureUrl: string) {
   const keys = await seed(server.url);
   let k = 0;
   const target: Target = {
+    name,
     url: new URL(`${server.url}/v1/chat/completions`),
     headers: () => ({ authorization: `Bearer ${keys[k++ % keys.length]}` }),
   };
-  return {
-    pid: server.pid,
-    target,
-    async stop() {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
+  const stop = async () => {
+    const code = await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+    if (code !== 0) console.error(`${name} exited ${code}:\n${server.output()}`);
   };
+  return { target, pid: server.pid, ours: true, stop };
+}
+
+type Measured = { target: Target; pid: number | null; ours: boolean; stop(): Promise<unknown> };
+const asMeasured = (name: string, peer: Peer, path: string, headers: Record<string, string>): Measured => ({
+  target: { name, url: new URL(`${peer.url}${path}`), headers: () => headers },
+  pid: peer.pid,
+  ours: false,
+  stop: peer.stop,
+});
+
+interface Sample {
+  p50: number;
+  p99: number;
+  reqPerSec: number;
+  errors: string;
+  settled: string;
+  rssMb: number | null;
 }
 
 async function main() {
-  printMachine("gateway: latency added over the upstream fixture (issue 4)");
+  printMachine("gateway: latency and throughput added over the upstream fixture, ours and Portkey's (issues 4, 13)");
   console.log(
-    `phases: ${SECONDS} s each after ${WARMUP_SECONDS} s warm-up; ${RATE} req/s non-streaming (open loop); ${STREAMS} concurrent streams; ${USERS} funded accounts, one key each`,
+    `${ROUNDS} round(s); phases of ${SECONDS} s after ${WARMUP_SECONDS} s warm-up; plain at ${RATE} req/s (open loop); ${STREAMS} concurrent streams; max throughput at ${CONNECTIONS} connections; ${USERS} funded accounts, one key each`,
   );
   const fixture = await startFixture();
-  // the diagnostic gateway keeps DATA_DIR on tmpfs, where fsync is nearly free: the difference between
-  // the two gateway rows is what durable appends cost on this disk, the rest is the gateway's own work
-  const gateways = [
-    { name: "through the gateway", parent: tmpdir() },
-    ...(existsSync("/dev/shm") ? [{ name: "diagnostic: gateway, DATA_DIR on tmpfs", parent: "/dev/shm" }] : []),
-  ];
-  const servers: Awaited<ReturnType<typeof startGateway>>[] = [];
+  const measured: Measured[] = [];
   try {
-    for (const g of gateways) servers.push(await startGateway(g.parent, fixture.url));
-    const direct: Target = {
-      url: new URL(`${fixture.url}/openai/v1/chat/completions`),
-      headers: () => ({ authorization: `Bearer ${UPSTREAM_KEY}` }),
-    };
+    measured.push({
+      target: {
+        name: "fixture directly",
+        url: new URL(`${fixture.url}/openai/v1/chat/completions`),
+        headers: () => ({ authorization: `Bearer ${UPSTREAM_KEY}` }),
+      },
+      pid: null,
+      ours: false,
+      stop: async () => undefined,
+    });
+    measured.push(await startOurs("ours (npm start)", tmpdir(), fixture.url));
+    if (process.env.BENCH_TMPFS === "1" && existsSync("/dev/shm"))
+      measured.push(await startOurs("diagnostic: ours, DATA_DIR on tmpfs", "/dev/shm", fixture.url));
+    if (process.env.BENCH_PEER !== "none")
+      measured.push(
+        asMeasured("Portkey gateway 1.15.2", await startPortkey(), "/v1/chat/completions", portkeyHeaders(fixture.url, UPSTREAM_KEY)),
+      );
+
     const messages = [{ role: "user", content: "Say hello to the benchmark." }];
     const plain = JSON.stringify({ model: "gpt-4o-mini", messages, max_tokens: 64 });
     const streamed = JSON.stringify({
@@ -224,53 +125,157 @@ async function main() {
       stream: true,
       stream_options: { include_usage: true },
     });
+    const loads = {
+      [`plain, ${RATE} req/s`]: (t: Target, s: number) => atRate(t, plain, RATE, s),
+      [`stream TTFT, ${STREAMS} concurrent`]: (t: Target, s: number) => concurrentStreams(t, streamed, STREAMS, s),
+      [`max throughput, ${CONNECTIONS} connections`]: (t: Target, s: number) => maxThroughput(t, plain, CONNECTIONS, s),
+    };
+    // results[load][target] = one Sample per round
+    const results: Record<string, Record<string, Sample[]>> = {};
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [load, measure] of Object.entries(loads)) {
+        for (const m of measured) {
+          await measure(m.target, WARMUP_SECONDS);
+          const rss = m.pid === null ? null : sampleRss(m.pid, 100);
+          const r = await measure(m.target, SECONDS);
+          const rssMb = rss?.stop() ?? null;
+          const phase = "latencies" in r ? (r as Phase) : null;
+          const sample: Sample = phase
+            ? {
+                p50: pct(phase.latencies, 50),
+                p99: pct(phase.latencies, 99),
+                reqPerSec: phase.requests / phase.seconds,
+                errors: phase.errors ? `${phase.errors} (${phase.failures})` : "0",
+                settled: m.ours ? `${phase.settled}/${phase.requests}` : "-",
+                rssMb,
+              }
+            : {
+                p50: NaN,
+                p99: NaN,
+                reqPerSec: (r as { reqPerSec: number }).reqPerSec,
+                errors: String((r as { errors: number }).errors),
+                settled: "-",
+                rssMb,
+              };
+          ((results[load] ??= {})[m.target.name] ??= []).push(sample);
+        }
+      }
+      console.log(`round ${round}/${ROUNDS} done`);
+    }
 
-    const rows: Record<string, string | number>[] = [];
-    const added: Record<string, string | number>[] = [];
-    const row = (phase: string, path: string, p: Phase, serverCores: number | null, settled: boolean) => ({
-      phase,
-      path,
-      requests: p.requests,
-      "rate/s": (p.requests / p.seconds).toFixed(0),
-      p50: ms(pct(p.latencies, 50)),
-      p99: ms(pct(p.latencies, 99)),
-      max: ms(p.latencies.at(-1) ?? NaN),
-      errors: p.errors ? `${p.errors} (${p.failures})` : 0,
-      "settled before end": settled ? `${p.settled}/${p.requests}` : "-",
-      "server cores": serverCores === null ? "-" : serverCores.toFixed(2),
-    });
-    const run = async (name: string, measure: (t: Target, s: number) => Promise<Phase>) => {
-      const d = await measure(direct, SECONDS);
-      rows.push(row(name, "fixture directly", d, null, false));
-      for (const [i, server] of servers.entries()) {
-        await measure(server.target, WARMUP_SECONDS);
-        const cpu0 = cpuSecondsOf(server.pid);
-        const g = await measure(server.target, SECONDS);
-        const cores = cpu0 === null ? null : (cpuSecondsOf(server.pid)! - cpu0) / g.seconds;
-        rows.push(row(name, gateways[i]!.name, g, cores, true));
-        const a50 = pct(g.latencies, 50) - pct(d.latencies, 50);
-        const a99 = pct(g.latencies, 99) - pct(d.latencies, 99);
-        const target = i === 0 ? "p50 ≤ 2 ms, p99 ≤ 10 ms" : "(diagnostic)";
-        added.push({
-          metric: name,
-          path: gateways[i]!.name,
-          "added p50": ms(a50),
-          "added p99": ms(a99),
-          target,
-          reached: i > 0 ? "-" : a50 <= 2 && a99 <= 10 ? "yes" : "NO",
+    const direct = measured[0]!.target.name;
+    const perRound: Record<string, string | number>[] = [];
+    const summary: Record<string, string | number>[] = [];
+    const med = new Map<string, { addedP50: number; addedP99: number; ratio: number; rssMb: number }>(); // by `${load}|${target}`
+    for (const [load, byTarget] of Object.entries(results)) {
+      const latency = !load.startsWith("max throughput");
+      for (const m of measured) {
+        const samples = byTarget[m.target.name]!;
+        samples.forEach((s, i) =>
+          perRound.push({
+            round: i + 1,
+            load,
+            target: m.target.name,
+            ...(latency
+              ? {
+                  p50: ms(s.p50),
+                  p99: ms(s.p99),
+                  "added p50": m.pid === null ? "-" : ms(s.p50 - byTarget[direct]![i]!.p50),
+                  "added p99": m.pid === null ? "-" : ms(s.p99 - byTarget[direct]![i]!.p99),
+                }
+              : { p50: "-", p99: "-", "added p50": "-", "added p99": "-" }),
+            "req/s": fmt(s.reqPerSec),
+            "÷ direct": fmt(s.reqPerSec / byTarget[direct]![i]!.reqPerSec, 3),
+            errors: s.errors,
+            "settled before end": s.settled,
+            "peak RSS (sampled)": s.rssMb === null ? "-" : `${fmt(s.rssMb, 1)} MB`,
+          }),
+        );
+        if (m.pid === null) continue;
+        const addedP50 = median(samples.map((s, i) => s.p50 - byTarget[direct]![i]!.p50));
+        const addedP99 = median(samples.map((s, i) => s.p99 - byTarget[direct]![i]!.p99));
+        const ratio = median(samples.map((s, i) => s.reqPerSec / byTarget[direct]![i]!.reqPerSec));
+        const rssMb = Math.max(...samples.map((s) => s.rssMb ?? NaN));
+        med.set(`${load}|${m.target.name}`, { addedP50, addedP99, ratio, rssMb });
+        summary.push({
+          load,
+          target: m.target.name,
+          "added p50 (median)": latency ? ms(addedP50) : "-",
+          "added p99 (median)": latency ? ms(addedP99) : "-",
+          "req/s ÷ direct (median)": latency ? "-" : fmt(ratio, 3),
+          "peak RSS (max sample)": `${fmt(rssMb, 1)} MB`,
         });
       }
-    };
-    await run(`plain, ${RATE} req/s`, (t, s) => atRate(t, plain, RATE, s));
-    await run(`stream TTFT, ${STREAMS} concurrent`, (t, s) => concurrentStreams(t, streamed, STREAMS, s));
-    console.log("\nLatency (plain: request → whole answer; stream: request → first content token)");
-    printTable(rows);
-    console.log("\nAdded by the gateway (gateway percentile − direct percentile, same run)");
-    printTable(added);
+    }
+    console.log(
+      "\nPer round (plain: request → whole answer; stream: request → first content token; added = target − fixture directly, same round)",
+    );
+    printTable(perRound);
+    console.log(`\nMedians over ${ROUNDS} round(s)`);
+    printTable(summary);
+    const [plainLoad, streamLoad, maxLoad] = Object.keys(loads) as [string, string, string];
+    const ours = measured[1]!.target.name;
+    const peer = measured.find((m) => m.target.name.startsWith("Portkey"))?.target.name;
+    const get = (load: string, target = ours) => med.get(`${load}|${target}`)!;
+    const verdict = (ok: boolean) => (ok ? "yes" : "NO");
+    const targets = [
+      {
+        metric: `added p50 / p99, plain at ${RATE} req/s`,
+        measured: `${ms(get(plainLoad).addedP50)} / ${ms(get(plainLoad).addedP99)}`,
+        target: "≤ 1.0 ms / ≤ 5 ms",
+        reached: verdict(get(plainLoad).addedP50 <= 1 && get(plainLoad).addedP99 <= 5),
+      },
+      {
+        metric: `added time to first token p99, ${STREAMS} streams`,
+        measured: ms(get(streamLoad).addedP99),
+        target: "≤ 10 ms",
+        reached: verdict(get(streamLoad).addedP99 <= 10),
+      },
+      {
+        metric: `max throughput at ${CONNECTIONS} connections ÷ fixture directly`,
+        measured: fmt(get(maxLoad).ratio, 3),
+        target: "≥ 0.15",
+        reached: verdict(get(maxLoad).ratio >= 0.15),
+      },
+      ...(peer
+        ? [
+            {
+              metric: `added p50, plain: ours vs ${peer}`,
+              measured: `${ms(get(plainLoad).addedP50)} vs ${ms(get(plainLoad, peer).addedP50)}`,
+              target: "ours ≤ peer",
+              reached: verdict(get(plainLoad).addedP50 <= get(plainLoad, peer).addedP50),
+            },
+            {
+              metric: `max throughput: ours ÷ ${peer}`,
+              measured: fmt(get(maxLoad).ratio / get(maxLoad, peer).ratio, 2),
+              target: "(reported)",
+              reached: "-",
+            },
+          ]
+        : []),
+      ...[plainLoad, streamLoad, maxLoad].map((load) => ({
+        metric: `peak RSS of ours (max 100 ms sample), ${load}`,
+        measured: `${fmt(get(load).rssMb, 1)} MB`,
+        target: "≤ 200 MB",
+        reached: verdict(get(load).rssMb <= 200),
+      })),
+    ];
+    console.log("\nTargets (issue 13; medians of the rounds)");
+    printTable(targets);
+    console.log("\nPeak RSS over the whole run (VmHWM)");
+    printTable(
+      measured
+        .filter((m) => m.pid !== null)
+        .map((m) => ({
+          process: m.target.name,
+          VmHWM: `${fmt(memoryOf(m.pid!).peakMb, 1)} MB`,
+          "RSS now": `${fmt(memoryOf(m.pid!).rssMb, 1)} MB`,
+        })),
+    );
   } finally {
-    for (const server of servers) await server.stop();
+    for (const m of measured) await m.stop();
     await fixture.stop();
-    agent.destroy();
+    closeLoad();
   }
 }
 

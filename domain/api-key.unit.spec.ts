@@ -113,6 +113,9 @@ describe("key format", () => {
     expect(apiKeyMatches(raw, hashApiKey(raw))).toBe(true);
     expect(apiKeyMatches(raw, HASH)).toBe(false);
     expect(apiKeyMatches(raw, "nope")).toBe(false);
+    // a stored hash is exactly 64 hex characters: one with a head or a tail matches nothing
+    expect(apiKeyMatches(raw, `00${hashApiKey(raw)}`)).toBe(false);
+    expect(apiKeyMatches(raw, `${hashApiKey(raw)}00`)).toBe(false);
   });
   it("encodes random bytes as fixed-length base62", () => {
     expect(base62(new Uint8Array([0, 0]), 4)).toBe("0000");

@@ -12,26 +12,51 @@ export const GENESIS_HASH = "0".repeat(64);
  * (undefined in arrays becomes null, as in JSON.stringify). Refuses what JSON cannot represent
  * faithfully (NaN, Infinity, bigint, functions, Map/Set/class instances) instead of hashing a lossy form.
  */
+/** field names repeat from event to event: their JSON form is kept (a bounded number of plain names) */
+const QUOTED = new Map<string, string>();
+const PLAIN_NAME = /^[A-Za-z_$][\w$]{0,63}$/;
+function quoted(key: string): string {
+  let q = QUOTED.get(key);
+  if (q === undefined) {
+    q = JSON.stringify(key);
+    if (PLAIN_NAME.test(key) && QUOTED.size < 4096) QUOTED.set(key, q);
+  }
+  return q;
+}
+
 export function canonicalJson(value: unknown): string {
   if (value === null) return "null";
   switch (typeof value) {
     case "string":
-    case "boolean":
       return JSON.stringify(value);
+    case "boolean":
+      return value ? "true" : "false";
     case "number":
       if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: non-finite number ${value}`);
       return JSON.stringify(value);
     case "object": {
-      if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? "null" : canonicalJson(item))).join(",")}]`;
+      // plain loops and string concatenation: this runs for every event of every account append
+      if (Array.isArray(value)) {
+        let out = "[";
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i];
+          out += `${i === 0 ? "" : ","}${item === undefined ? "null" : canonicalJson(item)}`;
+        }
+        return `${out}]`;
+      }
       const toJSON = (value as { toJSON?: unknown }).toJSON;
       if (typeof toJSON === "function") return canonicalJson(toJSON.call(value));
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) throw new TypeError("canonicalJson: only plain objects are supported");
       const record = value as Record<string, unknown>;
-      const keys = Object.keys(record)
-        .filter((key) => record[key] !== undefined)
-        .sort();
-      return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(",")}}`;
+      const keys = Object.keys(record).sort();
+      let out = "{";
+      for (const key of keys) {
+        const field = record[key];
+        if (field === undefined) continue;
+        out += `${out.length === 1 ? "" : ","}${quoted(key)}:${canonicalJson(field)}`;
+      }
+      return `${out}}`;
     }
     default:
       throw new TypeError(`canonicalJson: unsupported ${typeof value}`);

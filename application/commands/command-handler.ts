@@ -4,6 +4,7 @@ import { ConcurrencyError, type EventStore, type ExpectedRevision } from "../../
 import type { Actor, NewEvent } from "../../domain/events.ts";
 import { chain } from "../../domain/hash-chain.ts";
 import { eventIdFor } from "../../domain/ids.ts";
+import { BoundedCache } from "../bounded-cache.ts";
 
 export interface CommandContext {
   actor: Actor;
@@ -54,6 +55,8 @@ export function uuidV7(ms = Date.now()): string {
   return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15, 18)}-${random.slice(19)}`;
 }
 const MAX_BATCH = 256;
+/** a folded state's estimated size: its maps and sets grow with the events folded (an account: ~100 bytes each, measured) */
+const weigh = (c: Cached) => 2048 + 128 * (c.revision === "no_stream" ? 0 : c.revision + 1);
 
 /**
  * The command path. Per stream, inside this process: commands queue up; the stream's folded state is
@@ -64,17 +67,13 @@ const MAX_BATCH = 256;
  * real). A conflict — another instance moved the stream — drops the cache and decides the whole batch
  * again, a bounded number of times; nothing is ever appended blindly.
  */
-export function createCommandHandler(store: EventStore, cacheSize = 10_000) {
-  const cache = new Map<string, Cached>();
+export function createCommandHandler(store: EventStore, cacheSize = 10_000, cacheBytes = 32 * 2 ** 20) {
+  const cache = new BoundedCache<string, Cached>({ maxEntries: cacheSize, maxBytes: cacheBytes }, weigh);
   const queues = new Map<string, Pending[]>();
 
   async function load(stream: string, decider: StreamDecider): Promise<Cached> {
     const hit = cache.get(stream);
-    if (hit) {
-      cache.delete(stream); // re-insert: Map order doubles as LRU order
-      cache.set(stream, hit);
-      return hit;
-    }
+    if (hit) return hit;
     let state = decider.initialState(stream);
     let revision: ExpectedRevision = "no_stream";
     for (const event of await store.readStream(stream)) {
@@ -83,7 +82,6 @@ export function createCommandHandler(store: EventStore, cacheSize = 10_000) {
     }
     const loaded = { state, revision };
     cache.set(stream, loaded);
-    if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
     return loaded;
   }
 
@@ -167,8 +165,10 @@ export function createCommandHandler(store: EventStore, cacheSize = 10_000) {
       if (queue) return void queue.push(pending);
       const fresh = [pending];
       queues.set(stream, fresh);
-      // start on the next turn so that commands arriving together share the batch
-      setImmediate(() => void drain(stream, fresh));
+      // start once the current task's synchronous work is done, so that commands issued together
+      // share the batch; commands arriving later queue behind the append in flight and go in the
+      // next batch (a loop turn of waiting here only delayed the commit)
+      queueMicrotask(() => void drain(stream, fresh));
     });
   }
 

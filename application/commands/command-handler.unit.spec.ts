@@ -143,6 +143,20 @@ describe("createCommandHandler: batches, cache and failures", () => {
     expect(Object.fromEntries(reads)).toEqual({ "account-a": 1, "account-b": 2, "account-c": 1 });
   });
 
+  it("bounds its folded states by estimated bytes too: below any state's size only the stream used last stays", async () => {
+    const { store, reads } = counted();
+    const handler = createCommandHandler(store, 1000, 1).for(accountDecider, accountStream);
+    for (const [user, id] of [
+      ["a", "1"],
+      ["a", "2"],
+      ["b", "3"],
+      ["a", "4"],
+      ["b", "5"],
+    ] as const)
+      await handler.handle(...payTo(user, id));
+    expect(Object.fromEntries(reads)).toEqual({ "account-a": 2, "account-b": 2 });
+  });
+
   it("a store failure (not a conflict) fails the batch at once, and the stream is reloaded for the next command", async () => {
     const { store, reads, appends, fail } = counted();
     const handler = createCommandHandler(store).for(accountDecider, accountStream);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createMemoryReadStore } from "../../infra/memory/read-store.ts";
-import { KeyLimiter, RATE_WINDOWS, type Admission } from "./limits.ts";
+import type { VersionDoc } from "../cluster/versioned.ts";
+import { KeyLimiter, RATE_WINDOWS, type Admission, type RateWindow } from "./limits.ts";
 
 // the clock starts on a whole second: the window counts whole seconds (README "Limits")
 const clock = (start = 1_000_000) => {
@@ -27,6 +28,18 @@ describe("KeyLimiter", () => {
     c.advance(1);
     expect((await admit()).ok).toBe(true);
     expect((await admit()).ok).toBe(false);
+  });
+
+  it("a key's window holds the last minute's seconds only, whatever the limit: a busy key with a huge limit stays small", async () => {
+    const c = clock();
+    const store = createMemoryReadStore();
+    const limiter = new KeyLimiter(store, c.now);
+    for (let i = 0; i < 300; i++) {
+      ticket(await limiter.admit("k", { requestsPerMinute: 1_000_000, tokensPerMinute: 1_000_000_000 }, 10)).finish(10);
+      c.advance(1000);
+    }
+    const [latest] = await store.collection<VersionDoc<RateWindow>>(RATE_WINDOWS).find({ chain: "k" }, { sort: { v: -1 }, limit: 1 });
+    expect(latest!.state.secs.length).toBeLessThanOrEqual(61);
   });
 
   it("tokensPerMinute: holds the estimate, trues up to billed tokens, frees failed requests", async () => {

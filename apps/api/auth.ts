@@ -4,6 +4,7 @@ import { apiKeyMatches, parseApiKey } from "../../domain/api-key.ts";
 import type { ApiKeyLimits } from "../../domain/events.ts";
 import type { ApiKeyDoc } from "../../projections/api-keys.ts";
 import { HttpProblem } from "./problem.ts";
+import { BoundedCache } from "../../application/bounded-cache.ts";
 
 // Authority is declared per route (`config: { access, scope, owner }`) and checked here, in one
 // onRequest hook (token, access, scope) and one preHandler (owner), both before the Idempotency-Key
@@ -52,13 +53,18 @@ export interface Revocations {
 /** Another instance refuses a revoked key once its read model shows the revocation and this TTL ran out (README). */
 export const AUTH_CACHE_TTL_MS = 1000;
 
+type Lookup = { doc: ApiKeyDoc | null; until: number };
+/** key lookups kept (misses too): by count and by estimated bytes, least recently used out first */
+const CACHE_BOUNDS = { maxEntries: 10_000, maxBytes: 8 * 2 ** 20 };
+const weighLookup = (l: Lookup, prefix: string) => 256 + 2 * (prefix.length + (l.doc ? JSON.stringify(l.doc).length : 0));
+
 const digest = (s: string) => createHash("sha256").update(s).digest();
 const sameDigest = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqual(a, b);
 const invalidToken = () => new HttpProblem("AUTH.INVALID_TOKEN", "the token is not a valid admin token or API key");
 
 export function registerAuth(app: FastifyInstance, deps: AuthDeps): Revocations {
   const adminDigest = digest(deps.adminToken);
-  const cache = new Map<string, { doc: ApiKeyDoc | null; until: number }>();
+  const cache = new BoundedCache<string, Lookup>(CACHE_BOUNDS, weighLookup);
   // keyId → position of its revocation event: refused here at once, whatever the (lagging) read model
   // or the cache still say. An entry goes once the read model has applied it; `generation` stops a
   // lookup that straddles that moment from caching or using what it read before.
@@ -76,7 +82,6 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): Revocations 
         doc = await deps.findKeyByPrefix(prefix);
       }
       if (started !== generation) continue;
-      if (cache.size > 50_000) cache.clear();
       cache.set(prefix, { doc, until: Date.now() + AUTH_CACHE_TTL_MS });
       return doc;
     }
@@ -121,7 +126,11 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): Revocations 
         throw new HttpProblem("AUTH.SCOPE_MISSING", `this API key lacks the '${scope}' scope`);
     }
     request.principal = principal;
-    request.log = request.log.child({ actor: principal.kind === "admin" ? "admin" : principal.keyId });
+    // request.log is this request's own child logger: binding the actor on it costs less than a child of it
+    const actor = { actor: principal.kind === "admin" ? "admin" : principal.keyId };
+    const log = request.log as typeof request.log & { setBindings?: (bindings: object) => void };
+    if (log.setBindings) log.setBindings(actor);
+    else request.log = request.log.child(actor); // logging off: fastify's no-op logger
   });
   // after validation, before the Idempotency-Key hook (registered later): the owner is known before any replay
   app.addHook("preHandler", async (request) => {

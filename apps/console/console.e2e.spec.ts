@@ -61,6 +61,15 @@ describe.skipIf(!chromium)("the web console in Chromium", () => {
       .locator(".stat", { has: page.locator(".stat-label", { hasText: new RegExp(`^${label}$`) }) })
       .first()
       .locator(".stat-value");
+  /** polls until the stat shows `value` (fails after 20 s with what it showed last) */
+  async function statReads(page: Page, label: string, value: string) {
+    const deadline = Date.now() + 20_000;
+    let shown: string | null = null;
+    while ((shown = await stat(page, label).textContent()) !== value) {
+      if (Date.now() > deadline) expect(shown, `${label} after 20 s`).toBe(value);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   /** polls an expression through DevTools (page.waitForFunction would need the CSP to allow eval) */
   async function until(page: Page, expression: string, timeoutMs = 20_000) {
     const deadline = Date.now() + timeoutMs;
@@ -126,9 +135,9 @@ describe.skipIf(!chromium)("the web console in Chromium", () => {
     });
     expect(used.cost).toBe("0.0036");
 
-    await until(overview, `document.body.innerText.includes("$0.0036") && document.body.innerText.includes("$25.00")`);
-    expect(await stat(overview, "Revenue").textContent()).toBe("$0.0036");
-    expect(await stat(overview, "Payments").textContent()).toBe("$25.00");
+    // each figure comes from its own query and refreshes on its own: wait for each one
+    await statReads(overview, "Revenue", "$0.0036");
+    await statReads(overview, "Payments", "$25.00");
     await until(account, `document.querySelector(".stats")?.innerText.includes("$24.9964")`);
     expect(await stat(account, "Balance").textContent()).toBe("$24.9964");
     await account.locator("tbody tr", { hasText: "usage" }).waitFor();

@@ -31,13 +31,14 @@ describe("http provider", () => {
     const first = await provider.chatCompletions({ body: "{}", stream: false, timeouts });
     expect(first.status).toBe(200);
     expect((await readBody(first, 1000)).toString()).toBe('{"ok":true}');
-    await readBody(await provider.chatCompletions({ body: "{}", stream: false, timeouts }), 1000);
-    const [a, b] = seen.slice(-2);
+    for (let i = 0; i < 3; i++) await readBody(await provider.chatCompletions({ body: "{}", stream: false, timeouts }), 1000);
+    const [a] = seen.slice(-4);
     expect(a!.url).toBe("/v1/chat/completions");
     expect(a!.headers.authorization).toBe(`Bearer ${KEY}`);
     expect(a!.headers["x-title"]).toBe("t");
     expect(JSON.stringify({ ...a!.headers, authorization: undefined }) + a!.url).not.toContain(KEY);
-    expect(b!.port).toBe(a!.port); // same pooled connection
+    const ports = seen.slice(-4).map((s) => s.port);
+    expect(new Set(ports).size).toBeLessThan(ports.length); // pooled connections are reused
     expect(provider.configured).toBe(true);
     expect(createHttpProvider({ id: "q", baseUrl: base }).configured).toBe(false);
     provider.close();
@@ -77,6 +78,49 @@ describe("http provider", () => {
     const reading = readBody(open, 1000);
     controller.abort();
     await expect(reading).rejects.toMatchObject({ kind: "aborted" });
+    provider.close();
+  });
+
+  it("a caller already gone sends nothing; the whole-exchange timeout ends a body that never stops", async () => {
+    const provider = createHttpProvider({ id: "p", baseUrl: base, apiKey: KEY });
+    const count = seen.length;
+    const gone = await provider
+      .chatCompletions({ body: "{}", stream: true, timeouts, signal: AbortSignal.abort() })
+      .catch((e: unknown) => e);
+    expect(gone).toMatchObject({ kind: "aborted" }); // (node:http once crashed the process here: 'error' emitted before a listener)
+    expect(seen.length).toBe(count);
+
+    let ticker: NodeJS.Timeout | undefined;
+    handler = (_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      ticker = setInterval(() => res.write("data: 1\n\n"), 10); // never idle, never done
+      res.on("close", () => clearInterval(ticker));
+    };
+    const endless = await provider.chatCompletions({ body: "{}", stream: true, timeouts: { ...timeouts, totalMs: 150 } });
+    const error = await readBody(endless, 1 << 20).catch((e: unknown) => e);
+    clearInterval(ticker);
+    expect(error).toMatchObject({ kind: "timeout", message: "p: no complete answer within 150 ms" });
+    provider.close();
+  });
+
+  it("sends again, once, a request whose reused connection the server closed unanswered; never one on a fresh connection", async () => {
+    const provider = createHttpProvider({ id: "p", baseUrl: base, apiKey: KEY, maxSockets: 1 });
+    const answered = new Set<unknown>();
+    handler = (req, res) => {
+      if (answered.has(req.socket)) return void req.socket.destroy(); // an idle connection closed as it is reused
+      answered.add(req.socket);
+      res.writeHead(200, { "content-type": "application/json" }).end('{"n":1}');
+    };
+    await readBody(await provider.chatCompletions({ body: "{}", stream: false, timeouts }), 1000);
+    const count = seen.length;
+    const again = await provider.chatCompletions({ body: "{}", stream: false, timeouts });
+    expect((await readBody(again, 1000)).toString()).toBe('{"n":1}');
+    expect(seen.length - count).toBe(2); // the lost one, then the retry on a new connection
+
+    handler = (req) => void req.socket.destroy(); // every connection closed unanswered, the fresh one too
+    const lost = await provider.chatCompletions({ body: "{}", stream: false, timeouts }).catch((e: unknown) => e);
+    expect(lost).toMatchObject({ kind: "reset", beforeRequest: false });
+    expect(String((lost as Error).message)).not.toContain("127.0.0.1");
     provider.close();
   });
 

@@ -1,13 +1,17 @@
-import http, { type IncomingMessage } from "node:http";
-import https from "node:https";
 import { performance } from "node:perf_hooks";
+import { Pool } from "undici";
 import { UpstreamError, type ChatProvider, type UpstreamRequest, type UpstreamResponse } from "../../application/gateway/provider.ts";
 
-// An OpenAI-compatible provider over node:http(s) with a keep-alive pool (no vendor SDK on the hot path).
-// Retry rule: only a request whose reused keep-alive socket was already closed by the server (reset
-// before any response) is sent again, once, on a fresh socket: the provider cannot have seen it.
+// An OpenAI-compatible provider on an undici keep-alive pool (no vendor SDK on the hot path).
+// Timeouts: connect is the pool's (one pool per distinct connectMs, in practice one); response headers
+// (firstByteMs) and the silence between body chunks (idleMs) are undici's per-request timers; the
+// whole exchange (totalMs) and the caller's abort end the request through one AbortController, which
+// destroys its connection (never reused).
+// Retry rule: only a request whose reused keep-alive socket was closed with no response at all (the
+// server dropped an idle connection as we reused it) is sent again, once, on a fresh connection.
 // Redirects are never followed (a 3xx is an answer like any other), so a base URL cannot bounce us
-// to an internal address.
+// to an internal address. The key travels in the Authorization header only; no error message carries
+// it, the URL or the upstream body.
 
 export interface HttpProviderOptions {
   id: string;
@@ -15,12 +19,26 @@ export interface HttpProviderOptions {
   apiKey?: string;
   /** extra fixed headers (OpenRouter attribution) */
   headers?: Record<string, string>;
+  /** connections per pool */
   maxSockets?: number;
 }
 
 const CONNECT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL"]);
+/** an idle pooled connection is closed after this long (undici also honours a shorter server Keep-Alive hint) */
+const KEEP_ALIVE_MS = 4_000;
 
-class StaleSocket extends Error {}
+type Cause = Error & { code?: string; socket?: { bytesRead?: number } };
+
+/** undici's errors as the port's kinds; messages name the provider and a code, nothing else */
+function classify(id: string, error: unknown, timeouts: UpstreamRequest["timeouts"]): UpstreamError {
+  if (error instanceof UpstreamError) return error; // our own abort reasons (total timeout, caller gone)
+  const code = (error as Cause).code ?? "ERROR";
+  if (code === "UND_ERR_CONNECT_TIMEOUT") return new UpstreamError("timeout", `${id}: connect timed out after ${timeouts.connectMs} ms`);
+  if (code === "UND_ERR_HEADERS_TIMEOUT") return new UpstreamError("timeout", `${id}: response timed out after ${timeouts.firstByteMs} ms`);
+  if (code === "UND_ERR_BODY_TIMEOUT") return new UpstreamError("timeout", `${id}: body timed out after ${timeouts.idleMs} ms`);
+  if (CONNECT_CODES.has(code)) return new UpstreamError("connect", `${id}: ${code}`, true);
+  return new UpstreamError("reset", `${id}: ${code === "UND_ERR_SOCKET" ? "connection lost" : code}`);
+}
 
 export function createHttpProvider(options: HttpProviderOptions): ChatProvider {
   const { id } = options;
@@ -28,133 +46,92 @@ export function createHttpProvider(options: HttpProviderOptions): ChatProvider {
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`provider ${id}: base URL must be http or https`);
   if (url.username || url.password) throw new Error(`provider ${id}: credentials in the base URL are refused; set the API key variable`);
   if (url.search || url.hash) throw new Error(`provider ${id}: the base URL must not carry a query or fragment`);
-  const secure = url.protocol === "https:";
-  const agentOptions = {
-    keepAlive: true,
-    keepAliveMsecs: 1000,
-    maxSockets: options.maxSockets ?? 256,
-    maxFreeSockets: 256,
-    scheduling: "lifo" as const,
-  };
-  const agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
-  const send = secure ? https.request : http.request;
-  const target = {
-    hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
-    port: url.port || (secure ? 443 : 80),
-    path: `${url.pathname.replace(/\/+$/, "")}/chat/completions`,
-  };
+  const path = `${url.pathname.replace(/\/+$/, "")}/chat/completions`;
   const headers: Record<string, string> = {
     "content-type": "application/json",
     "user-agent": "ai-aggregator-gateway",
     ...options.headers,
     ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
   };
+  const pools = new Map<number, Pool>();
+  const poolFor = (connectMs: number) => {
+    let pool = pools.get(connectMs);
+    if (!pool) {
+      pool = new Pool(url.origin, {
+        connections: options.maxSockets ?? 256,
+        keepAliveTimeout: KEEP_ALIVE_MS,
+        connect: { timeout: connectMs },
+      });
+      pools.set(connectMs, pool);
+    }
+    return pool;
+  };
 
-  function once(req: UpstreamRequest): Promise<UpstreamResponse> {
+  async function once(req: UpstreamRequest, retry: boolean): Promise<UpstreamResponse> {
     const { timeouts, signal } = req;
-    return new Promise((resolve, reject) => {
-      const started = performance.now();
-      let answered = false;
-      let failure: UpstreamError | undefined;
-      let response: IncomingMessage | undefined;
-      let phase: NodeJS.Timeout | undefined;
-      const out = send({
-        ...target,
-        agent,
+    const started = performance.now();
+    const controller = new AbortController();
+    const end = (reason: UpstreamError) => controller.abort(reason);
+    const onAbort = () => end(new UpstreamError("aborted", `${id}: request aborted`));
+    if (signal?.aborted) throw new UpstreamError("aborted", `${id}: request aborted`);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const total = setTimeout(
+      () => end(new UpstreamError("timeout", `${id}: no complete answer within ${timeouts.totalMs} ms`)),
+      timeouts.totalMs,
+    );
+    const clear = () => {
+      clearTimeout(total);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    let answer;
+    try {
+      answer = await poolFor(timeouts.connectMs).request({
+        path,
         method: "POST",
-        headers: {
-          ...headers,
-          accept: req.stream ? "text/event-stream" : "application/json",
-          "content-length": String(Buffer.byteLength(req.body)),
-        },
+        headers: { ...headers, accept: req.stream ? "text/event-stream" : "application/json" },
+        body: req.body,
+        signal: controller.signal,
+        headersTimeout: timeouts.firstByteMs,
+        bodyTimeout: timeouts.idleMs,
       });
-      const clear = () => {
-        clearTimeout(phase);
-        phase = undefined; // never refresh() a cleared timer: that would re-arm it
-        clearTimeout(total);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      const fail = (error: UpstreamError) => {
-        if (failure) return;
-        failure = error;
+    } catch (error) {
+      clear();
+      const stale = (error as Cause).code === "UND_ERR_SOCKET" && ((error as Cause).socket?.bytesRead ?? 0) > 0;
+      if (retry && stale && !controller.signal.aborted) return once(req, false);
+      throw classify(id, controller.signal.aborted ? controller.signal.reason : error, timeouts);
+    }
+    const firstByteMs = performance.now() - started;
+    const incoming = answer.body;
+    async function* body(): AsyncGenerator<Buffer> {
+      try {
+        for await (const chunk of incoming) yield chunk as Buffer;
+      } catch (error) {
+        throw classify(id, controller.signal.aborted ? controller.signal.reason : error, timeouts);
+      } finally {
         clear();
-        response?.destroy(error);
-        out.destroy(error);
-        if (!answered) {
-          answered = true;
-          reject(error);
-        }
-      };
-      let armed = "";
-      const arm = (ms: number, what: string) => {
-        if (phase && armed === what) return void phase.refresh(); // per body chunk: no new timer
-        clearTimeout(phase);
-        armed = what;
-        phase = setTimeout(() => fail(new UpstreamError("timeout", `${id}: ${what} timed out after ${ms} ms`)), ms);
-      };
-      const total = setTimeout(
-        () => fail(new UpstreamError("timeout", `${id}: no complete answer within ${timeouts.totalMs} ms`)),
-        timeouts.totalMs,
-      );
-      const onAbort = () => fail(new UpstreamError("aborted", `${id}: request aborted`));
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener("abort", onAbort, { once: true });
-
-      out.on("socket", (socket) => {
-        if (!socket.connecting) return arm(timeouts.firstByteMs, "response");
-        arm(timeouts.connectMs, "connect");
-        socket.once("connect", () => arm(timeouts.firstByteMs, "response"));
-      });
-      out.on("error", (error: NodeJS.ErrnoException) => {
-        if (failure || answered) return;
-        answered = true;
+        if (!incoming.destroyed) incoming.destroy(); // left early: the connection is not reused
+      }
+    }
+    return {
+      status: answer.statusCode,
+      contentType: String(answer.headers["content-type"] ?? ""),
+      firstByteMs,
+      body: body(),
+      abort: () => {
         clear();
-        if (out.reusedSocket && (error.code === "ECONNRESET" || error.code === "EPIPE")) return reject(new StaleSocket());
-        const code = error.code ?? "ERROR";
-        reject(new UpstreamError(CONNECT_CODES.has(code) ? "connect" : "reset", `${id}: ${code}`, CONNECT_CODES.has(code)));
-      });
-      out.on("response", (incoming) => {
-        response = incoming;
-        answered = true;
-        const firstByteMs = performance.now() - started;
-        async function* body(): AsyncGenerator<Buffer> {
-          arm(timeouts.idleMs, "body");
-          try {
-            for await (const chunk of incoming) {
-              arm(timeouts.idleMs, "body");
-              yield chunk as Buffer;
-            }
-          } catch (error) {
-            throw failure ?? (error instanceof UpstreamError ? error : new UpstreamError("reset", `${id}: connection lost mid-body`));
-          } finally {
-            clear();
-            if (!incoming.complete) incoming.destroy();
-          }
-        }
-        resolve({
-          status: incoming.statusCode ?? 502,
-          contentType: String(incoming.headers["content-type"] ?? ""),
-          firstByteMs,
-          body: body(),
-          abort: () => fail(new UpstreamError("aborted", `${id}: request aborted`)),
-        });
-      });
-      out.end(req.body);
-    });
+        if (!controller.signal.aborted) end(new UpstreamError("aborted", `${id}: request aborted`));
+      },
+    };
   }
 
   return {
     id,
     configured: Boolean(options.apiKey),
-    async chatCompletions(req) {
-      try {
-        return await once(req);
-      } catch (error) {
-        if (error instanceof StaleSocket) return once(req);
-        throw error;
-      }
-    },
+    chatCompletions: (req) => once(req, true),
     redact: (text) => (options.apiKey && text.includes(options.apiKey) ? text.replaceAll(options.apiKey, "[redacted]") : text),
-    close: () => agent.destroy(),
+    close: () => {
+      for (const pool of pools.values()) void pool.destroy().catch(() => undefined);
+      pools.clear();
+    },
   };
 }

@@ -6,6 +6,8 @@ import { ConcurrencyError } from "../../domain/event-store.ts";
 import type { RecordedEvent } from "../../domain/events.ts";
 import { eventStoreContract, testEvent } from "../../test/contracts/event-store.contract.ts";
 import { openSqliteEventStore } from "./event-store.ts";
+import { openSqliteReadStore } from "./read-store.ts";
+import { runProjector } from "../../projections/projector.ts";
 import type { SqliteEventStore } from "./event-store.ts";
 
 async function tempFile() {
@@ -87,7 +89,7 @@ describe("sqlite event store", () => {
     await expect(store.append("p", [testEvent()], 2)).rejects.toThrow(/closed/);
   });
 
-  it("commits on a writer thread: the event loop runs while a commit waits, and what queues meanwhile goes as the next batch", async () => {
+  it("commits on a writer thread: the event loop runs while a commit waits, and what is posted meanwhile commits together next", async () => {
     const store = open();
     await store.append("w", [testEvent()], "no_stream"); // the writer is up
     store.db.exec("BEGIN IMMEDIATE"); // this thread's connection holds the write lock: the writer's commit waits
@@ -102,7 +104,34 @@ describe("sqlite event store", () => {
     expect(settled).not.toHaveBeenCalled();
     store.db.exec("COMMIT");
     expect((await Promise.all([first, second, third])).map((r) => r.nextExpectedRevision)).toEqual([1, 2, 0]);
-    expect(store.stats).toEqual({ commits: 3, appends: 4 }); // [w@0], [w@1], then [w@2, v@0] together
+    expect(store.stats).toEqual({ commits: 3, appends: 4 }); // [w@0], [w@1], then [w@2] and [v@0], posted apart, in one transaction
+  });
+
+  it("pages end at 4 MiB of event text too, and so do the projector's batches (whatever size the events are)", async () => {
+    const store = open();
+    const big = "x".repeat(1024 * 1024);
+    for (let i = 0; i < 10; i++) await store.append(`big-${i}`, [testEvent("u1", { big })], "no_stream");
+    const first = await store.readAll({ maxCount: 1000 });
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.length).toBeLessThan(10);
+    const all = [...first];
+    for (let p = first; p.length > 0; all.push(...p)) p = await store.readAll({ after: all.at(-1)!.position, maxCount: 1000 });
+    expect(all.map((e) => e.streamName)).toEqual(Array.from({ length: 10 }, (_, i) => `big-${i}`));
+    expect((await store.readAllJson!({ maxCount: 1000 })).length).toBe(first.length);
+
+    const reads = openSqliteReadStore(join(dir, "read.db"));
+    const controller = new AbortController();
+    const batches: number[] = [];
+    await runProjector({
+      events: store,
+      reads,
+      projections: [],
+      signal: controller.signal,
+      onBatch: (position, n) => (batches.push(n), position >= all.at(-1)!.position && controller.abort()),
+    });
+    await reads.close();
+    expect(batches.reduce((a, b) => a + b)).toBe(10);
+    expect(Math.max(...batches)).toBeLessThan(10);
   });
 
   it("close() is idempotent and refuses :memory: (the writer needs a file it can open too)", async () => {

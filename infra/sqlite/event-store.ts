@@ -9,9 +9,11 @@ import type { NewEvent, RecordedEvent } from "../../domain/events.ts";
 // Guarantees: an append resolves only after its transaction committed with synchronous = FULL
 // (WAL fsynced). Writes run in a worker thread (event-writer.worker.mjs) on its own connection, so
 // commits and fsyncs never block this event loop; reads run here on a second connection (WAL readers
-// see every committed transaction). Group commit: appends issued while no batch is being written go
-// to the worker as ONE message and commit in one immediate transaction, each checked on its own
-// savepoint, so a conflict rejects alone. One batch is in flight at a time; the next accumulates.
+// see every committed transaction). Group commit: the appends of one loop turn go to the worker as
+// one message at the end of the turn, whether or not a commit is running; the worker commits
+// everything that has reached it in one immediate transaction (one fsync), each append checked on its
+// own savepoint, so a conflict rejects alone. Commits follow one another as fast as the disk allows,
+// not as fast as this thread gets round to reading the replies.
 // Several processes may open the same file: writes serialize on SQLite's lock (busy_timeout),
 // subscriptions notice foreign writes by polling.
 
@@ -30,6 +32,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS events_stream_revision ON events (stream, revi
 const COLUMNS = "position, stream, revision, type, data, metadata";
 const DEFAULT_PAGE = 1000;
 const SUBSCRIPTION_PAGE = 500;
+/** a page also ends once its rows hold this much JSON text (at least one row): the domain keeps events
+ * small (analytics properties ≤ 16 KiB), but what a page holds in memory must not depend on it */
+const PAGE_BYTES = 4 * 2 ** 20;
 const POLL_MS = 200;
 const WRITER = new URL("./event-writer.worker.mjs", import.meta.url);
 
@@ -60,7 +65,7 @@ interface Pending extends Append {
   reject: (e: unknown) => void;
 }
 type Outcome = { ok: AppendResult } | { conflict: { stream: string; expected: ExpectedRevision; actual: ExpectedRevision } };
-type Reply = { outcomes: Outcome[] } | { error: { message: string; code?: string } };
+type Reply = { replies: ({ id: number; outcomes: Outcome[] } | { id: number; error: Error | { message: string; code?: string } })[] };
 
 const toRecorded = (r: Row): RecordedEvent =>
   ({
@@ -83,8 +88,22 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
   const page = db.prepare<[number, number], Row>(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`);
   const head = db.prepare<[], number | null>("SELECT MAX(position) FROM events").pluck();
 
-  let queue: Pending[] = [];
-  let inFlight: Pending[] | undefined;
+  /** up to `maxCount` rows after `after`, fewer once they hold PAGE_BYTES; `cut`: stopped by bytes */
+  function readPage(after: number, maxCount: number): { rows: Row[]; cut: boolean } {
+    const rows: Row[] = [];
+    let bytes = 0;
+    // iterated within this synchronous loop only: leaving it resets the statement (no snapshot stays pinned)
+    for (const row of page.iterate(after, maxCount)) {
+      rows.push(row);
+      bytes += row.data.length + row.metadata.length;
+      if (bytes >= PAGE_BYTES) return { rows, cut: rows.length < maxCount };
+    }
+    return { rows, cut: false };
+  }
+
+  let queue: Pending[] = []; // not posted yet
+  const inFlight = new Map<number, Pending[]>(); // posted, by batch id, until the writer replies
+  let nextId = 1;
   let scheduled = false;
   let closed = false;
   let closingDone: Promise<void> | undefined;
@@ -97,51 +116,56 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
   function startWriter(): Worker {
     // execArgv []: a worker would inherit tsx's --import, which costs ~100 ms and does nothing there
     const w = new Worker(WRITER, { workerData: { file }, execArgv: [] });
-    let failure: unknown;
-    w.on("message", (reply: Reply) => settle(reply));
+    let failure: unknown; // the worker's uncaught error, reported before its exit
+    w.on("message", settle);
     w.on("error", (err) => (failure = err));
     w.on("exit", (code) => {
-      // expected only after close(); a crash fails the batch in flight, the next append restarts it
+      // expected only after close(); a crash fails the batches in flight, the next append restarts it
       if (writer === w) writer = undefined;
-      if (inFlight) settle({ failure: failure ?? new Error(`event store writer exited with code ${code}`) });
+      const error = (failure ?? new Error(`event store writer exited with code ${code}`)) as Error;
+      if (inFlight.size > 0) settle({ replies: [...inFlight.keys()].map((id) => ({ id, error })) });
     });
     return w;
   }
 
   function flush(): void {
     scheduled = false;
-    if (inFlight || queue.length === 0) return; // the reply to the batch in flight schedules the next
-    inFlight = queue;
+    if (queue.length === 0) return;
+    const id = nextId++;
+    inFlight.set(id, queue);
+    const batch = queue.map(({ stream, expected, rows }): Append => ({ stream, expected, rows }));
     queue = [];
     writer ??= startWriter();
-    writer.ref(); // an append in flight keeps the process alive, as the old setImmediate did
-    writer.postMessage({ type: "commit", batch: inFlight.map(({ stream, expected, rows }): Append => ({ stream, expected, rows })) });
+    writer.ref(); // an append in flight keeps the process alive
+    writer.postMessage({ type: "commit", id, batch });
   }
 
-  function settle(reply: Reply | { failure: unknown }): void {
-    const batch = inFlight ?? [];
-    inFlight = undefined;
-    if ("outcomes" in reply) {
-      stats.commits++;
-      stats.appends += batch.length;
-      batch.forEach((p, i) => {
-        const o = reply.outcomes[i]!;
-        if ("ok" in o) p.resolve(o.ok);
-        else p.reject(new ConcurrencyError(o.conflict.stream, o.conflict.expected, o.conflict.actual));
-      });
-      for (const wake of [...waiters]) wake();
-    } else {
-      // nothing committed
-      const err =
-        "failure" in reply
-          ? reply.failure
-          : Object.assign(new Error(reply.error.message), reply.error.code ? { code: reply.error.code } : {});
-      for (const p of batch) p.reject(err);
+  /** one transaction's outcome, for every batch it carried */
+  function settle(reply: Reply): void {
+    let committed = 0;
+    for (const r of reply.replies) {
+      const batch = inFlight.get(r.id) ?? [];
+      inFlight.delete(r.id);
+      if ("outcomes" in r) {
+        committed += batch.length;
+        batch.forEach((p, i) => {
+          const o = r.outcomes[i]!;
+          if ("ok" in o) p.resolve(o.ok);
+          else p.reject(new ConcurrencyError(o.conflict.stream, o.conflict.expected, o.conflict.actual));
+        });
+      } else {
+        // nothing committed
+        const err =
+          r.error instanceof Error ? r.error : Object.assign(new Error(r.error.message), r.error.code ? { code: r.error.code } : {});
+        for (const p of batch) p.reject(err);
+      }
     }
-    // What queued during the commit goes at the end of THIS turn, not now: the continuations of the
-    // appends just settled often append again (a request's second event) and join the same batch.
-    if (queue.length > 0) schedule();
-    else {
+    if (committed > 0) {
+      stats.commits++;
+      stats.appends += committed;
+      for (const wake of [...waiters]) wake();
+    }
+    if (inFlight.size === 0 && queue.length === 0) {
       writer?.unref();
       for (const done of [...idle]) done();
     }
@@ -150,6 +174,8 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
   function schedule(): void {
     if (scheduled) return;
     scheduled = true;
+    // one message per loop turn, whatever is in flight: per task (a microtask) tripled the messages and
+    // the commits under load, and the replies then took the main thread's time from the requests
     setImmediate(flush);
   }
 
@@ -171,7 +197,7 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
 
   async function shutDown(): Promise<void> {
     flush(); // appends already accepted still commit
-    if (inFlight || queue.length > 0)
+    if (inFlight.size > 0 || queue.length > 0)
       await new Promise<void>((resolve) =>
         idle.add(function done() {
           idle.delete(done);
@@ -206,17 +232,17 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
           metadata: JSON.stringify(e.metadata),
         }));
         queue.push({ stream, expected, rows, resolve, reject });
-        if (!inFlight) schedule(); // else the reply to the batch in flight schedules it
+        schedule();
       });
     },
     async readStream(stream, fromRevision = 0) {
       return byStream.all(stream, fromRevision).map(toRecorded);
     },
     async readAll({ after = 0, maxCount = DEFAULT_PAGE }: ReadAllOptions = {}) {
-      return page.all(after, maxCount).map(toRecorded);
+      return readPage(after, maxCount).rows.map(toRecorded);
     },
     async readAllJson({ after = 0, maxCount = DEFAULT_PAGE }: ReadAllOptions = {}) {
-      return page.all(after, maxCount).map((r) => ({
+      return readPage(after, maxCount).rows.map((r) => ({
         position: r.position,
         streamName: r.stream,
         revision: r.revision,
@@ -225,17 +251,19 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
         metadata: r.metadata,
       }));
     },
-    // Pages are read with .all(), never .iterate(): an open iterator would pin a read snapshot.
     async *subscribeToAll(after, signal) {
       let last = after;
       while (!signal.aborted && !closed) {
-        const rows = page.all(last, SUBSCRIPTION_PAGE);
+        const { rows, cut } = readPage(last, SUBSCRIPTION_PAGE);
         for (const row of rows) {
           if (signal.aborted || closed) return;
           last = row.position;
           yield toRecorded(row);
         }
-        if (rows.length < SUBSCRIPTION_PAGE) await waitForAppend(signal);
+        // a page cut by its bytes is followed by a loop turn: a consumer that batches what is ready
+        // without waiting (the projector) ends its batch there, so batches are bounded in bytes too
+        if (cut) await new Promise((resolve) => setImmediate(resolve));
+        else if (rows.length < SUBSCRIPTION_PAGE) await waitForAppend(signal);
       }
     },
     async headPosition() {

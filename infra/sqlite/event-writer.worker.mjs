@@ -2,8 +2,11 @@
 // The write side of the SQLite event store (infra/sqlite/event-store.ts), in a worker thread so that
 // transactions and their fsync never block the main event loop. Plain JavaScript on purpose: it starts
 // in ~50 ms under node, tsx and vitest alike, with no TypeScript loader to register in the worker.
-// Protocol (types in event-store.ts): { type: "commit", batch } → { outcomes } | { error }; { type: "close" }.
-import { parentPort, workerData } from "node:worker_threads";
+// Protocol (types in event-store.ts): { type: "commit", id, batch } → { replies: [{ id, outcomes } | { id, error }] };
+// { type: "close" }. The main thread posts each batch at once, without waiting for the one in flight:
+// while a commit fsyncs, the next batches queue on this port, and the next commit takes them all (one
+// transaction, one fsync), so how soon the main thread reads a reply no longer paces the commits.
+import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 
 /** @typedef {"no_stream" | number} ExpectedRevision */
@@ -74,16 +77,40 @@ const commitBatch = db.transaction(
   },
 );
 
-port.on("message", (/** @type {{ type: "commit"; batch: Append[] } | { type: "close" }} */ msg) => {
-  if (msg.type === "close") {
-    db.close();
-    port.close(); // nothing left on this thread's loop: the worker exits
-    return;
-  }
+/** @typedef {{ type: "commit"; id: number; batch: Append[] } | { type: "close" }} Message */
+
+/** @type {(batches: { id: number; batch: Append[] }[]) => void} */
+function commit(batches) {
+  if (batches.length === 0) return;
   try {
-    port.postMessage({ outcomes: commitBatch.immediate(msg.batch) });
+    const outcomes = commitBatch.immediate(batches.flatMap((b) => b.batch));
+    let next = 0;
+    port.postMessage({ replies: batches.map(({ id, batch }) => ({ id, outcomes: outcomes.slice(next, (next += batch.length)) })) });
   } catch (err) {
     const e = /** @type {{ message?: string; code?: string }} */ (err);
-    port.postMessage({ error: { message: String(e.message ?? err), code: e.code } }); // nothing committed
+    const error = { message: String(e.message ?? err), code: e.code }; // nothing committed
+    port.postMessage({ replies: batches.map(({ id }) => ({ id, error })) });
+  }
+}
+
+/** one transaction takes at most this many appends; the rest wait on the port for the next one */
+const MAX_APPENDS = 4096;
+
+port.on("message", (/** @type {Message} */ first) => {
+  /** @type {{ id: number; batch: Append[] }[]} */
+  const batches = [];
+  let appends = 0;
+  /** @type {Message | undefined} */
+  let msg = first;
+  while (msg?.type === "commit") {
+    batches.push(msg);
+    appends += msg.batch.length;
+    msg = appends < MAX_APPENDS ? /** @type {{ message: Message } | undefined} */ (receiveMessageOnPort(port))?.message : undefined;
+  }
+  commit(batches);
+  if (msg?.type === "close") {
+    // posted after every commit the main thread wanted: nothing follows it
+    db.close();
+    port.close(); // nothing left on this thread's loop: the worker exits
   }
 });

@@ -13,10 +13,16 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * The V8 flags of `npm start` (package.json, Dockerfile): an old-space cap that makes V8 collect at a
+ * live heap of tens of MB instead of letting garbage grow to ~130 MB first (BENCHMARKS.md, issue 13).
+ */
+export const SERVER_NODE_FLAGS = ["--max-old-space-size=192"];
+
 /** `npm start` as a user runs it (tsx apps/main.ts), on its own port; resolves when /ready answers. */
 export async function startServer(env: Record<string, string>) {
   const port = Number(env.PORT ?? (await freePort()));
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "apps/main.ts"], {
+  const child: ChildProcess = spawn(process.execPath, [...SERVER_NODE_FLAGS, "--import", "tsx", "apps/main.ts"], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: "warn", ...env, PORT: String(port), HOST: "127.0.0.1" },
     stdio: ["ignore", "pipe", "pipe"],
