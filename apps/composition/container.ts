@@ -10,6 +10,7 @@ import type { OpenTopic } from "../../application/replay/topic-replay.ts";
 import { accountDecider } from "../../domain/account.ts";
 import { analyticsDecider } from "../../domain/analytics.ts";
 import { apiKeyDecider } from "../../domain/api-key.ts";
+import { apiKeyNameStream, keyNameDecider } from "../../domain/api-key-name.ts";
 import type { Catalog } from "../../domain/catalog.ts";
 import type { EventStore } from "../../domain/event-store.ts";
 import { accountStream, analyticsStream, apiKeyStream } from "../../domain/events.ts";
@@ -132,6 +133,7 @@ export function compose(config: Config, options: ComposeOptions = {}) {
       projector,
       accounts: commands.for(accountDecider, accountStream),
       apiKeys: commands.for(apiKeyDecider, apiKeyStream),
+      keyNames: commands.for(keyNameDecider, apiKeyNameStream),
       analytics: commands.for(analyticsDecider, analyticsStream),
       catalog: get(TOKENS.catalog),
       now: get(TOKENS.now),
