@@ -2,6 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { apiKeys } from "../../projections/api-keys.ts";
 import { AUTH_CACHE_TTL_MS } from "./auth.ts";
 import { testApp, type TestApp } from "../../test/harness/platform.ts";
 
@@ -158,7 +159,7 @@ describe("access rules", () => {
       }
       console.info(`revocation reached the other instance after ${Date.now() - acknowledged} ms`);
       expect(status).toBe(401);
-      expect(await a.platform.reads.collection("api_keys").count()).toBe(0); // no read model was written
+      expect(await apiKeys(a.platform.reads).count()).toBe(0); // no read model was written
     } finally {
       await a.close(false);
       await b.close();
