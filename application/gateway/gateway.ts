@@ -1,6 +1,7 @@
 import type { ChatProvider, UpstreamTimeouts } from "./provider.ts";
 import type { Platform } from "../platform.ts";
 import { CircuitBreaker, type BreakerOptions } from "./circuit-breaker.ts";
+import { leased } from "../cluster/lease.ts";
 import { startHoldSweeper } from "./hold-sweeper.ts";
 import { KeyLimiter } from "./limits.ts";
 import { LatencyStats, planRoute, type RouteQuery, type RouterDeps } from "./router.ts";
@@ -50,6 +51,7 @@ export function createGateway(platform: Platform, providers: Map<string, ChatPro
   const redact = (text: string) => [...providers.values()].reduce((t, p) => p.redact(t), text);
   const sweeper = startHoldSweeper(platform, {
     intervalMs: options.sweepIntervalMs,
+    lease: leased(platform.reads, { name: "hold-sweeper", onError: (error) => onError(error, "hold sweeper lease") }),
     onError: (error) => onError(error, "hold sweep"),
   });
   const pruner = setInterval(() => limiter.prune(), 60_000);
