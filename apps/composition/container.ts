@@ -5,11 +5,13 @@ import { container, instanceCachingFactory, type InjectionToken } from "tsyringe
 import { createCommandHandler, type CommandHandler } from "../../application/commands/command-handler.ts";
 import { createGateway, type Gateway, type GatewayOptions } from "../../application/gateway/gateway.ts";
 import type { ChatProvider } from "../../application/gateway/provider.ts";
+import { leased } from "../../application/cluster/lease.ts";
 import type { Platform } from "../../application/platform.ts";
 import type { OpenTopic } from "../../application/replay/topic-replay.ts";
 import { accountDecider } from "../../domain/account.ts";
 import { analyticsDecider } from "../../domain/analytics.ts";
 import { apiKeyDecider } from "../../domain/api-key.ts";
+import { apiKeyNameStream, keyNameDecider } from "../../domain/api-key-name.ts";
 import type { Catalog } from "../../domain/catalog.ts";
 import type { EventStore } from "../../domain/event-store.ts";
 import { accountStream, analyticsStream, apiKeyStream } from "../../domain/events.ts";
@@ -54,6 +56,10 @@ export interface ComposeOptions {
   /** the service name on this program's traces (default "ai-aggregator") */
   service?: string;
 }
+
+/** one line when this process becomes the active worker of a lease, or stops being it */
+const leaseLog = (logger: Logger, worker: string) => (held: boolean, epoch: number) =>
+  logger.info({ worker, epoch }, held ? `${worker}: active (lease taken)` : `${worker}: lease given back`);
 
 const token = <T>(name: string) => Symbol(name) as InjectionToken<T>;
 
@@ -181,17 +187,24 @@ export function compose(config: Config, options: ComposeOptions = {}) {
       const [events, reads] = await Promise.all([get(TOKENS.events), get(TOKENS.reads)]);
       const metrics = get(TOKENS.metrics);
       const logger = get(TOKENS.logger);
-      const projector =
-        options.projector === false || !config.RUN_PROJECTOR
-          ? watchProjector(events, reads)
-          : await startProjector(
-              events,
-              reads,
-              allProjections,
-              (err) => logger.error({ err }, "projector failed, retrying"),
-              observeProjector(metrics, await tracer()),
-            );
       const projections = allProjections.map((p) => p.name);
+      let projector: ProjectorHandle;
+      if (options.projector === false || !config.RUN_PROJECTOR) projector = watchProjector(events, reads);
+      else {
+        const lease = leased(reads, {
+          name: "projector",
+          onChange: leaseLog(logger, "projector"),
+          onError: (err) => logger.warn({ err }, "projector lease"),
+        });
+        projector = await startProjector(
+          events,
+          reads,
+          allProjections,
+          (err) => logger.error({ err }, "projector failed, retrying"),
+          lease,
+          observeProjector(metrics, await tracer()),
+        );
+      }
       metrics.watchProjector(events, () => projector.position(), projections);
       return projector;
     },
@@ -213,6 +226,7 @@ export function compose(config: Config, options: ComposeOptions = {}) {
       projector,
       accounts: instrumentCommands(commands.for(accountDecider, accountStream), metrics, traced),
       apiKeys: instrumentCommands(commands.for(apiKeyDecider, apiKeyStream), metrics, traced),
+      keyNames: instrumentCommands(commands.for(keyNameDecider, apiKeyNameStream), metrics, traced),
       analytics: instrumentCommands(commands.for(analyticsDecider, analyticsStream), metrics, traced),
       catalog: get(TOKENS.catalog),
       now: get(TOKENS.now),
@@ -280,6 +294,7 @@ export function compose(config: Config, options: ComposeOptions = {}) {
         publisher,
         signal: stopRelay.signal,
         log: get(TOKENS.logger),
+        onLease: leaseLog(get(TOKENS.logger), "relay"),
       });
       get(TOKENS.metrics).watchRelay(store, () => relay.stats.lastPosition, publisher.topic);
       return relay;
