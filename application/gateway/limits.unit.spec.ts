@@ -39,6 +39,52 @@ describe("KeyLimiter", () => {
     expect(limiter.held()).toBe(0);
   });
 
+  it("a key holds at most 600 records of each kind, whatever its traffic (3,000 req/s for a minute)", () => {
+    const c = clock();
+    const limiter = new KeyLimiter(c.now);
+    const limits = { requestsPerMinute: 1_000_000, tokensPerMinute: 1_000_000_000 };
+    for (let i = 0; i < 180_000; i++) {
+      const admitted = limiter.admit("k", limits, 10);
+      if (!admitted.ok) throw new Error("refused");
+      admitted.ticket.finish(10);
+      if (i % 3 === 2) c.advance(1);
+    }
+    expect(limiter.held()).toBeLessThanOrEqual(2 * 600);
+    expect(limiter.held()).toBeGreaterThanOrEqual(2 * 599); // one record per 100 ms slot, not one per request
+  });
+
+  it("admissions merged into one record leave the window with the latest of them: late, never early", () => {
+    const c = clock();
+    const limiter = new KeyLimiter(c.now);
+    const admit = () => limiter.admit("k", { requestsPerMinute: 2 }, 0);
+    expect(admit().ok).toBe(true);
+    c.advance(50);
+    expect(admit().ok).toBe(true); // merged with the first (less than 100 ms apart)
+    c.advance(59_950); // the first is 60 s old: an exact window would admit one now
+    expect(admit()).toMatchObject({ ok: false, code: "RATE_LIMIT.REQUESTS", retryAfterSeconds: 1 });
+    c.advance(50);
+    expect(admit().ok).toBe(true);
+    expect(admit().ok).toBe(true);
+    expect(admit().ok).toBe(false);
+  });
+
+  it("tokens merged into one record free the window with the latest of them", () => {
+    const c = clock();
+    const limiter = new KeyLimiter(c.now);
+    const limits = { tokensPerMinute: 100 };
+    for (const tokens of [40, 40]) {
+      const a = limiter.admit("k", limits, tokens);
+      if (!a.ok) throw new Error("refused");
+      a.ticket.finish(tokens);
+      c.advance(60);
+    }
+    // 80 spent in one record at t=60; at t=60_000 an exact window would have freed the first 40
+    c.advance(60_000 - 120);
+    expect(limiter.admit("k", limits, 30)).toMatchObject({ ok: false, code: "RATE_LIMIT.TOKENS", retryAfterSeconds: 1 });
+    c.advance(60);
+    expect(limiter.admit("k", limits, 100).ok).toBe(true);
+  });
+
   it("tokensPerMinute: reserves the estimate, trues up to billed tokens, frees failed requests", () => {
     const c = clock();
     const limiter = new KeyLimiter(c.now);
