@@ -53,7 +53,15 @@ function byConstructor(file: string) {
     s.count++;
     total += snap.nodes[i + size!]!;
   }
-  return { total, top: [...sums].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 18) };
+  // long strings are mostly source text (modules kept for lazy compilation and stack traces)
+  let long = 0;
+  let longCount = 0;
+  for (let i = 0; i < snap.nodes.length; i += fields.length)
+    if (types[snap.nodes[i + type!]!] === "string" && snap.nodes[i + size!]! >= 4096) {
+      long += snap.nodes[i + size!]!;
+      longCount++;
+    }
+  return { total, long, longCount, top: [...sums].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 18) };
 }
 
 function printReport(r: Report) {
@@ -111,6 +119,7 @@ async function main() {
       printReport(loaded);
       console.log(`\nheap snapshot after the load, ${mb(snapshot.total)} of self sizes, by constructor:`);
       printTable(snapshot.top.map(([what, s]) => ({ what, bytes: mb(s.bytes), count: s.count })));
+      console.log(`strings of 4 KiB or more: ${mb(snapshot.long)} in ${snapshot.longCount}`);
     }
   } finally {
     closeLoad();

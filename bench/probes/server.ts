@@ -25,12 +25,12 @@ export const upstreamEnv = (fixtureUrl: string) => ({
   OPENROUTER_API_KEY: UPSTREAM_KEY,
 });
 
-/** `npm start` of checkout `root` (its flags, a fresh DATA_DIR) with `probe` preloaded; `out`: where it writes */
-export async function startProbed(root: string, probe: string, env: Record<string, string>) {
+/** `npm start` of checkout `root` (its V8 flags unless `flags` is given, a fresh DATA_DIR) with `probe` preloaded; `out`: where it writes */
+export async function startProbed(root: string, probe: string, env: Record<string, string>, flags = SERVER_NODE_FLAGS) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "aggregator-bench-probed-"));
   const out = join(dir, "probe");
-  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, "--import", "tsx", "apps/main.ts"], {
+  const child = spawn(process.execPath, [...flags, "--import", "tsx", "apps/main.ts"], {
     cwd: root,
     env: {
       ...process.env,
