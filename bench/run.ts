@@ -24,6 +24,8 @@ const KNOWN: Bench[] = [
   { name: "core", about: "issue 2: HTTP trackUsage, RSS, latency vs stream length, projection catch-up" },
   { name: "gateway", about: "issues 4, 13: latency and throughput added over the upstream fixture, ours and Portkey's gateway" },
   { name: "telemetry", about: "issue 10: gateway and trackUsage throughput with tracing exported and /metrics scraped vs off" },
+  { name: "commit-wait", about: "issue 13: where a durable request waits, arrival → group commit → response (bench-only probe)" },
+  { name: "memory", about: "issue 13: what holds the RSS of npm start under load (bench-only probe, heap snapshot)" },
   { name: "replay-*", about: "issue 5: replay from the topic / from the store" },
   { name: "rebuild", about: "issue 5: rebuild of all projections" },
   { name: "console", about: "issue 9: console first-load weight and time to interactive, 100k events (Chromium)" },
