@@ -23,6 +23,7 @@ interface Bench {
 const KNOWN: Bench[] = [
   { name: "core", about: "issue 2: HTTP trackUsage, RSS, latency vs stream length, projection catch-up" },
   { name: "gateway", about: "issues 4, 13: latency and throughput added over the upstream fixture, ours and Portkey's gateway" },
+  { name: "start", about: "issue 13: start to healthy, compiled (node dist/main.js, npm start) vs tsx, median of 5" },
   { name: "replay-*", about: "issue 5: replay from the topic / from the store" },
   { name: "rebuild", about: "issue 5: rebuild of all projections" },
   { name: "console", about: "issue 9: console first-load weight and time to interactive, 100k events (Chromium)" },
