@@ -1,6 +1,7 @@
 import type { ChatProvider, UpstreamTimeouts } from "./provider.ts";
 import type { Platform } from "../platform.ts";
 import { CircuitBreaker, type BreakerOptions } from "./circuit-breaker.ts";
+import { leased } from "../cluster/lease.ts";
 import { startHoldSweeper } from "./hold-sweeper.ts";
 import { KeyLimiter } from "./limits.ts";
 import { LatencyStats, planRoute, type RouteQuery, type RouterDeps } from "./router.ts";
@@ -40,16 +41,17 @@ export function createGateway(platform: Platform, providers: Map<string, ChatPro
     return b;
   };
   const latency = new LatencyStats();
-  const limiter = new KeyLimiter();
   const onError =
     options.onError ??
     ((error: unknown, what: string) => console.error(`gateway ${what}:`, error instanceof Error ? error.message : error));
   const onWarn = options.onWarn ?? ((message: string, fields: Record<string, unknown>) => console.warn(`gateway ${message}`, fields));
+  const limiter = new KeyLimiter(platform.reads, Date.now, (error) => onError(error, "rate window"));
   const anomalies = new Map<string, number>();
   /** `text` with every configured provider credential replaced by "[redacted]" */
   const redact = (text: string) => [...providers.values()].reduce((t, p) => p.redact(t), text);
   const sweeper = startHoldSweeper(platform, {
     intervalMs: options.sweepIntervalMs,
+    lease: leased(platform.reads, { name: "hold-sweeper", onError: (error) => onError(error, "hold sweeper lease") }),
     onError: (error) => onError(error, "hold sweep"),
   });
   const pruner = setInterval(() => limiter.prune(), 60_000);

@@ -3,7 +3,7 @@ import fastifySwaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger } from "fastify";
 import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import { randomUUID } from "node:crypto";
-import { findApiKeyByPrefix } from "../../projections/api-keys.ts";
+import { keyByPrefix } from "../../application/keys/keys.ts";
 import type { Platform } from "../../application/platform.ts";
 import type { Config } from "../../infra/config.ts";
 import { registerAuth } from "./auth.ts";
@@ -94,9 +94,7 @@ export async function buildApp({ platform, gateway, adminToken, logger, config }
 
   const revocations = registerAuth(app, {
     adminToken,
-    findKeyByPrefix: (prefix) => findApiKeyByPrefix(platform.reads, prefix),
-    catchUp: async () => void (await platform.projector.catchUp(1000)),
-    projectedPosition: () => platform.projector.position(),
+    findKeyByPrefix: (prefix) => keyByPrefix(platform.events, prefix),
   });
   registerIdempotency(app, idempotencyRecords(platform.reads));
 

@@ -5,11 +5,13 @@ import { container, instanceCachingFactory, type InjectionToken } from "tsyringe
 import { createCommandHandler, type CommandHandler } from "../../application/commands/command-handler.ts";
 import { createGateway, type Gateway, type GatewayOptions } from "../../application/gateway/gateway.ts";
 import type { ChatProvider } from "../../application/gateway/provider.ts";
+import { leased } from "../../application/cluster/lease.ts";
 import type { Platform } from "../../application/platform.ts";
 import type { OpenTopic } from "../../application/replay/topic-replay.ts";
 import { accountDecider } from "../../domain/account.ts";
 import { analyticsDecider } from "../../domain/analytics.ts";
 import { apiKeyDecider } from "../../domain/api-key.ts";
+import { apiKeyNameStream, keyNameDecider } from "../../domain/api-key-name.ts";
 import type { Catalog } from "../../domain/catalog.ts";
 import type { EventStore } from "../../domain/event-store.ts";
 import { accountStream, analyticsStream, apiKeyStream } from "../../domain/events.ts";
@@ -42,6 +44,10 @@ export interface ComposeOptions {
   /** the Kafka client id of this program's producer */
   clientId?: string;
 }
+
+/** one line when this process becomes the active worker of a lease, or stops being it */
+const leaseLog = (logger: Logger, worker: string) => (held: boolean, epoch: number) =>
+  logger.info({ worker, epoch }, held ? `${worker}: active (lease taken)` : `${worker}: lease given back`);
 
 const token = <T>(name: string) => Symbol(name) as InjectionToken<T>;
 
@@ -115,7 +121,12 @@ export function compose(config: Config, options: ComposeOptions = {}) {
       const [events, reads] = await Promise.all([get(TOKENS.events), get(TOKENS.reads)]);
       if (options.projector === false || !config.RUN_PROJECTOR) return watchProjector(events, reads);
       const logger = get(TOKENS.logger);
-      return startProjector(events, reads, allProjections, (err) => logger.error({ err }, "projector failed, retrying"));
+      const lease = leased(reads, {
+        name: "projector",
+        onChange: leaseLog(logger, "projector"),
+        onError: (err) => logger.warn({ err }, "projector lease"),
+      });
+      return startProjector(events, reads, allProjections, (err) => logger.error({ err }, "projector failed, retrying"), lease);
     },
     (projector) => projector.stop(),
   );
@@ -132,6 +143,7 @@ export function compose(config: Config, options: ComposeOptions = {}) {
       projector,
       accounts: commands.for(accountDecider, accountStream),
       apiKeys: commands.for(apiKeyDecider, apiKeyStream),
+      keyNames: commands.for(keyNameDecider, apiKeyNameStream),
       analytics: commands.for(analyticsDecider, analyticsStream),
       catalog: get(TOKENS.catalog),
       now: get(TOKENS.now),
@@ -180,6 +192,7 @@ export function compose(config: Config, options: ComposeOptions = {}) {
         publisher,
         signal: stopRelay.signal,
         log: get(TOKENS.logger),
+        onLease: leaseLog(get(TOKENS.logger), "relay"),
       });
     },
     async (relay) => {
