@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import { open, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
@@ -42,6 +43,8 @@ const POLL_MS = 200;
  * mostly caches and page scans read once; the writer's work is the tail of the tables and the stream
  * index. The OS page cache keeps the file either way: a smaller cache costs a pread, not a disk read. */
 export const PAGE_CACHE_KIB = { reader: 2048, writer: 4096 };
+/** SQLite's default page size: an append needs at least that much room in the WAL */
+const PROBE_BYTES = 4096;
 const WRITER = new URL("./event-writer.worker.mjs", import.meta.url);
 
 export interface SqliteEventStore extends EventStore {
@@ -291,6 +294,22 @@ export function openSqliteEventStore(file: string, options: SqliteEventStoreOpti
     },
     async headPosition() {
       return head.get() ?? 0;
+    },
+    // Reads keep working on a full disk (they need no new pages) while every append fails: the probe
+    // writes and fsyncs one page beside the database, as the writer's WAL append would, then removes it.
+    async checkWritable() {
+      const probe = `${file}-ready-probe`;
+      try {
+        const handle = await open(probe, "w");
+        try {
+          await handle.write(Buffer.alloc(PROBE_BYTES));
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      } finally {
+        await rm(probe, { force: true });
+      }
     },
     close() {
       closed = true; // from now on appends are refused; those accepted before still commit
