@@ -81,7 +81,11 @@ describe("npm start: process life", () => {
       npm.kill(signal);
       const outcome = await Promise.race([exited, sleep(GRACE_MS).then(() => "still running" as const)]);
       expect(outcome, output).toEqual([0, null]); // npm ends, with the server's exit code
-      expect(output).toContain(`${signal}: shutting down`); // the server's own clean shutdown ran
+      const logged = output
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(logged, output).toContainEqual(expect.objectContaining({ signal, msg: "shutting down" })); // the server's own clean shutdown ran
       for (let i = 0; i < 50 && tree.some(alive); i++) await sleep(100); // the server's exit is reaped by npm just before npm ends
       expect(tree.filter(alive), "processes of npm start left running").toEqual([]);
       expect(

@@ -67,6 +67,8 @@ export function instrumentEventStore(store: EventStore, metrics: Metrics, labels
     readStream: (stream, fromRevision) => store.readStream(stream, fromRevision),
     readAll: (options) => store.readAll(options),
     ...(store.readAllJson ? { readAllJson: store.readAllJson.bind(store) } : {}),
+    // the optional methods pass through too: a decorator that dropped checkWritable made /ready blind to a full disk
+    ...(store.checkWritable ? { checkWritable: store.checkWritable.bind(store) } : {}),
     subscribeToAll: (after, signal) => store.subscribeToAll(after, signal),
     headPosition: () => store.headPosition(),
     close: () => store.close(),
