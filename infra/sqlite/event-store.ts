@@ -1,5 +1,5 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { mkdirSync, watch, type FSWatcher } from "node:fs";
+import { basename, dirname } from "node:path";
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { ConcurrencyError } from "../../domain/event-store.ts";
@@ -14,8 +14,10 @@ import type { NewEvent, RecordedEvent } from "../../domain/events.ts";
 // everything that has reached it in one immediate transaction (one fsync), each append checked on its
 // own savepoint, so a conflict rejects alone. Commits follow one another as fast as the disk allows,
 // not as fast as this thread gets round to reading the replies.
-// Several processes may open the same file: writes serialize on SQLite's lock (busy_timeout),
-// subscriptions notice foreign writes by polling.
+// Several processes may open the same file (npm start's projector/relay child, the projector and relay
+// apps, the CLI): writes serialize on SQLite's lock (busy_timeout). Subscriptions learn of another
+// process's commit at once: it writes the file's WAL, which inotify reports (fs.watch on the folder);
+// a poll every POLL_MS is only the backstop.
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -112,6 +114,15 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
   const waiters = new Set<() => void>();
   const idle = new Set<() => void>();
   const stats = { commits: 0, appends: 0 };
+  const wakeAll = () => {
+    for (const wake of [...waiters]) wake();
+  };
+  let walWatch: FSWatcher | undefined; // started by the first subscription that waits
+  const wal = `${basename(file)}-wal`;
+  function watchWal() {
+    // the folder, not the file: SQLite deletes and recreates the WAL, a watch on the file would go stale
+    walWatch ??= watch(dirname(file), { persistent: false }, (_, name) => name === wal && wakeAll()).on("error", () => undefined);
+  }
 
   function startWriter(): Worker {
     // execArgv []: a worker would inherit tsx's --import, which costs ~100 ms and does nothing there
@@ -163,7 +174,7 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
     if (committed > 0) {
       stats.commits++;
       stats.appends += committed;
-      for (const wake of [...waiters]) wake();
+      wakeAll();
     }
     if (inFlight.size === 0 && queue.length === 0) {
       writer?.unref();
@@ -180,6 +191,7 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
   }
 
   function waitForAppend(signal: AbortSignal): Promise<void> {
+    watchWal();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -188,7 +200,7 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
         closing.signal.removeEventListener("abort", done);
         resolve();
       };
-      const timer = setTimeout(done, POLL_MS); // another process may write the same file
+      const timer = setTimeout(done, POLL_MS); // the backstop, should a notification of another process be missed
       waiters.add(done);
       signal.addEventListener("abort", done, { once: true });
       closing.signal.addEventListener("abort", done, { once: true });
@@ -205,6 +217,7 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
         }),
       );
     closing.abort();
+    walWatch?.close();
     const w = writer;
     if (w) {
       const exited = new Promise((resolve) => w.once("exit", resolve));
