@@ -1,7 +1,7 @@
 // The child process of `npm start` (supervisor.ts): the projector (RUN_PROJECTOR) and the relay
 // (KAFKA_BROKERS), composed from the API's configuration with their own store connections, as the
 // projector and relay apps compose them. Reports each applied position to its parent; "stop" (or
-// SIGINT/SIGTERM) closes everything and exits 0. It never outlives its parent: when the IPC channel
+// SIGINT/SIGTERM) lets the projector reach the head, closes everything and exits 0. It never outlives its parent: when the IPC channel
 // closes (the parent died, however) it exits at once, as a crash would.
 import { ConfigError, loadConfig } from "../../infra/config.ts";
 import { compose, TOKENS } from "../composition/container.ts";
@@ -17,7 +17,10 @@ let stopping = false;
 const stop = () => {
   if (stopping) return;
   stopping = true;
-  void root.close().finally(() => process.exit(0));
+  // the parent closed its API first: what it appended is final, so the read models catch up to it before
+  // the stores close (a restart then serves them complete, not only once this child is up again)
+  const drained = config.RUN_PROJECTOR ? root.resolve(TOKENS.projector).then((p) => p.catchUp(10_000)) : Promise.resolve();
+  void drained.finally(() => root.close().finally(() => process.exit(0)));
 };
 process.on("message", (message) => message === "stop" && stop());
 process.on("SIGINT", stop);

@@ -1,5 +1,6 @@
 // The projector as its own app (docker-compose `projector`): builds the read models from the event
-// store, from its checkpoint, until SIGTERM. `npm start` runs the same projector in-process.
+// store, from its checkpoint, until SIGTERM. `npm start` runs the same projector in a child process
+// (supervisor.ts, child.ts).
 import { ConfigError, loadConfig } from "../../infra/config.ts";
 import { compose, TOKENS } from "../composition/container.ts";
 

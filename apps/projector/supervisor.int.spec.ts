@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSqliteEventStore } from "../../infra/sqlite/event-store.ts";
 import { openSqliteReadStore } from "../../infra/sqlite/read-store.ts";
+import { readCheckpoint } from "../../projections/checkpoints.ts";
 import { dumpReadModels, projectToHead } from "../../test/harness/read-models.ts";
 import { testApp, type TestApp } from "../../test/harness/platform.ts";
 import { TOKENS } from "../composition/container.ts";
@@ -81,9 +82,14 @@ describe("the projector in npm start's child process (SQLite)", () => {
     await Promise.all([events.close(), fresh.close()]);
   });
 
-  it("closing the API stops the child (its checkpoint written, its stores closed)", async () => {
+  it("closing the API stops the child once its read models reached the head (a restart serves them complete)", async () => {
     const pid = child.pid()!;
+    expect((await pay("bob", "3")).statusCode).toBe(201); // not awaited by any read: the child drains it on stop
     await t.root.close();
     expect(alive(pid)).toBe(false);
+    const events = openSqliteEventStore(join(t.dataDir, "events.db"));
+    const reads = openSqliteReadStore(join(t.dataDir, "read.db"));
+    expect(await readCheckpoint(reads)).toBe(await events.headPosition());
+    await Promise.all([events.close(), reads.close()]);
   });
 });

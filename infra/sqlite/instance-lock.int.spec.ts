@@ -49,10 +49,10 @@ describe("one npm start per DATA_DIR on the embedded SQLite stores", () => {
 
     const third = await startServer({ DATA_DIR: dir, ADMIN_TOKEN });
     try {
-      const head = (await (await fetch(`${third.url}/ready`)).json()).headPosition;
+      const { headPosition: head } = (await (await fetch(`${third.url}/ready`)).json()) as { headPosition: number };
       const balance = await fetch(`${third.url}/billing/balance/alice?minPosition=${head}`, { headers: admin });
       expect(balance.status).toBe(200);
-      expect((await balance.json()).balance).toBe("7");
+      expect(((await balance.json()) as { balance: string }).balance).toBe("7");
     } finally {
       await third.stop();
     }
