@@ -81,7 +81,7 @@ export function accountPage(scope: Scope, userId: string): HTMLElement {
           { label: "Amount", cell: (t) => h("span", { class: t.amount.startsWith("-") ? "neg" : "pos" }, usd(t.amount)), numeric: true },
           { label: "Balance after", cell: (t) => usd(t.balanceAfter), numeric: true },
           { label: "Details", cell: (t) => h("span", { class: "muted small" }, details(t.metadata)) },
-          { label: "Transaction", cell: (t) => h("code", { class: "small" }, t.transactionId) },
+          { label: "Transaction", cell: (t) => h("code", { class: "small ident" }, t.transactionId) },
           { label: "Position", cell: (t) => num(t.position), numeric: true },
         ],
         page.items,

@@ -144,26 +144,27 @@ export function gatewayPage(scope: Scope, _params: string[]): HTMLElement {
       table(
         "Model catalog",
         [
-          { label: "Model", cell: (r) => h("code", null, r.model), nowrap: true },
-          { label: "Provider", cell: (r) => r.provider },
-          { label: "Upstream id", cell: (r) => h("code", { class: "small" }, r.upstreamId) },
+          { label: "Model", cell: (r) => h("code", { class: "ident" }, r.model) },
+          {
+            label: "Provider, upstream id",
+            cell: (r) => h("div", null, r.provider, h("br"), h("code", { class: "small ident" }, r.upstreamId)),
+          },
           { label: "Context", cell: (r) => num(r.contextLength), numeric: true },
           { label: "Prompt / 1M", cell: (r) => usd(r.prices?.promptPerMillion), numeric: true },
           { label: "Completion / 1M", cell: (r) => usd(r.prices?.completionPerMillion), numeric: true },
           {
-            label: "Price history",
-            nowrap: true,
+            label: "Prices from",
             cell: (r) =>
               h(
                 "ul",
                 { class: "history" },
                 ...r.priceHistory.map((p) =>
-                  h("li", null, `from ${p.from.slice(0, 10)}: ${usd(p.promptPerMillion)} / ${usd(p.completionPerMillion)}`),
+                  h("li", { class: "nowrap" }, `${p.from.slice(0, 10)}: ${usd(p.promptPerMillion)} / ${usd(p.completionPerMillion)}`),
                 ),
               ),
           },
-          { label: "Circuit", cell: (r) => circuit(r.circuit) },
-          { label: "Configured", cell: (r) => (r.configured ? "yes" : "no") },
+          // one column: an unconfigured provider has no circuit worth showing
+          { label: "Circuit", cell: (r) => (r.configured ? circuit(r.circuit) : badge("not configured", "neutral")) },
         ],
         rows,
       ),
