@@ -1,6 +1,7 @@
 import type { AccountCommand } from "../domain/account.ts";
 import type { AnalyticsCommand } from "../domain/analytics.ts";
 import type { ApiKeyCommand } from "../domain/api-key.ts";
+import type { KeyNameCommand } from "../domain/api-key-name.ts";
 import type { Catalog } from "../domain/catalog.ts";
 import type { EventStore } from "../domain/event-store.ts";
 import type { ProjectorHandle } from "../projections/projector-handle.ts";
@@ -19,6 +20,8 @@ export interface Platform {
   accounts: StreamCommands<string, AccountCommand>;
   /** commands of `apikey-{keyId}` streams */
   apiKeys: StreamCommands<string, ApiKeyCommand>;
+  /** commands of `apikeyname-{userId}-{sha256(name)}` streams: who holds a key name */
+  keyNames: StreamCommands<{ userId: string; name: string }, KeyNameCommand>;
   /** commands of `analytics-{userId|anonymous}` streams */
   analytics: StreamCommands<string | undefined, AnalyticsCommand>;
   projector: ProjectorHandle;

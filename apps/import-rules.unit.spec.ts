@@ -9,7 +9,20 @@ import { describe, expect, it } from "vitest";
 //   tsyringe only in the composition root (apps/composition/)
 //   production code never imports test/ or bench/; specs may import anything
 const ROOT = resolve(import.meta.dirname, "..");
-const VENDOR_SDKS = ["@eventstore/db-client", "mongodb", "kafkajs", "better-sqlite3", "pg"];
+const VENDOR_SDKS = [
+  "@eventstore/db-client",
+  "mongodb",
+  "kafkajs",
+  "better-sqlite3",
+  "pg",
+  // telemetry: metrics and traces are made at the ports by infra/telemetry, never inside the use cases
+  "prom-client",
+  "@opentelemetry/api",
+  "@opentelemetry/sdk-trace-node",
+  "@opentelemetry/exporter-trace-otlp-http",
+  "@opentelemetry/resources",
+  "@fastify/otel",
+];
 const PRODUCTION = ["domain", "projections", "application", "infra", "apps"];
 /** application modules that declare a port infra implements (with its error class): infra may import them */
 const PORTS = ["application/gateway/provider.ts"];

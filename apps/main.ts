@@ -1,6 +1,7 @@
 // `npm start`: the API in this process; the projector and (when KAFKA_BROKERS is set) the relay in a
-// child process it starts (apps/projector/supervisor.ts); on the configured engines (embedded SQLite files under DATA_DIR by
-// default, which one `npm start` at a time may use: infra/sqlite/instance-lock.ts).
+// child process it starts (apps/projector/supervisor.ts); on the configured engines (embedded SQLite files
+// under DATA_DIR by default, which one `npm start` at a time may use: infra/sqlite/instance-lock.ts).
+// stdout carries JSON log lines only (pino); a configuration error is one plain line on stderr.
 import { resolve } from "node:path";
 import { ConfigError, loadConfig } from "../infra/config.ts";
 import { lockDataDir } from "../infra/sqlite/instance-lock.ts";
@@ -15,14 +16,15 @@ async function main() {
   const app = await root.resolve(TOKENS.api);
   await app.listen({ port: config.PORT, host: config.HOST });
   const { file } = root.resolve(TOKENS.adminToken);
-  console.log(`AI Aggregator listening on http://${config.HOST}:${config.PORT} (console: /, docs: /docs, OpenAPI: /openapi.json)`);
-  console.log(file ? `admin token is in ${file}` : "admin token is the ADMIN_TOKEN you set");
+  const url = `http://${config.HOST}:${config.PORT}`;
+  app.log.info({ url, console: "/", docs: "/docs", openapi: "/openapi.json", metrics: "/metrics" }, `AI Aggregator listening on ${url}`);
+  app.log.info(file ? { adminTokenFile: file } : {}, file ? `admin token is in ${file}` : "admin token is the ADMIN_TOKEN you set");
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    app.log.info(`${signal}: shutting down`);
+    app.log.info({ signal }, "shutting down");
     // a client that keeps an idle socket open must not hold the shutdown forever
     setTimeout(() => {
       app.log.warn("shutdown grace period over: closing remaining connections");

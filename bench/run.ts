@@ -23,12 +23,14 @@ interface Bench {
 const KNOWN: Bench[] = [
   { name: "core", about: "issue 2: HTTP trackUsage, RSS, latency vs stream length, projection catch-up" },
   { name: "gateway", about: "issues 4, 13: latency and throughput added over the upstream fixture, ours and Portkey's gateway" },
+  { name: "telemetry", about: "issue 10: gateway and trackUsage throughput with tracing exported and /metrics scraped vs off" },
   { name: "replay-*", about: "issue 5: replay from the topic / from the store" },
   { name: "rebuild", about: "issue 5: rebuild of all projections" },
   { name: "console", about: "issue 9: console first-load weight and time to interactive, 100k events (Chromium)" },
   { name: "relay", about: "issue 3: relay to Kafka vs a raw producer", needs: ["KAFKA_BROKERS"] },
   { name: "projection-mongo", about: "issue 3: projection catch-up on MongoDB vs raw bulkWrite", needs: ["MONGO_URL"] },
   { name: "postgres", about: "issue 11: PostgreSQL event store appends vs raw batched INSERTs", needs: ["POSTGRES_URL"] },
+  { name: "cluster", about: "issue 11: durable trackUsage with 1, 2, 3 API processes on PostgreSQL", needs: ["POSTGRES_URL"] },
 ];
 
 /** engines a script needs, from its declaration or, for discovered ones, from its name */

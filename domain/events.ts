@@ -13,6 +13,8 @@ export interface EventMetadata {
   correlationId: string;
   causationId: string;
   idempotencyKey?: string;
+  /** W3C trace context of the command that decided the event (set when tracing is on): its trace id leads to the request */
+  traceparent?: string;
   schemaVersion: 1;
   /** account streams only: sha-256 chain over canonical JSON (domain/hash-chain.ts) */
   prevHash?: string;
@@ -110,6 +112,16 @@ export interface ApiKeyRevoked {
   type: "api_key_revoked";
   data: { keyId: string; userId: string; reason?: string; revokedAt: string };
 }
+/** a key name held by one of the user's active keys (stream `apikeyname-…`, domain/api-key-name.ts) */
+export interface ApiKeyNameClaimed {
+  type: "api_key_name_claimed";
+  data: { userId: string; name: string; keyId: string; claimedAt: string };
+}
+export interface ApiKeyNameReleased {
+  type: "api_key_name_released";
+  /** revoked: the key was revoked; abandoned: its creation never completed */
+  data: { userId: string; name: string; keyId: string; reason: "revoked" | "abandoned" };
+}
 export interface AnalyticsEventTracked {
   type: "analytics_event_tracked";
   data: { name: string; userId?: string; properties: Record<string, unknown>; timestamp: string };
@@ -117,8 +129,9 @@ export interface AnalyticsEventTracked {
 
 export type AccountEvent = PaymentProcessed | PaymentRefunded | TransactionCreated | AiUsage | UsageReserved | UsageReleased;
 export type ApiKeyEvent = ApiKeyCreated | ApiKeyRevoked;
+export type ApiKeyNameEvent = ApiKeyNameClaimed | ApiKeyNameReleased;
 export type AnalyticsEvent = AnalyticsEventTracked;
-export type DomainEvent = AccountEvent | ApiKeyEvent | AnalyticsEvent;
+export type DomainEvent = AccountEvent | ApiKeyEvent | ApiKeyNameEvent | AnalyticsEvent;
 export type EventType = DomainEvent["type"];
 
 /** An event as decided, before the store has seen it. */
@@ -146,6 +159,13 @@ export const ACCOUNT_EVENT_TYPES: readonly AccountEvent["type"][] = [
   "usage_reserved",
   "usage_released",
 ];
-export const EVENT_TYPES: readonly EventType[] = [...ACCOUNT_EVENT_TYPES, "api_key_created", "api_key_revoked", "analytics_event_tracked"];
+export const EVENT_TYPES: readonly EventType[] = [
+  ...ACCOUNT_EVENT_TYPES,
+  "api_key_created",
+  "api_key_revoked",
+  "api_key_name_claimed",
+  "api_key_name_released",
+  "analytics_event_tracked",
+];
 
 export const RELAYED_EVENT_TYPES: readonly EventType[] = ["ai_usage", "transaction_created"];

@@ -34,7 +34,14 @@ describe("streams", () => {
   });
   it("the relay publishes exactly ai_usage and transaction_created; every type is listed once", () => {
     expect(RELAYED_EVENT_TYPES).toEqual(["ai_usage", "transaction_created"]);
-    expect(EVENT_TYPES).toEqual([...ACCOUNT_EVENT_TYPES, "api_key_created", "api_key_revoked", "analytics_event_tracked"]);
+    expect(EVENT_TYPES).toEqual([
+      ...ACCOUNT_EVENT_TYPES,
+      "api_key_created",
+      "api_key_revoked",
+      "api_key_name_claimed",
+      "api_key_name_released",
+      "analytics_event_tracked",
+    ]);
     expect(ACCOUNT_EVENT_TYPES).toEqual([
       "payment_processed",
       "payment_refunded",

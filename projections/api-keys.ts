@@ -31,12 +31,9 @@ export const apiKeyProjection: Projection<ApiKeyDoc, "api_key_created" | "api_ke
         return { ...doc, ...stamp(id, event), status: "revoked", revokedAt: event.data.revokedAt };
     }
   },
-  indexes: [["prefix"], ["userId"]],
+  indexes: [["userId"]],
 };
 
 export const apiKeys = (reads: ReadStore) => reads.collection<ApiKeyDoc>(apiKeyProjection.collection);
 
 export const listApiKeys = (reads: ReadStore, userId?: string) => apiKeys(reads).find(userId ? { userId } : {}, { sort: { createdAt: 1 } });
-
-export const findApiKeyByPrefix = async (reads: ReadStore, prefix: string) =>
-  (await apiKeys(reads).find({ prefix }, { limit: 1 }))[0] ?? null;

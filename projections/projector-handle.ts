@@ -1,5 +1,5 @@
 import type { EventStore } from "../domain/event-store.ts";
-import { runProjector } from "./projector.ts";
+import { runProjector, type ProjectorOptions } from "./projector.ts";
 import { readCheckpoint } from "./checkpoints.ts";
 import type { Projection } from "./projection.ts";
 import type { ReadStore } from "./read-store.ts";
@@ -14,33 +14,48 @@ export interface ProjectorHandle {
   stop(): Promise<void>;
 }
 
-/** Runs the projector in this process and lets queries wait for a position (`minPosition`). */
+/**
+ * Runs `work` only while this process holds the projector's lease (application/cluster/lease.ts), until
+ * `signal` aborts; `work`'s own signal aborts when the lease is lost.
+ */
+export type UnderLease = (work: (signal: AbortSignal) => Promise<void>, signal: AbortSignal) => Promise<void>;
+
+/**
+ * Runs the projector in this process and lets queries wait for a position (`minPosition`). With a lease,
+ * it projects only while it holds it; meanwhile (a standby) it follows the active one's checkpoint.
+ */
 export async function startProjector(
   events: EventStore,
   reads: ReadStore,
   projections: Projection[],
   onError: (e: unknown) => void,
+  underLease?: UnderLease,
+  observe?: ProjectorOptions["observe"],
 ): Promise<ProjectorHandle> {
   let applied = await readCheckpoint(reads);
   const waiters = new Set<{ position: number; resolve: (ok: boolean) => void }>();
   const controller = new AbortController();
+  const reached = (position: number) => {
+    applied = Math.max(applied, position);
+    for (const w of waiters) {
+      if (w.position > applied) continue;
+      waiters.delete(w);
+      w.resolve(true);
+    }
+  };
 
-  const running = (async () => {
-    for (let delay = 100; !controller.signal.aborted; delay = Math.min(delay * 2, 30_000)) {
+  const project = async (signal: AbortSignal) => {
+    for (let delay = 100; !signal.aborted; delay = Math.min(delay * 2, 30_000)) {
       try {
         await runProjector({
           events,
           reads,
           projections,
-          signal: controller.signal,
+          signal,
+          observe,
           onBatch(position) {
-            applied = position;
             delay = 100;
-            for (const w of waiters) {
-              if (w.position > position) continue;
-              waiters.delete(w);
-              w.resolve(true);
-            }
+            reached(position);
           },
         });
       } catch (error) {
@@ -48,7 +63,10 @@ export async function startProjector(
         await new Promise((r) => setTimeout(r, delay));
       }
     }
-  })();
+  };
+  const running = underLease ? underLease(project, controller.signal) : project(controller.signal);
+  // a standby's queries wait on the active projector's checkpoint
+  const follower = underLease ? setInterval(() => void readCheckpoint(reads).then(reached, () => undefined), 100).unref() : undefined;
 
   function waitFor(position: number, timeoutMs = 2000): Promise<boolean> {
     if (position <= applied) return Promise.resolve(true);
@@ -67,6 +85,7 @@ export async function startProjector(
     },
     async stop() {
       controller.abort();
+      if (follower) clearInterval(follower);
       await running;
       for (const w of waiters) w.resolve(false);
     },

@@ -15,6 +15,8 @@ export interface ProjectorOptions {
   batchSize?: number;
   signal: AbortSignal;
   onBatch?: (position: number, events: number) => void;
+  /** wraps the application of each batch (metrics, a span): calls `apply` once and returns its promise */
+  observe?: (batch: RecordedEvent[], apply: () => Promise<void>) => Promise<void>;
 }
 
 /**
@@ -94,7 +96,7 @@ export async function runProjector(options: ProjectorOptions): Promise<void> {
       batch.push(next.value);
     }
     if (batch.length === batchSize) pending = iterator.next();
-    await applyBatch(options, batch);
+    await (options.observe ? options.observe(batch, () => applyBatch(options, batch)) : applyBatch(options, batch));
     options.onBatch?.(batch.at(-1)!.position, batch.length);
     // let the rest of the process (HTTP, the relay) run between batches of a long catch-up
     if (batch.length < SMALL_BATCH && !signal.aborted) await sleep(LINGER_MS);

@@ -13,6 +13,8 @@ export interface CommandContext {
   /** scope + Idempotency-Key: makes event ids deterministic, so a retry is stopped at the stream */
   idempotencyScope?: string;
   idempotencyKey?: string;
+  /** W3C trace context of the command (recorded in the events' metadata) */
+  traceparent?: string;
   now: string;
 }
 
@@ -95,6 +97,7 @@ export function createCommandHandler(store: EventStore, cacheSize = 10_000, cach
         correlationId: ctx.correlationId,
         causationId: ctx.causationId ?? ctx.correlationId,
         ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
+        ...(ctx.traceparent ? { traceparent: ctx.traceparent } : {}),
         schemaVersion: 1,
       },
     })) as NewEvent[];

@@ -79,6 +79,7 @@ async function attempt(gw: Gateway, call: ChatCall, quote: Quote) {
         stream: isStream(call.request),
         timeouts: gw.options.timeouts,
         signal: call.signal,
+        model: candidate.model.id,
       });
     } catch (error) {
       if (call.signal.aborted) {
@@ -132,7 +133,7 @@ export async function openChat(gw: Gateway, call: ChatCall): Promise<OpenChat> {
     at: first.now,
     ...(call.provider ? { provider: call.provider } : {}),
   });
-  const admission = gw.limiter.admit(caller.keyId, caller.limits, quote.tokenEstimate);
+  const admission = await gw.limiter.admit(caller.keyId, caller.limits, quote.tokenEstimate);
   if (!admission.ok) throw new GatewayError(admission.code, admission.detail, { "retry-after": String(admission.retryAfterSeconds) });
   const { ticket } = admission;
   const id = randomUUID().replace(/-/g, "");

@@ -1,6 +1,7 @@
 import type { ChatProvider, UpstreamTimeouts } from "./provider.ts";
 import type { Platform } from "../platform.ts";
 import { CircuitBreaker, type BreakerOptions } from "./circuit-breaker.ts";
+import { leased } from "../cluster/lease.ts";
 import { startHoldSweeper } from "./hold-sweeper.ts";
 import { KeyLimiter } from "./limits.ts";
 import { LatencyStats, planRoute, type RouteQuery, type RouterDeps } from "./router.ts";
@@ -20,6 +21,8 @@ export interface GatewayOptions {
   onError?: (error: unknown, what: string) => void;
   /** upstream misbehaviour (never with upstream content: it may carry secrets or personal data) */
   onWarn?: (message: string, fields: Record<string, unknown>) => void;
+  /** counts a provider 200 refused or trimmed (the metric aggregator_upstream_anomalies_total) */
+  onAnomaly?: (provider: string, kind: UpstreamAnomaly) => void;
 }
 
 export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
@@ -40,16 +43,16 @@ export function createGateway(platform: Platform, providers: Map<string, ChatPro
     return b;
   };
   const latency = new LatencyStats();
-  const limiter = new KeyLimiter();
   const onError =
     options.onError ??
     ((error: unknown, what: string) => console.error(`gateway ${what}:`, error instanceof Error ? error.message : error));
   const onWarn = options.onWarn ?? ((message: string, fields: Record<string, unknown>) => console.warn(`gateway ${message}`, fields));
-  const anomalies = new Map<string, number>();
+  const limiter = new KeyLimiter(platform.reads, Date.now, (error) => onError(error, "rate window"));
   /** `text` with every configured provider credential replaced by "[redacted]" */
   const redact = (text: string) => [...providers.values()].reduce((t, p) => p.redact(t), text);
   const sweeper = startHoldSweeper(platform, {
     intervalMs: options.sweepIntervalMs,
+    lease: leased(platform.reads, { name: "hold-sweeper", onError: (error) => onError(error, "hold sweeper lease") }),
     onError: (error) => onError(error, "hold sweep"),
   });
   const pruner = setInterval(() => limiter.prune(), 60_000);
@@ -72,11 +75,8 @@ export function createGateway(platform: Platform, providers: Map<string, ChatPro
     onError,
     redact,
     leaks: (text: string) => redact(text) !== text,
-    /** counts by `${provider} ${kind}` */
-    anomalies,
     anomaly(provider: string, kind: UpstreamAnomaly) {
-      const key = `${provider} ${kind}`;
-      anomalies.set(key, (anomalies.get(key) ?? 0) + 1);
+      options.onAnomaly?.(provider, kind);
       onWarn(`upstream ${kind}`, { provider, kind });
     },
     plan: (query: RouteQuery) => planRoute(routerDeps, query),

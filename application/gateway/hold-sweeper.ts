@@ -1,5 +1,6 @@
 import { expiredOpenHolds } from "../../projections/holds.ts";
 import type { Platform } from "../platform.ts";
+import type { Leased } from "../cluster/lease.ts";
 import { release } from "./settlement.ts";
 
 // Expired holds. Funds are never blocked past a hold's expiry even without this sweeper: the
@@ -13,6 +14,8 @@ import { release } from "./settlement.ts";
 
 export interface SweeperOptions {
   intervalMs: number;
+  /** sweeps only while this process holds the lease (application/cluster/lease.ts): one sweeper runs */
+  lease?: Leased;
   /** at most this many releases per sweep */
   batch?: number;
   onError?: (error: unknown) => void;
@@ -35,15 +38,28 @@ export function startHoldSweeper(platform: Platform, options: SweeperOptions) {
     return running;
   };
 
+  let active = !options.lease;
+  const stopLease = new AbortController();
+  const holding = options.lease?.(async (signal) => {
+    active = true;
+    await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+    active = false;
+    await running?.catch(() => undefined); // the next holder starts once this sweep ended
+  }, stopLease.signal);
+
   const timer = setInterval(() => {
-    sweepOnce().catch((error) => options.onError?.(error));
+    if (active) sweepOnce().catch((error) => options.onError?.(error));
   }, options.intervalMs);
   timer.unref();
 
   return {
     sweepOnce,
+    /** whether this process is the active sweeper */
+    active: () => active,
     async stop() {
       clearInterval(timer);
+      stopLease.abort();
+      await holding;
       await running?.catch(() => undefined);
     },
   };

@@ -21,6 +21,10 @@ export interface UpstreamRequest {
   timeouts: UpstreamTimeouts;
   /** aborting it (client gone) destroys the upstream request at once */
   signal?: AbortSignal;
+  /** the catalog's model id (the body carries the provider's own id): labels metrics and spans */
+  model?: string;
+  /** extra request headers, sent as given: the trace context (traceparent, tracestate); never credentials */
+  headers?: Readonly<Record<string, string>>;
 }
 
 export interface UpstreamResponse {

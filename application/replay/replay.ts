@@ -13,6 +13,8 @@ const TYPES: Record<EventType, true> = {
   usage_released: true,
   api_key_created: true,
   api_key_revoked: true,
+  api_key_name_claimed: true,
+  api_key_name_released: true,
   analytics_event_tracked: true,
 };
 export const EVENT_TYPES = Object.keys(TYPES) as EventType[];

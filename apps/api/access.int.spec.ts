@@ -11,7 +11,7 @@ describe("access rules", () => {
   const adminMint = async (userId: string, name: string, extra: object = {}) => {
     const r = await mint(t.admin, { userId, name, ...extra });
     expect(r.statusCode, r.body).toBe(201);
-    return r.json() as { id: string; key: string; scopes: string[]; limits: Record<string, unknown> };
+    return r.json() as { id: string; key: string; scopes: string[]; limits: Record<string, unknown>; position: number };
   };
 
   beforeAll(async () => {
@@ -109,7 +109,7 @@ describe("access rules", () => {
     }
     const asAlice = await mint(t.bearer(bob.key), { userId: "alice", name: "hijack", scopes: ["chat"] });
     expect(asAlice.statusCode).toBe(404);
-    const list = await t.app.inject({ url: "/auth/api-keys", headers: t.bearer(bob.key) });
+    const list = await t.app.inject({ url: `/auth/api-keys?minPosition=${bob.position}`, headers: t.bearer(bob.key) });
     expect(new Set(list.json().items.map((k: { userId: string }) => k.userId))).toEqual(new Set(["bob"]));
   });
 

@@ -1,11 +1,14 @@
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyBaseLogger } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger } from "fastify";
 import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import { randomUUID } from "node:crypto";
-import { findApiKeyByPrefix } from "../../projections/api-keys.ts";
+import { keyByPrefix } from "../../application/keys/keys.ts";
 import type { Platform } from "../../application/platform.ts";
 import type { Config } from "../../infra/config.ts";
+import type { Metrics } from "../../infra/telemetry/metrics.ts";
+import type { Tracing } from "../../infra/telemetry/tracing.ts";
+import { registerObservability } from "./observability.ts";
 import { registerAuth } from "./auth.ts";
 import { idempotencyRecords, registerIdempotency } from "./idempotency.ts";
 import { documentRoute, finishDocument, registerContract } from "./contract.ts";
@@ -33,15 +36,19 @@ export interface ApiDeps {
   logger: FastifyBaseLogger;
   /** /system/status names the engines and the relay's topic */
   config: Config;
+  /** this process's metrics: GET /metrics, the HTTP metrics */
+  metrics: Metrics;
+  /** set when traces are exported */
+  tracing?: Tracing;
 }
 
 /** Builds the API from what the composition root resolved; never listens (apps/main.ts does, tests use app.inject). */
-export async function buildApp({ platform, gateway, adminToken, logger, config }: ApiDeps) {
+export async function buildApp({ platform, gateway, adminToken, logger, config, metrics, tracing }: ApiDeps) {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: 1024 * 1024,
-    // per-request lines cost throughput on the hot path: requests are logged at debug level only
-    disableRequestLogging: true,
+    // fastify's own two lines per request are off: apps/api/observability.ts writes one line per request
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: (req) => {
       const given = req.headers["x-request-id"];
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
@@ -56,6 +63,7 @@ export async function buildApp({ platform, gateway, adminToken, logger, config }
     frameworkErrors,
     clientErrorHandler,
   });
+  await registerObservability(app, { metrics, ...(tracing ? { tracing } : {}) });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
@@ -81,12 +89,6 @@ export async function buildApp({ platform, gateway, adminToken, logger, config }
   });
   await app.register(fastifySwaggerUi, { routePrefix: "/docs", uiConfig: { deepLinking: false } });
   app.get("/openapi.json", { config: { access: "public" }, schema: { hide: true } }, async () => app.swagger());
-  app.addHook("onResponse", async (request, reply) => {
-    request.log.debug(
-      { method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime },
-      "request",
-    );
-  });
   app.addHook("onSend", async (request, reply, payload) => {
     reply.header("x-request-id", request.id);
     return payload;
@@ -94,13 +96,11 @@ export async function buildApp({ platform, gateway, adminToken, logger, config }
 
   const revocations = registerAuth(app, {
     adminToken,
-    findKeyByPrefix: (prefix) => findApiKeyByPrefix(platform.reads, prefix),
-    catchUp: async () => void (await platform.projector.catchUp(1000)),
-    projectedPosition: () => platform.projector.position(),
+    findKeyByPrefix: (prefix) => keyByPrefix(platform.events, prefix),
   });
   registerIdempotency(app, idempotencyRecords(platform.reads));
 
-  await app.register(systemRoutes, { platform, gateway });
+  await app.register(systemRoutes, { platform, metrics });
   await app.register(keyRoutes, { platform, revocations });
   await app.register(billingRoutes, { platform });
   await app.register(analyticsRoutes, { platform });

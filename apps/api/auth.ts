@@ -19,7 +19,16 @@ export type Scope = (typeof SCOPES)[number];
  */
 export type Access = "public" | "admin" | "user" | "key" | "any";
 
-export type Principal = { kind: "admin" } | { kind: "user"; userId: string; keyId: string; scopes: string[]; limits: ApiKeyLimits };
+export type Principal =
+  | { kind: "admin" }
+  | {
+      kind: "user";
+      userId: string;
+      keyId: string;
+      /** the key's public prefix (logged; never the secret) */ keyPrefix: string;
+      scopes: string[];
+      limits: ApiKeyLimits;
+    };
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -38,19 +47,16 @@ declare module "fastify" {
 
 export interface AuthDeps {
   adminToken: string;
+  /** the key from its own event stream: every instance sees a revocation as soon as it is durable */
   findKeyByPrefix(prefix: string): Promise<ApiKeyDoc | null>;
-  /** waits until the read models have caught up with the event store (a key created a moment ago) */
-  catchUp(): Promise<void>;
-  /** global position the read models have applied */
-  projectedPosition(): number;
 }
 
 /** Keys revoked through this instance; the revocation route calls it before it answers. */
 export interface Revocations {
-  revoked(keyId: string, position: number): void;
+  revoked(keyId: string): void;
 }
 
-/** Another instance refuses a revoked key once its read model shows the revocation and this TTL ran out (README). */
+/** Every instance refuses a revoked key once this TTL of its cached lookup ran out (README "Revocation"). */
 export const AUTH_CACHE_TTL_MS = 1000;
 
 type Lookup = { doc: ApiKeyDoc | null; until: number };
@@ -65,10 +71,7 @@ const invalidToken = () => new HttpProblem("AUTH.INVALID_TOKEN", "the token is n
 export function registerAuth(app: FastifyInstance, deps: AuthDeps): Revocations {
   const adminDigest = digest(deps.adminToken);
   const cache = new BoundedCache<string, Lookup>(CACHE_BOUNDS, weighLookup);
-  // keyId → position of its revocation event: refused here at once, whatever the (lagging) read model
-  // or the cache still say. An entry goes once the read model has applied it; `generation` stops a
-  // lookup that straddles that moment from caching or using what it read before.
-  const revokedHere = new Map<string, number>();
+  // bumped by a revocation here: a lookup that straddles it neither caches nor uses what it read before
   let generation = 0;
 
   async function lookup(prefix: string): Promise<ApiKeyDoc | null> {
@@ -76,11 +79,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): Revocations 
     if (hit && hit.until > Date.now()) return hit.doc;
     for (;;) {
       const started = generation;
-      let doc = await deps.findKeyByPrefix(prefix);
-      if (!doc) {
-        await deps.catchUp(); // a key created a moment ago, maybe through another instance
-        doc = await deps.findKeyByPrefix(prefix);
-      }
+      const doc = await deps.findKeyByPrefix(prefix);
       if (started !== generation) continue;
       cache.set(prefix, { doc, until: Date.now() + AUTH_CACHE_TTL_MS });
       return doc;
@@ -98,8 +97,8 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): Revocations 
     if (!parsed) throw invalidToken();
     const doc = await lookup(parsed.prefix);
     if (!doc || !apiKeyMatches(token, doc.secretHash)) throw invalidToken();
-    if (doc.status !== "active" || revokedHere.has(doc.id)) throw new HttpProblem("AUTH.KEY_REVOKED", "this API key has been revoked");
-    return { kind: "user", userId: doc.userId, keyId: doc.id, scopes: doc.scopes, limits: doc.limits };
+    if (doc.status !== "active") throw new HttpProblem("AUTH.KEY_REVOKED", "this API key has been revoked");
+    return { kind: "user", userId: doc.userId, keyId: doc.id, keyPrefix: parsed.prefix, scopes: doc.scopes, limits: doc.limits };
   }
 
   app.decorateRequest("principal", null);
@@ -145,16 +144,9 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): Revocations 
   });
 
   return {
-    revoked(keyId, position) {
-      // entries the read model has applied are dropped, with every cached doc that may predate them
-      const applied = deps.projectedPosition();
-      const before = revokedHere.size;
-      for (const [id, at] of revokedHere) if (at <= applied) revokedHere.delete(id);
-      if (revokedHere.size < before) {
-        generation++;
-        cache.clear();
-      }
-      revokedHere.set(keyId, position);
+    revoked(keyId) {
+      generation++;
+      cache.delete(keyId.replace(/^key_/, "")); // keys are created as key_{prefix}; the cache is keyed by prefix
     },
   };
 }

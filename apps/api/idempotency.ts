@@ -17,6 +17,11 @@ import { HttpProblem } from "./problem.ts";
 //   carries that field as null and `secretShown: false`.
 // The key also makes event ids deterministic (application/commands/command-handler.ts), so a retry that slips
 // past this record is still stopped at the stream.
+// Across instances: records live in the read store every instance shares, and a first use claims the
+// key with insertIfAbsent (an atomic insert under the unique _id on SQLite, MongoDB and FerretDB), so of
+// the instances a retry lands on exactly one runs it; the others replay it or answer 409. A takeover
+// (after a 5xx, a dead instance or expiry) is a plain put that two instances may both make: both then
+// run with the same scope, hence the same event ids, and the second is a duplicate at the stream.
 
 export interface IdempotencyRecord extends Doc {
   fingerprint: string;
@@ -83,7 +88,10 @@ export function registerIdempotency(app: FastifyInstance, records: Collection<Id
     if (!(await records.insertIfAbsent(claim))) {
       const existing = await records.get(id);
       if (existing && now - existing.claimedAt > IDEMPOTENCY_RETENTION_MS) {
-        await records.put(claim); // expired: a new request, with new ids
+        // expired: a new request, with new ids; derived from the old record, so instances racing here
+        // decide the same ids and the second is a duplicate at the stream (a put is no compare-and-set)
+        claim = { ...claim, scope: sha(`${existing.scope}\n${existing.claimedAt}\nrenewed`) };
+        await records.put(claim);
       } else if (existing && existing.fingerprint !== fingerprint) {
         throw new HttpProblem("IDEMPOTENCY.KEY_REUSED", "this Idempotency-Key was used with another request body or route");
       } else if (existing?.state === "done") {

@@ -43,7 +43,12 @@ export function problemResponse({ code, detail, extra = {}, headers = {} }: Prob
   return { status, headers: allHeaders, body };
 }
 
+/** the code of the problem a reply answered with (the request log line and the refusal metrics read it) */
+const answered = new WeakMap<FastifyReply, ErrorCode>();
+export const problemCodeOf = (reply: FastifyReply): ErrorCode | undefined => answered.get(reply);
+
 export function sendProblem(reply: FastifyReply, problem: Problem) {
+  answered.set(reply, problem.code);
   const { status, headers, body } = problemResponse(problem);
   return reply.code(status).headers(headers).type("application/problem+json").send(body);
 }

@@ -5,11 +5,13 @@ import { container, instanceCachingFactory, type InjectionToken } from "tsyringe
 import { createCommandHandler, type CommandHandler } from "../../application/commands/command-handler.ts";
 import { createGateway, type Gateway, type GatewayOptions } from "../../application/gateway/gateway.ts";
 import type { ChatProvider } from "../../application/gateway/provider.ts";
+import { leased } from "../../application/cluster/lease.ts";
 import type { Platform } from "../../application/platform.ts";
 import type { OpenTopic } from "../../application/replay/topic-replay.ts";
 import { accountDecider } from "../../domain/account.ts";
 import { analyticsDecider } from "../../domain/analytics.ts";
 import { apiKeyDecider } from "../../domain/api-key.ts";
+import { apiKeyNameStream, keyNameDecider } from "../../domain/api-key-name.ts";
 import type { Catalog } from "../../domain/catalog.ts";
 import type { EventStore } from "../../domain/event-store.ts";
 import { accountStream, analyticsStream, apiKeyStream } from "../../domain/events.ts";
@@ -17,6 +19,16 @@ import { loadCatalog } from "../../infra/catalog/load.ts";
 import { ConfigError, type Config } from "../../infra/config.ts";
 import type { KafkaPublisher } from "../../infra/kafka/publisher.ts";
 import { providersFromConfig } from "../../infra/providers/index.ts";
+import { instrumentCommands } from "../../infra/telemetry/commands.ts";
+import { instrumentEventStore } from "../../infra/telemetry/event-store.ts";
+import { catalogLabels, type ModelLabels } from "../../infra/telemetry/labels.ts";
+import { serveMetrics, type MetricsServer } from "../../infra/telemetry/metrics-server.ts";
+import { createMetrics, type Metrics } from "../../infra/telemetry/metrics.ts";
+import { observeProjector } from "../../infra/telemetry/projector.ts";
+import { instrumentPublisher } from "../../infra/telemetry/relay.ts";
+import type { Tracing } from "../../infra/telemetry/tracing.ts";
+import { instrumentProvider } from "../../infra/telemetry/upstream.ts";
+import { holds } from "../../projections/holds.ts";
 import { allProjections } from "../../projections/index.ts";
 import { startProjector, watchProjector, type ProjectorHandle } from "../../projections/projector-handle.ts";
 import type { ReadStore } from "../../projections/read-store.ts";
@@ -45,13 +57,42 @@ export interface ComposeOptions {
   gateway?: Partial<GatewayOptions>;
   /** the Kafka client id of this program's producer */
   clientId?: string;
+  /** the service name on this program's traces (default "ai-aggregator") */
+  service?: string;
 }
 
+/** one line when this process becomes the active worker of a lease, or stops being it */
+const leaseLog = (logger: Logger, worker: string) => (held: boolean, epoch: number) =>
+  logger.info({ worker, epoch }, held ? `${worker}: active (lease taken)` : `${worker}: lease given back`);
+
 const token = <T>(name: string) => Symbol(name) as InjectionToken<T>;
+
+/** never in a log line: credentials, idempotency keys, cookies, and what users send to models */
+const REDACTED = [
+  "req.headers.authorization",
+  'req.headers["x-api-key"]',
+  'req.headers["idempotency-key"]',
+  "req.headers.cookie",
+  'res.headers["set-cookie"]',
+  "*.authorization",
+  "*.apiKey",
+  "*.secret",
+  "*.password",
+  "*.token",
+  "*.key",
+  "*.messages",
+  "*.prompt",
+];
 
 export const TOKENS = {
   config: token<Config>("Config"),
   logger: token<Logger>("Logger"),
+  /** this process's metrics (one registry per root) and the readings its /metrics takes at scrape time */
+  metrics: token<Metrics>("Metrics"),
+  /** traces, when OTEL_EXPORTER_OTLP_ENDPOINT is set; undefined otherwise */
+  tracing: token<Promise<Tracing | undefined>>("Tracing"),
+  /** GET /metrics on METRICS_PORT (the projector and relay apps); undefined when unset */
+  metricsServer: token<Promise<MetricsServer | undefined>>("MetricsServer"),
   now: token<() => string>("Clock"),
   catalog: token<Catalog>("Catalog"),
   adminToken: token<AdminToken>("AdminToken"),
@@ -91,6 +132,9 @@ export function compose(config: Config, options: ComposeOptions = {}) {
       }),
     });
   }
+  let labels: ModelLabels | undefined;
+  const modelLabels = () => (labels ??= catalogLabels(get(TOKENS.catalog)));
+  const tracer = async () => (await get(TOKENS.tracing))?.tracer;
   const kafka = () => {
     if (!config.KAFKA_BROKERS) throw new ConfigError("invalid configuration: KAFKA_BROKERS is required for the topic");
     return { brokers: config.KAFKA_BROKERS.split(","), topic: config.KAFKA_TOPIC };
@@ -98,15 +142,43 @@ export function compose(config: Config, options: ComposeOptions = {}) {
 
   bind(TOKENS.config, () => config);
   bind(TOKENS.logger, () => {
-    const settings = { level: config.LOG_LEVEL, redact: ["req.headers.authorization", 'req.headers["x-api-key"]'] };
+    const settings = { level: config.LOG_LEVEL, redact: { paths: REDACTED, censor: "[redacted]" } };
     return options.logStream ? pino(settings, options.logStream) : pino(settings);
   });
+  bind(TOKENS.metrics, () => createMetrics());
+  bind(
+    TOKENS.tracing,
+    async () =>
+      config.OTEL_EXPORTER_OTLP_ENDPOINT
+        ? (await import("../../infra/telemetry/tracing.ts")).startTracing(
+            config.OTEL_EXPORTER_OTLP_ENDPOINT,
+            options.service ?? "ai-aggregator",
+          )
+        : undefined,
+    (tracing) => tracing?.shutdown(), // closed last but the stores: flushes the spans of the shutdown too
+  );
+  bind(
+    TOKENS.metricsServer,
+    async () => (config.METRICS_PORT === undefined ? undefined : serveMetrics(get(TOKENS.metrics), config.METRICS_PORT, config.HOST)),
+    (server) => server?.close(),
+  );
   bind(TOKENS.now, () => options.now ?? (() => new Date().toISOString()));
   bind(TOKENS.catalog, () => loadCatalog());
   bind(TOKENS.adminToken, () => adminTokenOf(config));
   bind(
     TOKENS.events,
-    () => openEventStore(config),
+    async () => {
+      const metrics = get(TOKENS.metrics);
+      const { commitAppends, fsyncDuration } = metrics.store;
+      const store = await openEventStore(config, {
+        onCommit(appends, seconds) {
+          commitAppends.observe(appends);
+          fsyncDuration.observe(seconds);
+        },
+      });
+      metrics.watchEventStore(store);
+      return instrumentEventStore(store, metrics, modelLabels(), await tracer());
+    },
     (events) => events.close(),
   );
   bind(
@@ -119,10 +191,29 @@ export function compose(config: Config, options: ComposeOptions = {}) {
     TOKENS.projector,
     async () => {
       const [events, reads] = await Promise.all([get(TOKENS.events), get(TOKENS.reads)]);
-      if (options.projector === false || !config.RUN_PROJECTOR) return watchProjector(events, reads);
-      if (options.background) return (await get(TOKENS.background))!.projector;
+      const metrics = get(TOKENS.metrics);
       const logger = get(TOKENS.logger);
-      return startProjector(events, reads, allProjections, (err) => logger.error({ err }, "projector failed, retrying"));
+      const projections = allProjections.map((p) => p.name);
+      let projector: ProjectorHandle;
+      if (options.projector === false || !config.RUN_PROJECTOR) projector = watchProjector(events, reads);
+      else if (options.background) projector = (await get(TOKENS.background))!.projector;
+      else {
+        const lease = leased(reads, {
+          name: "projector",
+          onChange: leaseLog(logger, "projector"),
+          onError: (err) => logger.warn({ err }, "projector lease"),
+        });
+        projector = await startProjector(
+          events,
+          reads,
+          allProjections,
+          (err) => logger.error({ err }, "projector failed, retrying"),
+          lease,
+          observeProjector(metrics, await tracer()),
+        );
+      }
+      metrics.watchProjector(events, () => projector.position(), projections);
+      return projector;
     },
     (projector) => projector.stop(),
   );
@@ -133,13 +224,17 @@ export function compose(config: Config, options: ComposeOptions = {}) {
       get(TOKENS.commands),
       get(TOKENS.projector),
     ]);
+    const metrics = get(TOKENS.metrics);
+    const traced = await tracer();
+    metrics.watchHolds(() => holds(reads).count({ status: "open" }));
     return {
       events,
       reads,
       projector,
-      accounts: commands.for(accountDecider, accountStream),
-      apiKeys: commands.for(apiKeyDecider, apiKeyStream),
-      analytics: commands.for(analyticsDecider, analyticsStream),
+      accounts: instrumentCommands(commands.for(accountDecider, accountStream), metrics, traced),
+      apiKeys: instrumentCommands(commands.for(apiKeyDecider, apiKeyStream), metrics, traced),
+      keyNames: instrumentCommands(commands.for(keyNameDecider, apiKeyNameStream), metrics, traced),
+      analytics: instrumentCommands(commands.for(analyticsDecider, analyticsStream), metrics, traced),
       catalog: get(TOKENS.catalog),
       now: get(TOKENS.now),
     };
@@ -149,11 +244,19 @@ export function compose(config: Config, options: ComposeOptions = {}) {
     TOKENS.gateway,
     async () => {
       const logger = get(TOKENS.logger);
-      return createGateway(await get(TOKENS.platform), get(TOKENS.providers), {
+      const metrics = get(TOKENS.metrics);
+      const traced = await tracer();
+      const providers = new Map(
+        [...get(TOKENS.providers)].map(([id, provider]) => [id, instrumentProvider(provider, metrics, modelLabels(), traced)]),
+      );
+      const gateway = createGateway(await get(TOKENS.platform), providers, {
         ...options.gateway,
         onError: (err, what) => logger.error({ err }, `gateway ${what}`),
         onWarn: (message, fields) => logger.warn(fields, `gateway ${message}`),
+        onAnomaly: (provider, kind) => metrics.upstream.anomalies.inc({ provider, kind }),
       });
+      metrics.watchCircuits(() => [...providers.keys()].map((provider) => ({ provider, state: gateway.breaker(provider).state })));
+      return gateway;
     },
     (gateway) => gateway.close(),
   );
@@ -167,13 +270,22 @@ export function compose(config: Config, options: ComposeOptions = {}) {
         adminToken: get(TOKENS.adminToken).token,
         logger: get(TOKENS.logger),
         config,
+        metrics: get(TOKENS.metrics),
+        tracing: await get(TOKENS.tracing),
       }),
     (app) => app.close(),
   );
   bind(
     TOKENS.publisher,
     async () =>
-      (await import("../../infra/kafka/publisher.ts")).createKafkaPublisher({ ...kafka(), clientId: options.clientId ?? "ai-aggregator" }),
+      instrumentPublisher(
+        (await import("../../infra/kafka/publisher.ts")).createKafkaPublisher({
+          ...kafka(),
+          clientId: options.clientId ?? "ai-aggregator",
+        }),
+        get(TOKENS.metrics),
+        await tracer(),
+      ),
     (publisher) => publisher.close(),
   );
   const stopRelay = new AbortController();
@@ -181,13 +293,18 @@ export function compose(config: Config, options: ComposeOptions = {}) {
     TOKENS.relay,
     async () => {
       const [store, readStore, publisher] = await Promise.all([get(TOKENS.events), get(TOKENS.reads), get(TOKENS.publisher)]);
-      return (await import("../relay/start.ts")).startRelay({
+      const relay = await (
+        await import("../relay/start.ts")
+      ).startRelay({
         store,
         readStore,
         publisher,
         signal: stopRelay.signal,
         log: get(TOKENS.logger),
+        onLease: leaseLog(get(TOKENS.logger), "relay"),
       });
+      get(TOKENS.metrics).watchRelay(store, () => relay.stats.lastPosition, publisher.topic);
+      return relay;
     },
     async (relay) => {
       stopRelay.abort();

@@ -3,18 +3,19 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { EventStore } from "../../domain/event-store.ts";
 import type { Config } from "../../infra/config.ts";
-import { openSqliteEventStore } from "../../infra/sqlite/event-store.ts";
+import { openSqliteEventStore, type SqliteEventStoreOptions } from "../../infra/sqlite/event-store.ts";
 import { openSqliteReadStore } from "../../infra/sqlite/read-store.ts";
 import type { ReadStore } from "../../projections/read-store.ts";
 
 // The adapters each port gets, chosen by configuration (the composition root's factories call these).
 // Vendor SDKs load only when configured: the embedded default does not pay their memory.
 
-export async function openEventStore(config: Config): Promise<EventStore> {
+/** `sqlite`: options of the embedded store (its commit observer) */
+export async function openEventStore(config: Config, sqlite: SqliteEventStoreOptions = {}): Promise<EventStore> {
   if (config.EVENT_STORE === "esdb") return (await import("../../infra/esdb/event-store.ts")).openEsdbEventStore(config.ESDB_URL!);
   if (config.EVENT_STORE === "postgres")
     return (await import("../../infra/postgres/event-store.ts")).openPostgresEventStore(config.POSTGRES_URL!);
-  return openSqliteEventStore(join(dataDir(config), "events.db"));
+  return openSqliteEventStore(join(dataDir(config), "events.db"), sqlite);
 }
 
 export async function openReadStore(config: Config): Promise<ReadStore> {

@@ -120,7 +120,7 @@ describe("README: a first session", () => {
       const json = (pattern: RegExp, nth = 0) => JSON.parse(step(pattern, nth)) as Record<string, unknown>;
 
       expect(json(/--retry.*\/ready/)).toMatchObject({ status: "ready" });
-      expect(step(/grep 'admin token'/)).toBe(`admin token is in ${join(dataDir, "admin-token")}`);
+      expect(step(/grep -o 'admin token/)).toBe(`admin token is in ${join(dataDir, "admin-token")}`);
       expect(step(/echo "\$KEY"/)).toMatch(/^aia_[A-Za-z0-9_-]{20,}$/);
       expect(json(/payment\/process/)).toMatchObject({ userId: "alice", amount: "25", balance: "25" });
       expect(json(/billing\/balance\/alice/, 0)).toMatchObject({ userId: "alice", balance: "25", held: "0" });

@@ -2,11 +2,12 @@
 // which `npm start` and `apps/relay/main.ts` resolve it from. Stop it by aborting `signal`, await `done`,
 // then close the publisher and the stores (in that order: the relay may still write its checkpoint on
 // the way out).
+import { leased } from "../../application/cluster/lease.ts";
 import type { EventStore } from "../../domain/event-store.ts";
 import { checkpoints } from "../../projections/checkpoints.ts";
 import type { ReadStore } from "../../projections/read-store.ts";
 import type { KafkaPublisher } from "../../infra/kafka/publisher.ts";
-import { runRelay, type Relay, type RelayLogger } from "../../infra/kafka/relay.ts";
+import { newRelayStats, relayCheckpointId, runRelay, type Relay, type RelayLogger } from "../../infra/kafka/relay.ts";
 
 export interface RelayDeps {
   store: EventStore;
@@ -15,6 +16,8 @@ export interface RelayDeps {
   signal: AbortSignal;
   log?: RelayLogger;
   batchSize?: number;
+  /** this process became the topic's active relay (true) or stopped being it */
+  onLease?: (held: boolean, epoch: number) => void;
 }
 
 export interface StartedRelay extends Relay {
@@ -37,7 +40,8 @@ const pause = (ms: number, signal: AbortSignal) =>
 
 /**
  * Creates the topic (retrying while the broker is not reachable yet, until the signal aborts),
- * then starts the relay from its checkpoint.
+ * then runs the relay from its checkpoint while this process holds the topic's lease `relay:{topic}`
+ * (application/cluster/lease.ts): one active relay per topic, a standby takes over when it dies.
  */
 export async function startRelay(deps: RelayDeps): Promise<StartedRelay> {
   const { publisher, signal, log } = deps;
@@ -53,13 +57,23 @@ export async function startRelay(deps: RelayDeps): Promise<StartedRelay> {
       await pause(delay, signal);
     }
   }
-  const relay = runRelay({
-    store: deps.store,
-    checkpoints: checkpoints(deps.readStore),
-    producer: publisher,
-    signal,
-    batchSize: deps.batchSize,
-    log,
+  const stats = newRelayStats();
+  const lease = leased(deps.readStore, {
+    name: relayCheckpointId(publisher.topic),
+    onChange: deps.onLease,
+    onError: (err) => log?.warn({ err }, "relay: lease"),
   });
-  return { stats: relay.stats, done: relay.done, topicCreated };
+  const done = lease(async (leaseSignal) => {
+    const relay = runRelay({
+      store: deps.store,
+      checkpoints: checkpoints(deps.readStore),
+      producer: publisher,
+      signal: leaseSignal,
+      batchSize: deps.batchSize,
+      log,
+      stats,
+    });
+    await relay.done;
+  }, signal);
+  return { stats, done, topicCreated };
 }

@@ -57,6 +57,8 @@ export function toKafkaMessage(event: RecordedEvent): Message {
       ce_correlationid: metadata.correlationId,
       ce_causationid: metadata.causationId,
       ce_position: String(position),
+      // W3C trace context of the request that caused the event: an analyst's record leads back to its trace
+      ...(metadata.traceparent ? { traceparent: metadata.traceparent } : {}),
     },
   };
 }

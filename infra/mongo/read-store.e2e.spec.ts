@@ -9,6 +9,7 @@ import { MongoClient } from "mongodb";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Collection, Doc, ReadStore } from "../../projections/read-store.ts";
 import { engineUrl } from "../../test/engines/require-engine.ts";
+import { coordinationContract } from "../../test/contracts/coordination.contract.ts";
 import { readStoreContract } from "../../test/contracts/read-store.contract.ts";
 import { openMongoReadStore } from "./read-store.ts";
 
@@ -70,6 +71,17 @@ describe.skipIf(!url)("MongoDB read store", () => {
       });
     });
   }
+  // one client (connection pool) per instance: on FerretDB only the insert is atomic, which is what the chain uses
+  coordinationContract("mongo", async (instances) => {
+    const stores = await Promise.all(Array.from({ length: instances }, () => openMongoReadStore(mongo, dbName)));
+    return {
+      stores,
+      cleanup: async () => {
+        for (const name of await stores[0]!.listCollections()) await stores[0]!.collection(name).drop();
+        for (const store of stores) await store.close();
+      },
+    };
+  });
   afterAll(async () => {
     const client = await MongoClient.connect(mongo);
     try {

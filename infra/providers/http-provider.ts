@@ -88,7 +88,8 @@ export function createHttpProvider(options: HttpProviderOptions): ChatProvider {
       answer = await poolFor(timeouts.connectMs).request({
         path,
         method: "POST",
-        headers: { ...headers, accept: req.stream ? "text/event-stream" : "application/json" },
+        // the trace context first; the fixed headers (the key among them) win
+        headers: { ...req.headers, ...headers, accept: req.stream ? "text/event-stream" : "application/json" },
         body: req.body,
         signal: controller.signal,
         headersTimeout: timeouts.firstByteMs,

@@ -67,7 +67,16 @@ interface Pending extends Append {
   reject: (e: unknown) => void;
 }
 type Outcome = { ok: AppendResult } | { conflict: { stream: string; expected: ExpectedRevision; actual: ExpectedRevision } };
-type Reply = { replies: ({ id: number; outcomes: Outcome[] } | { id: number; error: Error | { message: string; code?: string } })[] };
+/** commitMs: the COMMIT of the transaction (WAL write + fsync), after its rows were written; absent when nothing committed */
+type Reply = {
+  replies: ({ id: number; outcomes: Outcome[] } | { id: number; error: Error | { message: string; code?: string } })[];
+  commitMs?: number;
+};
+
+export interface SqliteEventStoreOptions {
+  /** after each group-commit transaction: how many appends it carried and how long its COMMIT (fsync) took */
+  onCommit?: (appends: number, commitSeconds: number) => void;
+}
 
 const toRecorded = (r: Row): RecordedEvent =>
   ({
@@ -79,7 +88,7 @@ const toRecorded = (r: Row): RecordedEvent =>
     position: r.position,
   }) as RecordedEvent;
 
-export function openSqliteEventStore(file: string): SqliteEventStore {
+export function openSqliteEventStore(file: string, options: SqliteEventStoreOptions = {}): SqliteEventStore {
   if (file === ":memory:") throw new Error("the SQLite event store needs a file: its writer thread opens a connection of its own");
   mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
@@ -174,6 +183,7 @@ export function openSqliteEventStore(file: string): SqliteEventStore {
     if (committed > 0) {
       stats.commits++;
       stats.appends += committed;
+      options.onCommit?.(committed, (reply.commitMs ?? 0) / 1000);
       wakeAll();
     }
     if (inFlight.size === 0 && queue.length === 0) {

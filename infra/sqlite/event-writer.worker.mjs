@@ -2,7 +2,7 @@
 // The write side of the SQLite event store (infra/sqlite/event-store.ts), in a worker thread so that
 // transactions and their fsync never block the main event loop. Plain JavaScript on purpose: it starts
 // in ~50 ms under node, tsx and vitest alike, with no TypeScript loader to register in the worker.
-// Protocol (types in event-store.ts): { type: "commit", id, batch } → { replies: [{ id, outcomes } | { id, error }] };
+// Protocol (types in event-store.ts): { type: "commit", id, batch } → { replies: [{ id, outcomes } | { id, error }], commitMs? };
 // { type: "close" }. The main thread posts each batch at once, without waiting for the one in flight:
 // while a commit fsyncs, the next batches queue on this port, and the next commit takes them all (one
 // transaction, one fsync), so how soon the main thread reads a reply no longer paces the commits.
@@ -69,11 +69,14 @@ function appendOne(a, at) {
 
 // Group commit: every append of a batch in ONE immediate transaction (write lock up front, no upgrade
 // deadlock), each checked on its own, so a conflicting append rejects alone and the others commit.
+let inserted = 0; // when the last batch's rows were written: from here to the reply is COMMIT (WAL write + fsync)
 const commitBatch = db.transaction(
   /** @type {(batch: Append[]) => Outcome[]} */
   (batch) => {
     const at = new Date().toISOString();
-    return batch.map((a) => appendOne(a, at));
+    const outcomes = batch.map((a) => appendOne(a, at));
+    inserted = performance.now();
+    return outcomes;
   },
 );
 
@@ -84,8 +87,12 @@ function commit(batches) {
   if (batches.length === 0) return;
   try {
     const outcomes = commitBatch.immediate(batches.flatMap((b) => b.batch));
+    const commitMs = performance.now() - inserted;
     let next = 0;
-    port.postMessage({ replies: batches.map(({ id, batch }) => ({ id, outcomes: outcomes.slice(next, (next += batch.length)) })) });
+    port.postMessage({
+      replies: batches.map(({ id, batch }) => ({ id, outcomes: outcomes.slice(next, (next += batch.length)) })),
+      commitMs,
+    });
   } catch (err) {
     const e = /** @type {{ message?: string; code?: string }} */ (err);
     const error = { message: String(e.message ?? err), code: e.code }; // nothing committed

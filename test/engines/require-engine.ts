@@ -4,7 +4,7 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 
-export type EngineName = "kafka" | "mongo" | "esdb" | "postgres" | "kcat" | "chromium" | "schemathesis";
+export type EngineName = "kafka" | "mongo" | "esdb" | "postgres" | "kcat" | "chromium" | "schemathesis" | "prometheus";
 
 /** why an engine may be missing on this machine; otherwise: start the engines */
 const MISSING_BECAUSE: Partial<Record<EngineName, string>> = {
@@ -15,6 +15,7 @@ const START_THEM = 'run "npm run engines:up" and load .engines/env';
 const GET_IT: Partial<Record<EngineName, string>> = {
   chromium: "apt-get install -y chromium (.ci/run does), or set CHROMIUM_PATH",
   schemathesis: "bash infra/engines/schemathesis.sh (.ci/run does), or set SCHEMATHESIS_BIN",
+  prometheus: "apt-get install -y --no-install-recommends prometheus (.ci/run does), or set PROMETHEUS_BIN and PROMTOOL_BIN",
 };
 
 const required = (name: EngineName) => (process.env.REQUIRE_ENGINES ?? "").split(/[\s,]+/).includes(name);
@@ -46,4 +47,13 @@ export async function toolAvailable(name: "kcat", probe: string[] = ["-V"]): Pro
 export function chromiumPath(): string | undefined {
   const path = process.env.CHROMIUM_PATH?.trim() || "/usr/bin/chromium";
   return existsSync(path) ? path : missing("chromium", `${path} not found`);
+}
+
+/** Debian's Prometheus server and promtool (package `prometheus`): PROMETHEUS_BIN/PROMTOOL_BIN or /usr/bin; same skip/fail rule. */
+export function prometheusBins(): { prometheus: string; promtool: string } | undefined {
+  const prometheus = process.env.PROMETHEUS_BIN?.trim() || "/usr/bin/prometheus";
+  const promtool = process.env.PROMTOOL_BIN?.trim() || "/usr/bin/promtool";
+  return existsSync(prometheus) && existsSync(promtool)
+    ? { prometheus, promtool }
+    : missing("prometheus", `${prometheus} or ${promtool} not found`);
 }

@@ -28,8 +28,16 @@ export async function startServer(env: Record<string, string>) {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d) => {
+    output += d;
+    stdout += d;
+  });
+  child.stderr!.on("data", (d) => {
+    output += d;
+    stderr += d;
+  });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}:\n${output}`);
@@ -46,6 +54,9 @@ export async function startServer(env: Record<string, string>) {
     /** the server process, e.g. to read its /proc/<pid>/status (benchmarks) */
     pid: child.pid!,
     output: () => output,
+    /** stdout alone (JSON log lines) */
+    stdout: () => stdout,
+    stderr: () => stderr,
     /** SIGTERM and wait: graceful shutdown */
     async stop() {
       if (child.exitCode !== null) return child.exitCode;

@@ -101,7 +101,7 @@ export async function keyRoutes(fastify: FastifyInstance, { platform, revocation
     },
     handler: async (request) => {
       const revoked = await revokeApiKey(platform, commandContext(request, platform), request.params.keyId, ownerOf(request, undefined));
-      revocations.revoked(revoked.id, revoked.position); // refused here before this answer leaves
+      revocations.revoked(revoked.id); // refused here before this answer leaves
       return revoked;
     },
   });

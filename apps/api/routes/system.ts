@@ -2,8 +2,8 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { readCheckpoint } from "../../../projections/checkpoints.ts";
-import type { Gateway } from "../../../application/gateway/gateway.ts";
 import type { Platform } from "../../../application/platform.ts";
+import type { Metrics } from "../../../infra/telemetry/metrics.ts";
 import { HttpProblem } from "../problem.ts";
 
 const position = z.int().min(0);
@@ -16,7 +16,7 @@ const Ready = z.object({
   lag: position,
 });
 
-export async function systemRoutes(fastify: FastifyInstance, { platform, gateway }: { platform: Platform; gateway: Gateway }) {
+export async function systemRoutes(fastify: FastifyInstance, { platform, metrics }: { platform: Platform; metrics: Metrics }) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const tags = ["system"];
 
@@ -52,31 +52,7 @@ export async function systemRoutes(fastify: FastifyInstance, { platform, gateway
   const metricsText = { description: "Prometheus text exposition format 0.0.4", content: { "text/plain": { schema: z.string() } } };
   app.get(
     "/metrics",
-    { config: { access: "public" }, schema: { tags, summary: "Prometheus metrics", response: { 200: metricsText } } },
-    async (_request, reply) => {
-      const head = await platform.events.headPosition();
-      const applied = platform.projector.position();
-      const lines = [
-        "# HELP aggregator_event_store_head_position Global position of the last event.",
-        "# TYPE aggregator_event_store_head_position gauge",
-        `aggregator_event_store_head_position ${head}`,
-        "# HELP aggregator_projection_position Global position the read models have applied.",
-        "# TYPE aggregator_projection_position gauge",
-        `aggregator_projection_position ${applied}`,
-        "# HELP aggregator_projection_lag_events Events not yet projected.",
-        "# TYPE aggregator_projection_lag_events gauge",
-        `aggregator_projection_lag_events ${Math.max(0, head - applied)}`,
-        "# HELP aggregator_upstream_anomalies_total Provider 200s refused or trimmed: non_json_event (dropped), invalid_response, credential_echo.",
-        "# TYPE aggregator_upstream_anomalies_total counter",
-        ...[...gateway.anomalies].map(([key, n]) => {
-          const [provider, kind] = key.split(" ");
-          return `aggregator_upstream_anomalies_total{provider="${provider}",kind="${kind}"} ${n}`;
-        }),
-        "# HELP process_resident_memory_bytes Resident memory size in bytes.",
-        "# TYPE process_resident_memory_bytes gauge",
-        `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
-      ];
-      return reply.type("text/plain; version=0.0.4").send(`${lines.join("\n")}\n`);
-    },
+    { config: { access: "public" }, schema: { tags, summary: "Prometheus metrics (README: Operations)", response: { 200: metricsText } } },
+    async (_request, reply) => reply.type(metrics.contentType).send(await metrics.exposition()),
   );
 }

@@ -16,6 +16,8 @@ const TYPES = [
   "usage_released",
   "api_key_created",
   "api_key_revoked",
+  "api_key_name_claimed",
+  "api_key_name_released",
   "analytics_event_tracked",
 ];
 const TONE: Record<string, Tone> = {

@@ -1,0 +1,224 @@
+// Issue 10 "Done when", overhead: gateway and trackUsage throughput with tracing exported and /metrics
+// scraped ("on") vs neither ("off"), in the same run, as the ratio on ÷ off (target ≥ 0.95).
+//   npm run bench -- telemetry   (BENCH_SECONDS per phase, default 10; BENCH_ROUNDS, default 3)
+// Two `npm start` servers on fresh DATA_DIRs, started together and measured in turn, alternating which
+// goes first each round so drift on a shared machine falls on both. "on": OTEL_EXPORTER_OTLP_ENDPOINT
+// points at a local OTLP/HTTP receiver (this process; it reads and drops every export) and /metrics is
+// scraped every second (15× Prometheus's default rate). What cannot be turned off: the prom-client
+// counters and histograms are updated in both (they are always compiled in), so "off" still pays them;
+// the ratio measures span creation and export, and the exposition. Loads: the gateway's closed loop at 64
+// connections (plain chat against the upstream fixture) and HTTP trackUsage at 64 connections.
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startServer } from "../test/harness/server.ts";
+import { closeLoad, maxThroughput, median } from "./load.ts";
+import { fmt, printMachine, printTable } from "./machine.ts";
+import { startFixture } from "./peers.ts";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WARMUP_SECONDS = 3;
+const CONNECTIONS = 64;
+const USERS = 64;
+const ADMIN_TOKEN = "bench-admin-token-0123456789abcdef";
+const UPSTREAM_KEY = "bench-upstream-key-0123456789";
+const admin = { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` };
+
+type Cannon = (
+  options: Record<string, unknown>,
+) => Promise<{ requests: { average: number }; non2xx: number; errors: number; timeouts: number }>;
+const autocannon = createRequire(import.meta.url)("autocannon") as Cannon; // CommonJS, no type declarations
+
+/** an OTLP/HTTP receiver that reads each export whole and drops it: the exporter's full cost, no parsing here */
+async function startSink() {
+  let exports = 0;
+  let bytes = 0;
+  const server = createServer((request, response) => {
+    request.on("data", (chunk: Buffer) => (bytes += chunk.length));
+    request.on("end", () => {
+      exports++;
+      response.writeHead(200, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    received: () => ({ exports, bytes }),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function startOurs(fixtureUrl: string, env: Record<string, string>) {
+  const dir = mkdtempSync(join(tmpdir(), "aggregator-bench-telemetry-"));
+  const server = await startServer({
+    DATA_DIR: dir,
+    ADMIN_TOKEN,
+    LOG_LEVEL: "warn",
+    KAFKA_BROKERS: "",
+    OPENAI_BASE_URL: `${fixtureUrl}/openai/v1`,
+    OPENAI_API_KEY: UPSTREAM_KEY,
+    ...env,
+  });
+  const keys: string[] = [];
+  for (let i = 0; i < USERS; i++) {
+    const userId = `bench-${i}`;
+    const pay = await fetch(`${server.url}/billing/payment/process`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ userId, amount: "100000" }),
+    });
+    if (pay.status !== 201) throw new Error(`seeding ${userId}: ${pay.status} ${await pay.text()}`);
+    if (i >= 20) continue; // 20 keys, as the gateway bench
+    const key = await fetch(`${server.url}/auth/api-keys`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ userId, name: "bench" }),
+    });
+    keys.push(((await key.json()) as { key: string }).key);
+  }
+  return {
+    server,
+    keys,
+    async stop() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+type Ours = Awaited<ReturnType<typeof startOurs>>;
+
+/** the configurations measured; "off" first (the ratios are against it) */
+const CONFIGS: Record<string, (endpoint: string) => Record<string, string>> = {
+  off: () => ({}),
+  "on, every trace": (endpoint) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }),
+  // diagnostic: the SDK, its context manager and the instrumentation run, but no span is recorded or sent
+  "on, no trace sampled": (endpoint) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: "always_off" }),
+  "on, 1 trace in 10": (endpoint) => ({
+    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+    OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+    OTEL_TRACES_SAMPLER_ARG: "0.1",
+  }),
+};
+
+const chat = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Say hello to the benchmark." }], max_tokens: 64 });
+
+const LOADS = {
+  gateway: (ours: Ours, seconds: number) => {
+    let k = 0;
+    const url = new URL(`${ours.server.url}/v1/chat/completions`);
+    return maxThroughput(
+      { name: "ours", url, headers: () => ({ authorization: `Bearer ${ours.keys[k++ % ours.keys.length]}` }) },
+      chat,
+      CONNECTIONS,
+      seconds,
+    );
+  },
+  trackUsage: async (ours: Ours, seconds: number) => {
+    let n = 0;
+    const r = await autocannon({
+      url: `${ours.server.url}/billing/usage/track`,
+      connections: CONNECTIONS,
+      duration: seconds,
+      headers: admin,
+      requests: [
+        {
+          method: "POST",
+          setupRequest: (req: Record<string, unknown>) => ({
+            ...req,
+            body: JSON.stringify({
+              userId: `bench-${n % USERS}`,
+              provider: "openai",
+              model: "gpt-4o-mini",
+              promptTokens: 10 + (n++ % 50),
+              completionTokens: 5,
+            }),
+          }),
+        },
+      ],
+    });
+    return { reqPerSec: r.requests.average, errors: r.non2xx + r.errors + r.timeouts };
+  },
+};
+
+/** GET /metrics every second while `during` runs; how many scrapes answered 200 */
+async function scraped(url: string, during: Promise<unknown>) {
+  let ok = 0;
+  let done = false;
+  const end = () => (done = true);
+  during.then(end, end);
+  while (!done) {
+    if ((await fetch(`${url}/metrics`).then((r) => r.text().then(() => r.status))) === 200) ok++;
+    await Promise.race([during, new Promise((r) => setTimeout(r, 1000))]);
+  }
+  return ok;
+}
+
+async function main() {
+  printMachine("telemetry: throughput with tracing exported and /metrics scraped vs off (issue 10)");
+  console.log(
+    `${ROUNDS} round(s), order alternating; phases of ${SECONDS} s after ${WARMUP_SECONDS} s warm-up; ${CONNECTIONS} connections; "on" = OTLP/HTTP export to a local receiver + GET /metrics every 1 s`,
+  );
+  const fixture = await startFixture();
+  const sink = await startSink();
+  const servers: Record<string, Ours> = {};
+  try {
+    for (const [name, env] of Object.entries(CONFIGS)) servers[name] = await startOurs(fixture.url, env(sink.endpoint));
+    const names = Object.keys(CONFIGS);
+    // results[load][config] = req/s per round
+    const results: Record<string, Record<string, number[]>> = {};
+    const errors: Record<string, number> = {};
+    let scrapes = 0;
+    for (let round = 1; round <= ROUNDS; round++) {
+      const order = names.map((_, i) => names[(i + round - 1) % names.length]!); // each config goes first in turn
+      for (const [load, measure] of Object.entries(LOADS)) {
+        for (const name of order) {
+          const ours = servers[name]!;
+          await measure(ours, WARMUP_SECONDS);
+          const phase = measure(ours, SECONDS);
+          if (name !== "off") scrapes += await scraped(ours.server.url, phase);
+          const r = await phase;
+          ((results[load] ??= {})[name] ??= []).push(r.reqPerSec);
+          errors[load] = (errors[load] ?? 0) + r.errors;
+          console.log(`round ${round} ${load}, ${name}: ${fmt(r.reqPerSec)} req/s${r.errors ? `, ${r.errors} errors` : ""}`);
+        }
+      }
+    }
+    const received = sink.received();
+    if (received.exports === 0) throw new Error("the receiver got no span: tracing was not on");
+    console.log(
+      `\nreceiver: ${received.exports} OTLP exports, ${fmt(received.bytes / 1e6, 1)} MB of spans; ${scrapes} scrapes of /metrics answered 200`,
+    );
+    printTable(
+      Object.entries(results).flatMap(([load, byConfig]) =>
+        names.map((name) => {
+          const ratio = median(byConfig[name]!) / median(byConfig.off!);
+          return {
+            load,
+            config: name,
+            "req/s (median)": fmt(median(byConfig[name]!)),
+            "÷ off": name === "off" ? "-" : fmt(ratio, 3),
+            "per round ÷ off": name === "off" ? "-" : byConfig[name]!.map((v, i) => fmt(v / byConfig.off![i]!, 3)).join(" "),
+            "target ≥ 0.95": name === "off" ? "-" : ratio >= 0.95 ? "met" : "MISSED",
+            "errors (all configs)": name === "off" ? errors[load]! : "",
+          };
+        }),
+      ),
+    );
+  } finally {
+    closeLoad();
+    for (const s of Object.values(servers)) await s.stop();
+    await sink.close();
+    await fixture.stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,49 @@
+import { SpanKind, type Tracer } from "@opentelemetry/api";
+import { performance } from "node:perf_hooks";
+import type { StreamCommands } from "../../application/commands/command-handler.ts";
+import { ConcurrencyError } from "../../domain/event-store.ts";
+import { DomainError } from "../../domain/errors.ts";
+import type { Metrics } from "./metrics.ts";
+import { inSpan, traceparentOf } from "./trace-context.ts";
+
+// The command port, measured: outcome, refusal family and latency per command type. With tracing on,
+// each command is a span (child of the HTTP request's) and its `traceparent` goes into the command
+// context, so every event it decides carries it in its metadata (and the relay puts it on the record).
+
+type Outcome = "ok" | "refused" | "conflict" | "failed";
+
+const outcomeOf = (error: unknown): Outcome =>
+  error instanceof DomainError ? "refused" : error instanceof ConcurrencyError ? "conflict" : "failed";
+
+export function instrumentCommands<Id, C extends { type: string }>(
+  commands: StreamCommands<Id, C>,
+  metrics: Metrics,
+  tracer?: Tracer,
+): StreamCommands<Id, C> {
+  const m = metrics.commands;
+  const measured: StreamCommands<Id, C>["handle"] = async (id, command, ctx) => {
+    const started = performance.now();
+    let outcome: Outcome = "ok";
+    try {
+      return await commands.handle(id, command, ctx);
+    } catch (error) {
+      outcome = outcomeOf(error);
+      if (error instanceof DomainError) m.refusals.inc({ command: command.type, family: error.code.split(".")[0]! });
+      throw error;
+    } finally {
+      m.total.inc({ command: command.type, outcome });
+      m.duration.observe({ command: command.type, outcome }, (performance.now() - started) / 1000);
+    }
+  };
+  if (!tracer) return { handle: measured };
+  return {
+    handle: (id, command, ctx) =>
+      inSpan(
+        tracer,
+        `command ${command.type}`,
+        { kind: SpanKind.INTERNAL, attributes: { "aggregator.command": command.type, "aggregator.correlation_id": ctx.correlationId } },
+        (span) => measured(id, command, { ...ctx, traceparent: traceparentOf(span) }),
+        (error) => error instanceof DomainError,
+      ),
+  };
+}

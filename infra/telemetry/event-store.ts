@@ -1,0 +1,74 @@
+import { SpanKind, type Tracer } from "@opentelemetry/api";
+import { performance } from "node:perf_hooks";
+import { ConcurrencyError, type EventStore } from "../../domain/event-store.ts";
+import type { NewEvent } from "../../domain/events.ts";
+import { streamKind, type ModelLabels } from "./labels.ts";
+import type { Metrics } from "./metrics.ts";
+import { inSpan } from "./trace-context.ts";
+
+// The event store port, measured: append latency and size, conflicts, and what was appended (events by
+// type, charges, payments, refunds, released holds). Counted once the append is durable; an idempotent
+// re-append of the same events is counted again (rare: a retry that slipped past the Idempotency-Key).
+
+export function instrumentEventStore(store: EventStore, metrics: Metrics, labels: ModelLabels, tracer?: Tracer): EventStore {
+  const { store: m, business, commands } = metrics;
+
+  function count(events: NewEvent[]) {
+    for (const event of events) {
+      m.appended.inc({ type: event.type });
+      switch (event.type) {
+        case "ai_usage": {
+          const { provider, model, cost, promptTokens, completionTokens } = event.data;
+          const where = labels(provider, model);
+          business.charged.inc(where, cost);
+          business.tokens.inc({ ...where, kind: "prompt" }, promptTokens);
+          business.tokens.inc({ ...where, kind: "completion" }, completionTokens);
+          break;
+        }
+        case "payment_processed":
+          business.payments.inc(event.data.amount);
+          break;
+        case "payment_refunded":
+          business.refunds.inc(event.data.amount);
+          break;
+        case "usage_released":
+          business.holdsReleased.inc({ reason: event.data.reason });
+          break;
+      }
+    }
+  }
+
+  async function append(...[stream, events, expected]: Parameters<EventStore["append"]>) {
+    const started = performance.now();
+    try {
+      const result = await store.append(stream, events, expected);
+      count(events);
+      return result;
+    } catch (error) {
+      if (error instanceof ConcurrencyError) commands.conflicts.inc({ stream: streamKind(stream) });
+      throw error;
+    } finally {
+      m.appendDuration.observe((performance.now() - started) / 1000);
+      m.appendEvents.observe(events.length);
+    }
+  }
+
+  return {
+    append: tracer
+      ? (stream, events, expected) =>
+          inSpan(
+            tracer,
+            "event_store.append",
+            { kind: SpanKind.CLIENT, attributes: { "aggregator.stream_kind": streamKind(stream), "aggregator.events": events.length } },
+            () => append(stream, events, expected),
+            (error) => error instanceof ConcurrencyError,
+          )
+      : append,
+    readStream: (stream, fromRevision) => store.readStream(stream, fromRevision),
+    readAll: (options) => store.readAll(options),
+    ...(store.readAllJson ? { readAllJson: store.readAllJson.bind(store) } : {}),
+    subscribeToAll: (after, signal) => store.subscribeToAll(after, signal),
+    headPosition: () => store.headPosition(),
+    close: () => store.close(),
+  };
+}

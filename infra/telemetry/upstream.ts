@@ -1,0 +1,85 @@
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
+import { performance } from "node:perf_hooks";
+import { UpstreamError, type ChatProvider, type UpstreamResponse } from "../../application/gateway/provider.ts";
+import { statusClass, type ModelLabels } from "./labels.ts";
+import type { Metrics } from "./metrics.ts";
+
+// The upstream port, measured per provider and catalog model: requests by status class, failures by
+// kind (transport, 429, 5xx), time to the response headers and to the end of the body. With tracing on,
+// each call is a CLIENT span and its context goes to the provider as `traceparent` (whatever HTTP client
+// the adapter uses: the header travels in the request, UpstreamRequest.headers).
+
+export function instrumentProvider(provider: ChatProvider, metrics: Metrics, labels: ModelLabels, tracer?: Tracer): ChatProvider {
+  const m = metrics.upstream;
+
+  async function call(request: Parameters<ChatProvider["chatCompletions"]>[0], span?: Span): Promise<UpstreamResponse> {
+    const where = labels(provider.id, request.model ?? "");
+    const started = performance.now();
+    /** ends the span once; with an error, counts the failure by kind */
+    let open = true;
+    const end = (error?: unknown) => {
+      if (!open) return;
+      open = false;
+      if (error !== undefined) {
+        const kind = error instanceof UpstreamError ? error.kind : "error";
+        m.errors.inc({ ...where, kind });
+        span?.setStatus({ code: SpanStatusCode.ERROR, message: kind });
+      }
+      span?.end();
+    };
+    let response: UpstreamResponse;
+    try {
+      response = await provider.chatCompletions(request);
+    } catch (error) {
+      m.requests.inc({ ...where, status_class: "none" });
+      end(error);
+      throw error;
+    }
+    m.firstByte.observe(where, (performance.now() - started) / 1000);
+    m.requests.inc({ ...where, status_class: statusClass(response.status) });
+    if (response.status === 429 || response.status >= 500)
+      m.errors.inc({ ...where, kind: response.status === 429 ? "http_429" : "http_5xx" });
+    span?.setAttribute("http.response.status_code", response.status);
+    // the span ends with the body: read to its end, broken, or dropped unread (abort)
+    const body = response.body;
+    async function* measuredBody(): AsyncGenerator<Buffer> {
+      try {
+        yield* body;
+        m.duration.observe(where, (performance.now() - started) / 1000);
+      } catch (error) {
+        end(error);
+        throw error;
+      } finally {
+        end();
+      }
+    }
+    return {
+      ...response,
+      body: measuredBody(),
+      abort: () => {
+        response.abort();
+        end();
+      },
+    };
+  }
+
+  return {
+    id: provider.id,
+    get configured() {
+      return provider.configured;
+    },
+    redact: (text) => provider.redact(text),
+    close: () => provider.close(),
+    chatCompletions(request) {
+      if (!tracer) return call(request);
+      const model = labels(provider.id, request.model ?? "").model;
+      const span = tracer.startSpan(`chat ${model}`, {
+        kind: SpanKind.CLIENT,
+        attributes: { "gen_ai.operation.name": "chat", "gen_ai.system": provider.id, "gen_ai.request.model": model },
+      });
+      const headers: Record<string, string> = { ...request.headers };
+      propagation.inject(trace.setSpan(context.active(), span), headers);
+      return call({ ...request, headers }, span);
+    },
+  };
+}
