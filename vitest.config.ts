@@ -11,6 +11,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
+    globalSetup: ["test/harness/build-dist.ts"],
     env: { KAFKAJS_NO_PARTITIONER_WARNING: "1" },
     projects: [tier("unit"), tier("int"), tier("e2e")],
   },

@@ -51,6 +51,12 @@ export interface EventStore {
   subscribeToAll(after: number, signal: AbortSignal): AsyncIterable<RecordedEvent>;
   /** position of the last event in $all (0 when empty) */
   headPosition(): Promise<number>;
+  /**
+   * Optional, for readiness: rejects while an append could not be made durable now although the store
+   * answers reads (an embedded store whose disk is full or read-only). Stores on a server leave it out:
+   * their headPosition already fails when the server does not answer.
+   */
+  checkWritable?(): Promise<void>;
   close(): Promise<void>;
 }
 

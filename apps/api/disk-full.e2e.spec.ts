@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer } from "../../test/harness/server.ts";
 
 // A store out of disk is a 503 STORE.DISK_FULL with Retry-After, not a 500, and says nothing of the
-// driver; once space is back the service serves again. The disk really fills: `npm start` runs on a
-// 16 MiB tmpfs (mounting needs root, as in CI; elsewhere the suite says so and skips).
+// driver; /ready says not ready while the disk is full (reads still work then: only a write shows it);
+// once space is back the service serves again and is ready. The disk really fills: `npm start` runs on
+// a 16 MiB tmpfs (mounting needs root, as in CI; elsewhere the suite says so and skips).
 
 const ADMIN = "disk-full-admin-token-0123456789";
 const mountPoint = mkdtempSync(join(tmpdir(), "aggregator-full-"));
@@ -40,8 +41,14 @@ describe.skipIf(!mounted)("a full disk (npm start on a 16 MiB tmpfs)", () => {
       body: JSON.stringify({ userId, amount: "1" }),
     });
 
+  const ready = async () => {
+    const res = await fetch(`${server.url}/ready`);
+    return { status: res.status, body: (await res.json()) as { status?: string; code?: string } };
+  };
+
   it("answers 503 STORE.DISK_FULL with Retry-After while full, and serves again once space is back", async () => {
     expect((await pay("before")).status).toBe(201);
+    expect(await ready()).toMatchObject({ status: 200, body: { status: "ready" } });
     try {
       writeFileSync(filler, Buffer.alloc(16 * 1024 * 1024));
     } catch (error) {
@@ -58,9 +65,12 @@ describe.skipIf(!mounted)("a full disk (npm start on a 16 MiB tmpfs)", () => {
     const body = await full!.text();
     expect(JSON.parse(body)).toMatchObject({ status: 503, code: "STORE.DISK_FULL" });
     expect(body).not.toMatch(/SQLITE|disk is full|events\.db|at \//);
+    // not ready while full, though the stores answer every read
+    expect(await ready()).toMatchObject({ status: 503, body: { code: "SYSTEM.NOT_READY" } });
+    expect(await ready()).toMatchObject({ status: 503, body: { code: "SYSTEM.NOT_READY" } });
 
     rmSync(filler);
+    expect(await ready()).toMatchObject({ status: 200, body: { status: "ready" } });
     expect((await pay("after")).status).toBe(201);
-    expect((await fetch(`${server.url}/ready`)).status).toBe(200);
   });
 });

@@ -89,7 +89,11 @@ export const ERRORS = {
   "READ_MODEL.LAGGING": { status: 503, meaning: "the read models have not reached `minPosition` in time", retryAfter: 1 },
   "STORE.UNAVAILABLE": { status: 503, meaning: "a store is busy, locked or unreachable", retryAfter: 5 },
   "STORE.DISK_FULL": { status: 503, meaning: "a store has no space left", retryAfter: 60 },
-  "SYSTEM.NOT_READY": { status: 503, meaning: "a store does not answer the readiness probe", retryAfter: 5 },
+  "SYSTEM.NOT_READY": {
+    status: 503,
+    meaning: "a store does not answer the readiness probe, or the event store cannot write",
+    retryAfter: 5,
+  },
   INTERNAL: { status: 500, meaning: "a bug; the request id identifies it in the logs" },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-// The `aggregator` bin (package.json "bin"): runs the TypeScript CLI through tsx's ESM loader, so there
-// is no build step. tsx resolves from this package's node_modules, wherever the command is run from.
-import { register } from "tsx/esm/api";
-
-register();
-await import("./main.ts");
+// The `aggregator` bin (package.json "bin"): the compiled CLI (dist/cli.js, built by `npm install` /
+// `npm run build`). From the sources, in development: `npx tsx apps/cli/main.ts`.
+await import("../../dist/cli.js");

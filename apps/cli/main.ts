@@ -1,4 +1,4 @@
-// `aggregator` — the operators', analysts' and auditors' CLI (started by apps/cli/bin.mjs through tsx).
+// `aggregator` — the operators', analysts' and auditors' CLI (apps/cli/bin.mjs starts its compiled form, dist/cli.js).
 // It opens the configured engines directly (same environment variables as the server); with the
 // embedded SQLite default it works on DATA_DIR, best with the server stopped.
 import { readFileSync } from "node:fs";

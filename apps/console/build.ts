@@ -1,14 +1,19 @@
-import { build } from "esbuild";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
+import type { BuildOptions } from "esbuild";
+import options from "./bundle.json" with { type: "json" };
 
-// The console's bundle, built in memory when the server first needs it (nothing built is written to
-// disk or committed): esbuild bundles src/main.ts with its CSS and uPlot's into app.js and app.css,
-// minified, each also gzipped once so every request is a buffer copy.
+// The console's bundle: esbuild bundles src/main.ts with its CSS and uPlot's into app.js and app.css,
+// minified (options in bundle.json, shared with the production build, apps/build.mjs). The compiled
+// program reads what `npm run build` wrote to dist/console/; from TypeScript (development, tests) it is
+// built in memory when the server first needs it. Each file is gzipped once, so a request is a buffer copy.
 
 const SRC = join(import.meta.dirname, "src");
+const ROOT = resolve(import.meta.dirname, "../..");
+/** the production build's copy, next to the compiled program (import.meta.url is then dist/<chunk>.js) */
+const PREBUILT = import.meta.url.endsWith(".js") ? new URL("./console/", import.meta.url) : null;
 
 export interface Asset {
   body: Buffer;
@@ -32,24 +37,21 @@ const typeOf = (name: string) => TYPES[name.slice(name.lastIndexOf("."))] ?? "ap
 export const asset = (name: string, body: Buffer): Asset => ({ body, gzip: gzipSync(body, { level: 9 }), type: typeOf(name) });
 
 export async function buildConsole(): Promise<ConsoleAssets> {
-  const result = await build({
-    entryPoints: { app: join(SRC, "main.ts") },
-    bundle: true,
-    minify: true,
-    format: "esm",
-    target: ["chrome111", "firefox115", "safari16"],
-    outdir: "/console", // virtual: write is false
-    write: false,
-    logLevel: "silent",
-    legalComments: "eof",
-  });
+  const outputs = PREBUILT
+    ? ["app.js", "app.css"].map((name) => ({ name, contents: readFileSync(new URL(name, PREBUILT)) }))
+    : await inMemory();
   const files = new Map<string, Asset>();
   const hash = createHash("sha256");
-  for (const out of result.outputFiles) {
-    const name = basename(out.path);
-    hash.update(out.contents);
-    files.set(name, asset(name, Buffer.from(out.contents)));
+  for (const { name, contents } of outputs) {
+    hash.update(contents);
+    files.set(name, asset(name, Buffer.from(contents)));
   }
   files.set("favicon.svg", asset("favicon.svg", readFileSync(join(SRC, "favicon.svg"))));
   return { version: hash.digest("hex").slice(0, 16), files };
+}
+
+async function inMemory() {
+  const { build } = await import("esbuild"); // development only: the compiled program never loads esbuild
+  const result = await build({ ...(options as BuildOptions), absWorkingDir: ROOT, outdir: "/console", write: false }); // virtual: write is false
+  return result.outputFiles!.map((out) => ({ name: basename(out.path), contents: out.contents }));
 }

@@ -105,11 +105,11 @@ describe.skipIf(!postgresUrl || !mongoUrl || !brokerList)(
         return dirs.at(-1)!;
       };
       // the projectors first: the first one takes the lease, the second stands by
-      projectors.push(await startWorker("apps/projector/main.ts", { ...env, DATA_DIR: dir() }, "projector running"));
+      projectors.push(await startWorker("dist/projector.js", { ...env, DATA_DIR: dir() }, "projector running"));
       await projectors[0]!.logged((l) => l.msg === "projector: active (lease taken)");
-      projectors.push(await startWorker("apps/projector/main.ts", { ...env, DATA_DIR: dir() }, "projector running"));
+      projectors.push(await startWorker("dist/projector.js", { ...env, DATA_DIR: dir() }, "projector running"));
       relay = await startWorker(
-        "apps/relay/main.ts",
+        "dist/relay.js",
         { ...env, DATA_DIR: dir(), KAFKA_BROKERS: brokerList!, KAFKA_TOPIC: TOPIC },
         "relay: active",
       );

@@ -56,7 +56,7 @@ describe.skipIf(!url)("projector on MongoDB (FerretDB): SIGKILL mid-batch and re
       ADMIN_TOKEN: "projector-mongo-admin-0123",
     };
     const startApp = () => {
-      const child = spawn(process.execPath, ["--import", "tsx", "apps/projector/main.ts"], {
+      const child = spawn(process.execPath, ["dist/projector.js"], {
         cwd: ROOT,
         env,
         stdio: ["ignore", "ignore", "inherit"],

@@ -49,7 +49,7 @@ describe("projections: rebuild and crash equality (SQLite)", () => {
     const checkpointsAtKill: number[] = [];
     const watcher = openSqliteReadStore(join(dataDir, "read.db"));
     for (const fraction of [0.05, 0.35, 0.7]) {
-      const child = spawn(process.execPath, ["--import", "tsx", "apps/projector/main.ts"], {
+      const child = spawn(process.execPath, ["dist/projector.js"], {
         cwd: ROOT,
         env,
         stdio: ["ignore", "ignore", "inherit"],

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ConcurrencyError } from "../../domain/event-store.ts";
 import type { RecordedEvent } from "../../domain/events.ts";
 import { eventStoreContract, testEvent } from "../../test/contracts/event-store.contract.ts";
-import { openSqliteEventStore } from "./event-store.ts";
+import { openSqliteEventStore, PAGE_CACHE_KIB } from "./event-store.ts";
 import { openSqliteReadStore } from "./read-store.ts";
 import { runProjector } from "../../projections/projector.ts";
 import type { SqliteEventStore } from "./event-store.ts";
@@ -132,6 +132,12 @@ describe("sqlite event store", () => {
     await reads.close();
     expect(batches.reduce((a, b) => a + b)).toBe(10);
     expect(Math.max(...batches)).toBeLessThan(10);
+  });
+
+  it("bounds SQLite's page cache on its read connection (better-sqlite3's default, 16 MiB, a grown database fills and keeps)", () => {
+    const store = open();
+    expect(store.db.pragma("cache_size", { simple: true })).toBe(-PAGE_CACHE_KIB.reader);
+    expect(PAGE_CACHE_KIB.reader * 1024).toBeLessThan(16_000 * 1024);
   });
 
   it("close() is idempotent and refuses :memory: (the writer needs a file it can open too)", async () => {

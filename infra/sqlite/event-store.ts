@@ -1,4 +1,5 @@
 import { mkdirSync, watch, type FSWatcher } from "node:fs";
+import { open, rm } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
@@ -38,6 +39,14 @@ const SUBSCRIPTION_PAGE = 500;
  * small (analytics properties ≤ 16 KiB), but what a page holds in memory must not depend on it */
 const PAGE_BYTES = 4 * 2 ** 20;
 const POLL_MS = 200;
+/** SQLite's page cache per connection, in KiB. better-sqlite3 builds SQLite with 16 MiB; on a database
+ * larger than that each connection's cache fills to it and stays (RSS +~20 MB per connection, measured
+ * in BENCHMARKS.md, "Memory (issue 13)"). This thread's reads are stream reads the command handler
+ * mostly caches and page scans read once; the writer's work is the tail of the tables and the stream
+ * index. The OS page cache keeps the file either way: a smaller cache costs a pread, not a disk read. */
+export const PAGE_CACHE_KIB = { reader: 2048, writer: 4096 };
+/** SQLite's default page size: an append needs at least that much room in the WAL */
+const PROBE_BYTES = 4096;
 const WRITER = new URL("./event-writer.worker.mjs", import.meta.url);
 
 export interface SqliteEventStore extends EventStore {
@@ -92,7 +101,14 @@ export function openSqliteEventStore(file: string, options: SqliteEventStoreOpti
   if (file === ":memory:") throw new Error("the SQLite event store needs a file: its writer thread opens a connection of its own");
   mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
-  for (const pragma of ["journal_mode = WAL", "synchronous = FULL", "busy_timeout = 5000", "temp_store = MEMORY"]) db.pragma(pragma);
+  for (const pragma of [
+    "journal_mode = WAL",
+    "synchronous = FULL",
+    "busy_timeout = 5000",
+    "temp_store = MEMORY",
+    `cache_size = -${PAGE_CACHE_KIB.reader}`,
+  ])
+    db.pragma(pragma);
   db.exec(SCHEMA); // before the writer starts: it relies on the schema and on WAL
 
   const byStream = db.prepare<[string, number], Row>(`SELECT ${COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision`);
@@ -135,7 +151,7 @@ export function openSqliteEventStore(file: string, options: SqliteEventStoreOpti
 
   function startWriter(): Worker {
     // execArgv []: a worker would inherit tsx's --import, which costs ~100 ms and does nothing there
-    const w = new Worker(WRITER, { workerData: { file }, execArgv: [] });
+    const w = new Worker(WRITER, { workerData: { file, cacheKib: PAGE_CACHE_KIB.writer }, execArgv: [] });
     let failure: unknown; // the worker's uncaught error, reported before its exit
     w.on("message", settle);
     w.on("error", (err) => (failure = err));
@@ -291,6 +307,22 @@ export function openSqliteEventStore(file: string, options: SqliteEventStoreOpti
     },
     async headPosition() {
       return head.get() ?? 0;
+    },
+    // Reads keep working on a full disk (they need no new pages) while every append fails: the probe
+    // writes and fsyncs one page beside the database, as the writer's WAL append would, then removes it.
+    async checkWritable() {
+      const probe = `${file}-ready-probe`;
+      try {
+        const handle = await open(probe, "w");
+        try {
+          await handle.write(Buffer.alloc(PROBE_BYTES));
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      } finally {
+        await rm(probe, { force: true });
+      }
     },
     close() {
       closed = true; // from now on appends are refused; those accepted before still commit

@@ -17,11 +17,13 @@ const port = parentPort;
 if (!port) throw new Error("event-writer.worker.mjs runs only as a worker thread");
 
 // The main thread opened the file first: the schema exists and the file is in WAL mode.
-const db = new Database(/** @type {{ file: string }} */ (workerData).file);
+const { file, cacheKib } = /** @type {{ file: string; cacheKib: number }} */ (workerData);
+const db = new Database(file);
 db.pragma("journal_mode = WAL");
 db.pragma("synchronous = FULL"); // an append resolves only after its commit is fsynced
 db.pragma("busy_timeout = 5000"); // other processes may write the same file
 db.pragma("temp_store = MEMORY"); // savepoint journals of group commits stay off the disk
+db.pragma(`cache_size = -${cacheKib}`); // page cache bounded in KiB (event-store.ts, PAGE_CACHE_KIB)
 
 const currentRevision = db.prepare("SELECT revision FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1").pluck();
 const storedAfter = db.prepare(

@@ -57,12 +57,17 @@ function where(clauses: Clause[], params: unknown[]): string {
   return parts.length > 0 ? `WHERE ${parts.join(" AND ")}` : "";
 }
 
+/** SQLite's page cache of the read store's connection, in KiB: 8 MiB instead of better-sqlite3's 16 MiB, which a
+ * grown database fills and keeps (the event store's connections: PAGE_CACHE_KIB in event-store.ts) */
+export const READ_STORE_PAGE_CACHE_KIB = 8192;
+
 export function openSqliteReadStore(file: string): ReadStore {
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.pragma("busy_timeout = 5000");
   db.pragma("temp_store = MEMORY"); // savepoint journals of group commits stay off the disk
+  db.pragma(`cache_size = -${READ_STORE_PAGE_CACHE_KIB}`);
   const created = new Set<string>();
   const statements = new Map<string, Database.Statement>();
   const sql = (text: string) => {

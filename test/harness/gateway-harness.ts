@@ -51,6 +51,9 @@ export async function startGatewayHarness(
     async fund(userId, amount) {
       const r = await t.app.inject({ method: "POST", url: "/billing/payment/process", headers: t.admin, payload: { userId, amount } });
       if (r.statusCode !== 201) throw new Error(`fund ${userId}: ${r.statusCode} ${r.body}`);
+      // read your write: routes that answer from the read models (validate-request's funds) see the payment
+      const seen = await t.app.inject({ url: `/billing/balance/${userId}?minPosition=${r.json().position}`, headers: t.admin });
+      if (seen.statusCode !== 200) throw new Error(`fund ${userId}: balance ${seen.statusCode} ${seen.body}`);
     },
     async key(userId, limits) {
       const payload = { userId, name: `k-${Math.random().toString(36).slice(2)}`, ...(limits ? { limits } : {}) };

@@ -19,10 +19,13 @@ export async function freePort(): Promise<number> {
  */
 export const SERVER_NODE_FLAGS = ["--max-old-space-size=192"];
 
-/** `npm start` as a user runs it (tsx apps/main.ts), on its own port; resolves when /ready answers. */
+/**
+ * `npm start` as a user runs it — the compiled program (node dist/main.js; vitest's globalSetup builds it
+ * from the sources under test) — on its own port; resolves when /ready answers.
+ */
 export async function startServer(env: Record<string, string>) {
   const port = Number(env.PORT ?? (await freePort()));
-  const child: ChildProcess = spawn(process.execPath, [...SERVER_NODE_FLAGS, "--import", "tsx", "apps/main.ts"], {
+  const child: ChildProcess = spawn(process.execPath, [...SERVER_NODE_FLAGS, "dist/main.js"], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: "warn", ...env, PORT: String(port), HOST: "127.0.0.1" },
     stdio: ["ignore", "pipe", "pipe"],

@@ -13,11 +13,11 @@ export interface LogLine {
 }
 
 /**
- * A program of apps/ (apps/projector/main.ts, apps/relay/main.ts) as its own process, logging at info;
- * resolves once its output contains `ready`.
+ * A program as users run it — compiled (dist/projector.js, dist/relay.js; vitest's global setup builds
+ * dist/) — as its own process, logging at info; resolves once its output contains `ready`.
  */
 export async function startWorker(program: string, env: Record<string, string>, ready: string) {
-  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, "--import", "tsx", program], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, program], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -7,6 +7,16 @@ import type { Metrics } from "../../../infra/telemetry/metrics.ts";
 import { HttpProblem } from "../problem.ts";
 
 const position = z.int().min(0);
+/** a probe gets its answer within this: a store whose driver waits for a server to come back is not ready */
+const READY_MS = 2000;
+
+function withinReadyTime<T>(checks: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the stores did not answer within ${READY_MS} ms`)), READY_MS);
+  });
+  return Promise.race([checks, late]).finally(() => clearTimeout(timer));
+}
 const Ready = z.object({
   status: z.literal("ready"),
   eventStore: z.literal("up"),
@@ -31,8 +41,11 @@ export async function systemRoutes(fastify: FastifyInstance, { platform, metrics
     { config: { access: "public" }, schema: { tags, summary: "Readiness: stores answer; projection lag", response: { 200: Ready } } },
     async (request) => {
       try {
-        const head = await platform.events.headPosition();
-        await readCheckpoint(platform.reads);
+        // both stores answer (a read store that is unreachable fails here, or takes longer than READY_MS),
+        // and the event store can write (checkWritable: an embedded store's disk is not full)
+        const [head] = await withinReadyTime(
+          Promise.all([platform.events.headPosition(), readCheckpoint(platform.reads), platform.events.checkWritable?.()]),
+        );
         const applied = platform.projector.position();
         return {
           status: "ready" as const,
@@ -44,7 +57,7 @@ export async function systemRoutes(fastify: FastifyInstance, { platform, metrics
         };
       } catch (error) {
         request.log.warn({ err: error }, "not ready");
-        throw new HttpProblem("SYSTEM.NOT_READY", "a store does not answer");
+        throw new HttpProblem("SYSTEM.NOT_READY", "a store does not answer, or the event store cannot write");
       }
     },
   );
