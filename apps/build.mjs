@@ -57,7 +57,14 @@ const EXTERNAL = [
 export async function buildAll() {
   const programs = await build({
     absWorkingDir: ROOT,
-    entryPoints: { main: "apps/main.ts", projector: "apps/projector/main.ts", relay: "apps/relay/main.ts", cli: "apps/cli/main.ts" },
+    entryPoints: {
+      main: "apps/main.ts",
+      // npm start's projector/relay child (apps/projector/supervisor.ts looks for it next to its own chunk)
+      "projector-child": "apps/projector/child.ts",
+      projector: "apps/projector/main.ts",
+      relay: "apps/relay/main.ts",
+      cli: "apps/cli/main.ts",
+    },
     outdir: DIST,
     bundle: true,
     splitting: true,

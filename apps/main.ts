@@ -1,14 +1,18 @@
-// `npm start`: API, projector and (when KAFKA_BROKERS is set) the relay in one process, on the
-// configured engines (embedded SQLite files under DATA_DIR by default). stdout carries JSON log lines only
-// (pino); a configuration error is one plain line on stderr.
+// `npm start`: the API in this process; the projector and (when KAFKA_BROKERS is set) the relay in a
+// child process it starts (apps/projector/supervisor.ts); on the configured engines (embedded SQLite files
+// under DATA_DIR by default, which one `npm start` at a time may use: infra/sqlite/instance-lock.ts).
+// stdout carries JSON log lines only (pino); a configuration error is one plain line on stderr.
+import { resolve } from "node:path";
 import { ConfigError, loadConfig } from "../infra/config.ts";
+import { lockDataDir } from "../infra/sqlite/instance-lock.ts";
 import { compose, TOKENS } from "./composition/container.ts";
 
 async function main() {
   const config = loadConfig();
-  const root = compose(config);
-  // the relay first: on shutdown the API closes (requests in flight finish) before it stops
-  if (config.KAFKA_BROKERS) await root.resolve(TOKENS.relay);
+  if (config.EVENT_STORE === "sqlite" || config.READ_STORE === "sqlite") lockDataDir(resolve(config.DATA_DIR));
+  const root = compose(config, { background: true });
+  // the child first: on shutdown the API closes (requests in flight finish) before the relay stops
+  await root.resolve(TOKENS.background);
   const app = await root.resolve(TOKENS.api);
   await app.listen({ port: config.PORT, host: config.HOST });
   const { file } = root.resolve(TOKENS.adminToken);

@@ -25,7 +25,17 @@ import { compose, TOKENS } from "../apps/composition/container.ts";
 import { loadConfig } from "../infra/config.ts";
 import { projectToHead } from "../test/harness/read-models.ts";
 import { freePort, startServer } from "../test/harness/server.ts";
-import { cpuSecondsOf, fmt, memoryOf, printMachine, printTable, sampleRss, systemBusySeconds } from "./machine.ts";
+import {
+  childrenOf,
+  cpuSecondsOf,
+  projectorChildOf,
+  fmt,
+  memoryOf,
+  printMachine,
+  printTable,
+  sampleRss,
+  systemBusySeconds,
+} from "./machine.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -85,14 +95,19 @@ async function load(url: string, pid: number, userId: (i: number) => string, hea
     requests: [{ method: "POST", setupRequest: usageBody(userId) }],
   });
   await autocannon(options(WARMUP_SECONDS));
-  const cpu0 = [cpuSecondsOf(pid), cpuSecondsOf(), systemBusySeconds()];
+  // npm start is the API process and its projector child: "server" CPU counts both, "API" the first only
+  const children = childrenOf(pid);
+  const childCpu = () => children.reduce((sum, c) => sum + (cpuSecondsOf(c) ?? 0), 0);
+  const cpu0 = [cpuSecondsOf(pid), cpuSecondsOf(), systemBusySeconds(), childCpu()];
   const t0 = performance.now();
   const r = await autocannon(options(SECONDS));
   const elapsed = (performance.now() - t0) / 1000;
-  const cpu1 = [cpuSecondsOf(pid), cpuSecondsOf(), systemBusySeconds()];
+  const cpu1 = [cpuSecondsOf(pid), cpuSecondsOf(), systemBusySeconds(), childCpu()];
   const cores = (i: number) => (cpu0[i] == null || cpu1[i] == null ? null : (cpu1[i]! - cpu0[i]!) / elapsed);
-  const [serverCores, clientCores, busyCores] = [cores(0), cores(1), cores(2)];
+  const [apiCores, clientCores, busyCores, childCores] = [cores(0), cores(1), cores(2), cores(3)];
+  const serverCores = apiCores === null ? null : apiCores + (childCores ?? 0);
   return {
+    apiCores,
     reqPerSec: r.requests.average,
     p50: r.latency.p50,
     p99: r.latency.p99,
@@ -158,7 +173,15 @@ async function aggregator(env: Record<string, string>, phases: Record<string, (i
     const rss = sampleRss(server.pid);
     const results: Record<string, Load> = {};
     for (const [name, userId] of Object.entries(phases)) results[name] = await load(server.url, server.pid, userId, auth);
-    return { pid: server.pid, results, idleMb, sampledMb: rss.stop(), ...memoryOf(server.pid) };
+    const child = projectorChildOf(server.pid);
+    return {
+      pid: server.pid,
+      results,
+      idleMb,
+      sampledMb: rss.stop(),
+      ...memoryOf(server.pid),
+      childPeakMb: child === undefined ? null : memoryOf(child).peakMb,
+    };
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -189,6 +212,7 @@ async function httpBench() {
     "non-2xx": r.non2xx,
     errors: r.errors,
     "server CPU": `${fmt(r.serverCores, 2)} cores`,
+    "of which API process": `${fmt(r.apiCores, 2)} cores`,
     "autocannon CPU": `${fmt(r.clientCores, 2)} cores`,
     "other processes CPU": `${fmt(r.otherCores, 2)} cores`,
     "req per server CPU-s": fmt(r.serverCores ? r.reqPerSec / r.serverCores : null),
@@ -204,16 +228,20 @@ async function httpBench() {
     row("npm start: 1 hot account", hot),
     row("diagnostic: 64 accounts, RUN_PROJECTOR=false", split.results.spread!),
   ]);
-  console.log(`\n2. Memory of the npm start process during the load phases above (VmHWM = kernel's peak RSS)`);
+  console.log(
+    `\n2. Memory of the npm start API process (and of its projector child) during the load phases above (VmHWM = kernel's peak RSS)`,
+  );
   const mem = (name: string, m: typeof main) => ({
     process: name,
     "RSS before load": `${fmt(m.idleMb, 1)} MB`,
     "max 250 ms sample": `${fmt(m.sampledMb, 1)} MB`,
     "VmHWM (peak)": `${fmt(m.peakMb, 1)} MB`,
+    "projector child VmHWM": m.childPeakMb === null ? "-" : `${fmt(m.childPeakMb, 1)} MB`,
     "RSS at the end": `${fmt(m.rssMb, 1)} MB`,
   });
   printTable([mem("npm start (64 accounts + hot account)", main), mem("diagnostic: RUN_PROJECTOR=false", split)]);
   const ratio = spread.reqPerSec / baseline.reqPerSec;
+  const peak = (main.peakMb ?? 0) + (main.childPeakMb ?? 0);
   targets.push({
     metric: "HTTP trackUsage, 64 accounts ÷ bare",
     measured: fmt(ratio, 2),
@@ -227,10 +255,10 @@ async function httpBench() {
     reached: "-",
   });
   targets.push({
-    metric: "peak RSS of npm start under load",
-    measured: `${fmt(main.peakMb, 1)} MB`,
+    metric: "peak RSS of npm start under load (API + projector child, sum of their peaks)",
+    measured: `${fmt(peak, 1)} MB`,
     target: "≤ 200 MB",
-    reached: verdict(main.peakMb !== null && main.peakMb <= 200),
+    reached: verdict(main.peakMb !== null && peak <= 200),
   });
 }
 

@@ -76,6 +76,26 @@ export function cpuSecondsOf(pid: number | "self" = "self"): number | null {
   }
 }
 
+/** the child processes of `pid` (npm start's projector child, esbuild's service), from /proc/<pid>/task/<pid>/children */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** npm start's projector child process (apps/projector/child.ts), if it runs one */
+export function projectorChildOf(pid: number): number | undefined {
+  return childrenOf(pid).find((child) => {
+    try {
+      return readFileSync(`/proc/${child}/cmdline`, "utf8").includes("projector");
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** CPU seconds all cores have spent busy so far (everything but idle and iowait), from /proc/stat. */
 export function systemBusySeconds(): number | null {
   try {

@@ -32,6 +32,7 @@ import { holds } from "../../projections/holds.ts";
 import { allProjections } from "../../projections/index.ts";
 import { startProjector, watchProjector, type ProjectorHandle } from "../../projections/projector-handle.ts";
 import type { ReadStore } from "../../projections/read-store.ts";
+import type { BackgroundProcess } from "../projector/supervisor.ts";
 import type { StartedRelay } from "../relay/start.ts";
 import { adminTokenOf, openEventStore, openReadStore, type AdminToken } from "./engines.ts";
 
@@ -45,6 +46,9 @@ import { adminTokenOf, openEventStore, openReadStore, type AdminToken } from "./
 export interface ComposeOptions {
   /** false: follow the checkpoint of a projector in another process instead of running one here */
   projector?: boolean;
+  /** the projector (RUN_PROJECTOR) and the relay (KAFKA_BROKERS) run in a child process of this one
+   * (`npm start`; resolve TOKENS.background), not on its event loop */
+  background?: boolean;
   /** the clock, ISO-8601 UTC (tests fix it) */
   now?: () => string;
   /** where log lines go (default: stdout) */
@@ -104,6 +108,8 @@ export const TOKENS = {
   api: token<Promise<FastifyInstance>>("Api"),
   publisher: token<Promise<KafkaPublisher>>("KafkaPublisher"),
   relay: token<Promise<StartedRelay>>("Relay"),
+  /** with `background`: the child process running the projector and the relay (undefined: neither runs) */
+  background: token<Promise<BackgroundProcess | undefined>>("BackgroundProcess"),
   openTopic: token<OpenTopic>("OpenTopic"),
 };
 
@@ -190,6 +196,7 @@ export function compose(config: Config, options: ComposeOptions = {}) {
       const projections = allProjections.map((p) => p.name);
       let projector: ProjectorHandle;
       if (options.projector === false || !config.RUN_PROJECTOR) projector = watchProjector(events, reads);
+      else if (options.background) projector = (await get(TOKENS.background))!.projector;
       else {
         const lease = leased(reads, {
           name: "projector",
@@ -303,6 +310,15 @@ export function compose(config: Config, options: ComposeOptions = {}) {
       stopRelay.abort();
       await relay.done;
     },
+  );
+  bind(
+    TOKENS.background,
+    async () => {
+      if (!options.background || !(config.RUN_PROJECTOR || config.KAFKA_BROKERS)) return undefined;
+      const [events, reads] = await Promise.all([get(TOKENS.events), get(TOKENS.reads)]);
+      return (await import("../projector/supervisor.ts")).startBackgroundProcess(config, events, reads, get(TOKENS.logger));
+    },
+    (child) => child?.stop(),
   );
   bind(TOKENS.openTopic, () => {
     const { brokers, topic } = kafka();

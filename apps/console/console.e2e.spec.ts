@@ -288,7 +288,8 @@ describe.skipIf(!chromium)("the web console in Chromium", () => {
     await page.getByRole("button", { name: "Send request" }).click();
     await page.locator(".answer-text").waitFor();
     expect(await page.locator(".answer-text").textContent()).toBe("Hello from fixture");
-    const charged = (await api("GET", "/billing/transactions/alice?limit=1")).items[0];
+    const { headPosition } = await api("GET", "/ready"); // the projector runs in another process: wait for the charge
+    const charged = (await api("GET", `/billing/transactions/alice?limit=1&minPosition=${headPosition}`)).items[0];
     expect(charged.type).toBe("usage");
     expect(micro(charged.amount)).toBeGreaterThan(0n);
     expect(micro((await page.locator("dd.cost").textContent())!)).toBe(micro(charged.amount)); // x-aggregator-cost = the charge
@@ -389,6 +390,12 @@ describe.skipIf(!chromium)("the web console in Chromium", () => {
           body: JSON.stringify({ userId: "prod-user", amount: "12.34" }),
         });
         expect(paid.status).toBe(201);
+        // the page reads the read models as they are: wait until the projector (npm start's child) has the payment
+        const { position } = (await paid.json()) as { position: number };
+        const projected = await fetch(`${prod.url}/analytics/metrics?minPosition=${position}`, {
+          headers: { authorization: `Bearer ${ADMIN}` },
+        });
+        expect(projected.status).toBe(200);
         const page = await open(ADMIN, "", prod.url);
         await until(page, `document.body.innerText.includes("$12.34")`);
         await page.goto(`${prod.url}/#/system`);

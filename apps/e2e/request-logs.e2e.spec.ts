@@ -50,14 +50,16 @@ describe("logs: one JSON line per request at info, no secret, nothing but JSON o
         ...(init.body ? { body: JSON.stringify(init.body) } : {}),
       });
     const pay = { token: ADMIN, body: { userId: "logs", amount: "5" }, headers: { "idempotency-key": IDEMPOTENCY } };
-    expect((await send("/billing/payment/process", pay)).status).toBe(201);
+    const paid = await send("/billing/payment/process", pay);
+    expect(paid.status).toBe(201);
+    const { position } = (await paid.json()) as { position: number }; // the read models follow in npm start's child
     expect((await send("/billing/payment/process", pay)).headers.get("idempotent-replayed")).toBe("true");
     const created = await send("/auth/api-keys", { token: ADMIN, body: { userId: "logs", name: "laptop" } });
     const { key } = (await created.json()) as { key: string };
     const chat = { model: "gpt-4o-mini", messages: [{ role: "user", content: PROMPT }] };
     for (let i = 0; i < 3; i++) expect((await send("/v1/chat/completions", { token: key, body: chat })).status).toBe(200);
     expect((await send("/v1/chat/completions", { token: `${key.slice(0, -1)}x`, body: chat })).status).toBe(401);
-    expect((await send(`/billing/balance/logs`, { token: key })).status).toBe(200);
+    expect((await send(`/billing/balance/logs?minPosition=${position}`, { token: key })).status).toBe(200);
     expect((await send("/no/such/route")).status).toBe(404);
     expect((await send("/health")).status).toBe(200);
     expect(await server.stop()).toBe(0); // SIGTERM: every line is flushed

@@ -1,6 +1,6 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, watch, type FSWatcher } from "node:fs";
 import { open, rm } from "node:fs/promises";
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { ConcurrencyError } from "../../domain/event-store.ts";
@@ -15,8 +15,10 @@ import type { NewEvent, RecordedEvent } from "../../domain/events.ts";
 // everything that has reached it in one immediate transaction (one fsync), each append checked on its
 // own savepoint, so a conflict rejects alone. Commits follow one another as fast as the disk allows,
 // not as fast as this thread gets round to reading the replies.
-// Several processes may open the same file: writes serialize on SQLite's lock (busy_timeout),
-// subscriptions notice foreign writes by polling.
+// Several processes may open the same file (npm start's projector/relay child, the projector and relay
+// apps, the CLI): writes serialize on SQLite's lock (busy_timeout). Subscriptions learn of another
+// process's commit at once: it writes the file's WAL, which inotify reports (fs.watch on the folder);
+// a poll every POLL_MS is only the backstop.
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -137,6 +139,15 @@ export function openSqliteEventStore(file: string, options: SqliteEventStoreOpti
   const waiters = new Set<() => void>();
   const idle = new Set<() => void>();
   const stats = { commits: 0, appends: 0 };
+  const wakeAll = () => {
+    for (const wake of [...waiters]) wake();
+  };
+  let walWatch: FSWatcher | undefined; // started by the first subscription that waits
+  const wal = `${basename(file)}-wal`;
+  function watchWal() {
+    // the folder, not the file: SQLite deletes and recreates the WAL, a watch on the file would go stale
+    walWatch ??= watch(dirname(file), { persistent: false }, (_, name) => name === wal && wakeAll()).on("error", () => undefined);
+  }
 
   function startWriter(): Worker {
     // execArgv []: a worker would inherit tsx's --import, which costs ~100 ms and does nothing there
@@ -189,7 +200,7 @@ export function openSqliteEventStore(file: string, options: SqliteEventStoreOpti
       stats.commits++;
       stats.appends += committed;
       options.onCommit?.(committed, (reply.commitMs ?? 0) / 1000);
-      for (const wake of [...waiters]) wake();
+      wakeAll();
     }
     if (inFlight.size === 0 && queue.length === 0) {
       writer?.unref();
@@ -206,6 +217,7 @@ export function openSqliteEventStore(file: string, options: SqliteEventStoreOpti
   }
 
   function waitForAppend(signal: AbortSignal): Promise<void> {
+    watchWal();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -214,7 +226,7 @@ export function openSqliteEventStore(file: string, options: SqliteEventStoreOpti
         closing.signal.removeEventListener("abort", done);
         resolve();
       };
-      const timer = setTimeout(done, POLL_MS); // another process may write the same file
+      const timer = setTimeout(done, POLL_MS); // the backstop, should a notification of another process be missed
       waiters.add(done);
       signal.addEventListener("abort", done, { once: true });
       closing.signal.addEventListener("abort", done, { once: true });
@@ -231,6 +243,7 @@ export function openSqliteEventStore(file: string, options: SqliteEventStoreOpti
         }),
       );
     closing.abort();
+    walWatch?.close();
     const w = writer;
     if (w) {
       const exited = new Promise((resolve) => w.once("exit", resolve));

@@ -44,8 +44,11 @@ export function keysPage(scope: Scope, _params: string[]): HTMLElement {
   const me = currentUser();
   const filter = h("input", { type: "search", name: "filterUser", placeholder: "every user", autocomplete: "off" });
 
+  /** the position of this page's last create or revoke: the list waits until the read model has it */
+  let minPosition: number | undefined;
   const list = region(scope, "API keys", async (signal) => {
-    const { items } = await api<{ items: Key[] }>("/auth/api-keys", { query: { userId: admin ? filter.value.trim() : undefined }, signal });
+    const userId = admin ? filter.value.trim() : undefined;
+    const { items } = await api<{ items: Key[] }>("/auth/api-keys", { query: { userId, minPosition }, signal });
     const sorted = [...items].sort((a, b) =>
       a.status === b.status ? b.createdAt.localeCompare(a.createdAt) : a.status === "active" ? -1 : 1,
     );
@@ -93,7 +96,7 @@ export function keysPage(scope: Scope, _params: string[]): HTMLElement {
     );
     if (!sure) return;
     try {
-      await api(`/auth/api-keys/${seg(k.id)}`, { method: "DELETE" });
+      ({ position: minPosition } = await api<{ position: number }>(`/auth/api-keys/${seg(k.id)}`, { method: "DELETE" }));
       created.replaceChildren(h("p", { class: "notice", role: "status" }, `Key “${k.name}” revoked.`));
     } catch (error) {
       created.replaceChildren(problemBox(error));
@@ -151,7 +154,8 @@ export function keysPage(scope: Scope, _params: string[]): HTMLElement {
       ...(Object.values(limits).some((v) => v !== undefined) ? { limits } : {}),
     };
     try {
-      const key = await api<Key & { key: string }>("/auth/api-keys", { method: "POST", body });
+      const key = await api<Key & { key: string; position: number }>("/auth/api-keys", { method: "POST", body });
+      minPosition = key.position;
       const secret = h("input", {
         class: "secret",
         readonly: true,

@@ -1,0 +1,109 @@
+// `npm start` runs the projector (RUN_PROJECTOR) and the relay (KAFKA_BROKERS) in ONE child process
+// (child.ts), composed from the same configuration: projection and publishing use the second core and a
+// heap of their own, not the API's event loop. (A worker thread would not do: Node 20 applies no module
+// loader hooks in workers, so TypeScript under tsx could not run there.) The child ends with its parent:
+// it exits when the IPC channel closes, which the kernel does when the parent dies, SIGKILL included. A
+// child that fails or is killed is started again with backoff and resumes from its checkpoints (the
+// position guards make a replayed batch a no-op, as after any crash).
+// The API's side is a ProjectorHandle fed by the child's `applied` messages: `minPosition` waits end as
+// soon as the child has applied the position, without polling the checkpoint.
+import { fork, type ChildProcess } from "node:child_process";
+import type { Logger } from "pino";
+import type { EventStore } from "../../domain/event-store.ts";
+import type { Config } from "../../infra/config.ts";
+import { readCheckpoint } from "../../projections/checkpoints.ts";
+import type { ProjectorHandle } from "../../projections/projector-handle.ts";
+import type { ReadStore } from "../../projections/read-store.ts";
+
+/** child → API: started, or the read models applied `position`; API → child: "stop" */
+export type ChildMessage = { type: "applied"; position: number };
+
+export interface BackgroundProcess {
+  /** the projector's handle for the API (its stop() does nothing: the child stops with `stop` below) */
+  readonly projector: ProjectorHandle;
+  /** the running child's pid (undefined between a crash and its restart) */
+  pid(): number | undefined;
+  /** asks the child to stop its relay and projector and close its stores; resolves once it has exited */
+  stop(): Promise<void>;
+}
+
+// Under tsx (development, tests) the child runs the TypeScript source with tsx's loader; compiled, the
+// child's bundle sits next to this code (a variable, so a bundler's rewriting of literal URLs leaves it)
+const CHILD = import.meta.url.endsWith(".ts") ? "./child.ts" : "./projector-child.js";
+
+export async function startBackgroundProcess(
+  config: Config,
+  events: EventStore,
+  reads: ReadStore,
+  log: Logger,
+): Promise<BackgroundProcess> {
+  let applied = await readCheckpoint(reads);
+  const waiters = new Set<{ position: number; resolve: (ok: boolean) => void }>();
+  let stopping = false;
+  let child: ChildProcess | undefined;
+  let exited = Promise.resolve();
+  let delay = 100;
+  const execArgv = [
+    ...process.execArgv.filter((a) => a.startsWith("--max-old-space-size")),
+    ...(CHILD.endsWith(".ts") ? ["--import", "tsx"] : []),
+  ];
+
+  function start() {
+    const c = fork(new URL(CHILD, import.meta.url), [], { env: { ...process.env, ...childEnv(config) }, execArgv, stdio: "inherit" });
+    child = c;
+    exited = new Promise((resolve) => c.once("exit", () => resolve()));
+    c.on("message", (m: ChildMessage) => {
+      if (m.type !== "applied" || m.position <= applied) return;
+      applied = m.position;
+      delay = 100;
+      for (const waiter of waiters) {
+        if (waiter.position > applied) continue;
+        waiters.delete(waiter);
+        waiter.resolve(true);
+      }
+    });
+    c.on("error", (err) => log.error({ err }, "projector/relay process failed"));
+    c.on("exit", (code, signal) => {
+      if (child === c) child = undefined;
+      if (stopping) return;
+      log.error({ code, signal, restartInMs: delay }, "projector/relay process exited, restarting");
+      setTimeout(() => stopping || start(), delay).unref();
+      delay = Math.min(delay * 2, 30_000);
+    });
+  }
+  start();
+
+  function waitFor(position: number, timeoutMs = 2000): Promise<boolean> {
+    if (position <= applied) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = { position, resolve };
+      waiters.add(waiter);
+      setTimeout(() => waiters.delete(waiter) && resolve(false), timeoutMs).unref();
+    });
+  }
+
+  return {
+    projector: {
+      position: () => applied,
+      waitFor,
+      catchUp: async (timeoutMs = 1000) => waitFor(await events.headPosition(), timeoutMs),
+      stop: async () => undefined,
+    },
+    pid: () => child?.pid,
+    async stop() {
+      stopping = true;
+      if (child?.connected) child.send("stop");
+      await exited;
+      for (const waiter of waiters) waiter.resolve(false);
+    },
+  };
+}
+
+/** the configuration as environment variables: the child loads it as any program does */
+function childEnv(config: Config): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(config)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, String(v)]),
+  );
+}
