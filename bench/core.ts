@@ -234,7 +234,7 @@ async function httpBench() {
   const mem = (name: string, m: typeof main) => ({
     process: name,
     "RSS before load": `${fmt(m.idleMb, 1)} MB`,
-    "max 250 ms sample": `${fmt(m.sampledMb, 1)} MB`,
+    "max 250 ms sample (API + child)": `${fmt(m.sampledMb, 1)} MB`,
     "VmHWM (peak)": `${fmt(m.peakMb, 1)} MB`,
     "projector child VmHWM": m.childPeakMb === null ? "-" : `${fmt(m.childPeakMb, 1)} MB`,
     "RSS at the end": `${fmt(m.rssMb, 1)} MB`,

@@ -107,11 +107,14 @@ export function systemBusySeconds(): number | null {
   }
 }
 
-/** Samples VmRSS of `pid` every `everyMs` until stopped; returns the highest sample. */
+/** Samples VmRSS of `pid` plus its child processes (npm start's projector child) every `everyMs` until
+ * stopped; returns the highest sample: what the program as a whole holds at one instant. */
 export function sampleRss(pid: number | "self", everyMs = 250) {
   let max: number | null = null;
   const take = () => {
-    const { rssMb } = memoryOf(pid);
+    const own = memoryOf(pid).rssMb;
+    const children = pid === "self" ? [] : childrenOf(pid);
+    const rssMb = own === null ? null : children.reduce((sum, child) => sum + (memoryOf(child).rssMb ?? 0), own);
     if (rssMb !== null && (max === null || rssMb > max)) max = rssMb;
   };
   take();
