@@ -32,17 +32,8 @@ export async function startProjector(
   underLease?: UnderLease,
   observe?: ProjectorOptions["observe"],
 ): Promise<ProjectorHandle> {
-  let applied = await readCheckpoint(reads);
-  const waiters = new Set<{ position: number; resolve: (ok: boolean) => void }>();
+  const applied = appliedPositions(await readCheckpoint(reads));
   const controller = new AbortController();
-  const reached = (position: number) => {
-    applied = Math.max(applied, position);
-    for (const w of waiters) {
-      if (w.position > applied) continue;
-      waiters.delete(w);
-      w.resolve(true);
-    }
-  };
 
   const project = async (signal: AbortSignal) => {
     for (let delay = 100; !signal.aborted; delay = Math.min(delay * 2, 30_000)) {
@@ -55,7 +46,7 @@ export async function startProjector(
           observe,
           onBatch(position) {
             delay = 100;
-            reached(position);
+            applied.reached(position);
           },
         });
       } catch (error) {
@@ -66,28 +57,55 @@ export async function startProjector(
   };
   const running = underLease ? underLease(project, controller.signal) : project(controller.signal);
   // a standby's queries wait on the active projector's checkpoint
-  const follower = underLease ? setInterval(() => void readCheckpoint(reads).then(reached, () => undefined), 100).unref() : undefined;
-
-  function waitFor(position: number, timeoutMs = 2000): Promise<boolean> {
-    if (position <= applied) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter = { position, resolve };
-      waiters.add(waiter);
-      setTimeout(() => waiters.delete(waiter) && resolve(false), timeoutMs).unref();
-    });
-  }
+  const follower = underLease
+    ? setInterval(() => void readCheckpoint(reads).then(applied.reached, () => undefined), 100).unref()
+    : undefined;
 
   return {
-    position: () => applied,
-    waitFor,
-    async catchUp(timeoutMs = 1000) {
-      return waitFor(await events.headPosition(), timeoutMs);
-    },
+    position: applied.position,
+    waitFor: applied.waitFor,
+    catchUp: async (timeoutMs = 1000) => applied.waitFor(await events.headPosition(), timeoutMs),
     async stop() {
       controller.abort();
       if (follower) clearInterval(follower);
       await running;
+      applied.cancel();
+    },
+  };
+}
+
+/**
+ * The position the read models have applied, and the queries waiting for one (`minPosition`): fed by
+ * whoever learns of progress (the projector's batches, a standby's checkpoint reads, a child process's
+ * messages).
+ */
+export function appliedPositions(start: number) {
+  let applied = start;
+  const waiters = new Set<{ position: number; resolve: (ok: boolean) => void }>();
+  return {
+    position: () => applied,
+    /** the read models applied `position`: the waits it satisfies end */
+    reached(position: number) {
+      applied = Math.max(applied, position);
+      for (const w of waiters) {
+        if (w.position > applied) continue;
+        waiters.delete(w);
+        w.resolve(true);
+      }
+    },
+    /** resolves true once `position` is applied, false after `timeoutMs` */
+    waitFor(position: number, timeoutMs = 2000): Promise<boolean> {
+      if (position <= applied) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const waiter = { position, resolve };
+        waiters.add(waiter);
+        setTimeout(() => waiters.delete(waiter) && resolve(false), timeoutMs).unref();
+      });
+    },
+    /** ends every wait with false (the projector stops) */
+    cancel() {
       for (const w of waiters) w.resolve(false);
+      waiters.clear();
     },
   };
 }

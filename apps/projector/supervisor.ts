@@ -12,7 +12,7 @@ import type { Logger } from "pino";
 import type { EventStore } from "../../domain/event-store.ts";
 import type { Config } from "../../infra/config.ts";
 import { readCheckpoint } from "../../projections/checkpoints.ts";
-import type { ProjectorHandle } from "../../projections/projector-handle.ts";
+import { appliedPositions, type ProjectorHandle } from "../../projections/projector-handle.ts";
 import type { ReadStore } from "../../projections/read-store.ts";
 
 /** child → API: started, or the read models applied `position`; API → child: "stop" */
@@ -37,8 +37,7 @@ export async function startBackgroundProcess(
   reads: ReadStore,
   log: Logger,
 ): Promise<BackgroundProcess> {
-  let applied = await readCheckpoint(reads);
-  const waiters = new Set<{ position: number; resolve: (ok: boolean) => void }>();
+  const applied = appliedPositions(await readCheckpoint(reads));
   let stopping = false;
   let child: ChildProcess | undefined;
   let exited = Promise.resolve();
@@ -53,14 +52,9 @@ export async function startBackgroundProcess(
     child = c;
     exited = new Promise((resolve) => c.once("exit", () => resolve()));
     c.on("message", (m: ChildMessage) => {
-      if (m.type !== "applied" || m.position <= applied) return;
-      applied = m.position;
+      if (m.type !== "applied" || m.position <= applied.position()) return;
+      applied.reached(m.position);
       delay = 100;
-      for (const waiter of waiters) {
-        if (waiter.position > applied) continue;
-        waiters.delete(waiter);
-        waiter.resolve(true);
-      }
     });
     c.on("error", (err) => log.error({ err }, "projector/relay process failed"));
     c.on("exit", (code, signal) => {
@@ -73,20 +67,11 @@ export async function startBackgroundProcess(
   }
   start();
 
-  function waitFor(position: number, timeoutMs = 2000): Promise<boolean> {
-    if (position <= applied) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter = { position, resolve };
-      waiters.add(waiter);
-      setTimeout(() => waiters.delete(waiter) && resolve(false), timeoutMs).unref();
-    });
-  }
-
   return {
     projector: {
-      position: () => applied,
-      waitFor,
-      catchUp: async (timeoutMs = 1000) => waitFor(await events.headPosition(), timeoutMs),
+      position: applied.position,
+      waitFor: applied.waitFor,
+      catchUp: async (timeoutMs = 1000) => applied.waitFor(await events.headPosition(), timeoutMs),
       stop: async () => undefined,
     },
     pid: () => child?.pid,
@@ -94,7 +79,7 @@ export async function startBackgroundProcess(
       stopping = true;
       if (child?.connected) child.send("stop");
       await exited;
-      for (const waiter of waiters) waiter.resolve(false);
+      applied.cancel();
     },
   };
 }
