@@ -53,7 +53,10 @@ export function instrumentEventStore(store: EventStore, metrics: Metrics, labels
     }
   }
 
+  // every other method passes through as it is (the stores are plain objects, no `this`): a decorator that
+  // listed them one by one dropped the optional ones (checkWritable: /ready then missed a full disk)
   return {
+    ...store,
     append: tracer
       ? (stream, events, expected) =>
           inSpan(
@@ -64,13 +67,5 @@ export function instrumentEventStore(store: EventStore, metrics: Metrics, labels
             (error) => error instanceof ConcurrencyError,
           )
       : append,
-    readStream: (stream, fromRevision) => store.readStream(stream, fromRevision),
-    readAll: (options) => store.readAll(options),
-    ...(store.readAllJson ? { readAllJson: store.readAllJson.bind(store) } : {}),
-    // the optional methods pass through too: a decorator that dropped checkWritable made /ready blind to a full disk
-    ...(store.checkWritable ? { checkWritable: store.checkWritable.bind(store) } : {}),
-    subscribeToAll: (after, signal) => store.subscribeToAll(after, signal),
-    headPosition: () => store.headPosition(),
-    close: () => store.close(),
   };
 }
