@@ -1,3 +1,4 @@
+import { EVENT_TYPES } from "../../../../domain/events.ts";
 import { h } from "../dom.ts";
 import { num, shortHash, when } from "../format.ts";
 import { headPosition, tailEvents, type EventLine } from "../live.ts";
@@ -7,19 +8,6 @@ import { badge, field, pageHeader, problemBox, section, type Scope, type Tone } 
 // keeps what is shown and resume continues from the last position seen, so nothing is missed.
 // Every event expands to its ids, position, hashes and JSON (shown as text, whatever it contains).
 
-const TYPES = [
-  "payment_processed",
-  "payment_refunded",
-  "transaction_created",
-  "ai_usage",
-  "usage_reserved",
-  "usage_released",
-  "api_key_created",
-  "api_key_revoked",
-  "api_key_name_claimed",
-  "api_key_name_released",
-  "analytics_event_tracked",
-];
 const TONE: Record<string, Tone> = {
   payment_processed: "ok",
   payment_refunded: "warn",
@@ -66,7 +54,7 @@ function eventItem(e: EventLine): HTMLElement {
 }
 
 export function eventsPage(scope: Scope, _params: string[]): HTMLElement {
-  const boxes = TYPES.map((t) => h("input", { type: "checkbox", name: "types", value: t }));
+  const boxes = EVENT_TYPES.map((t) => h("input", { type: "checkbox", name: "types", value: t }));
   const user = h("input", { name: "userId", autocomplete: "off", maxlength: "128", placeholder: "any user" });
   const start = h("input", { type: "number", name: "after", min: "0", step: "1", placeholder: "latest 100" });
   const toggle = h("button", { type: "button", class: "secondary" }, "Pause");
@@ -144,7 +132,7 @@ export function eventsPage(scope: Scope, _params: string[]): HTMLElement {
         "fieldset",
         null,
         h("legend", { class: "sr-only" }, "Event types"),
-        ...TYPES.map((t, i) => h("label", { class: "check" }, boxes[i]!, t)),
+        ...EVENT_TYPES.map((t, i) => h("label", { class: "check" }, boxes[i]!, t)),
       ),
     ),
     h(
