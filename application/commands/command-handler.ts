@@ -16,6 +16,12 @@ export interface CommandContext {
   /** W3C trace context of the command (recorded in the events' metadata) */
   traceparent?: string;
   now: string;
+  /**
+   * Called when the decider accepted the command, before its events are durable (again if a conflict
+   * made it decide anew). Work that may start early — the gateway's upstream call — starts here; the
+   * command's outcome is still what `handle` resolves or rejects with.
+   */
+  decided?: () => void;
 }
 
 export interface CommandResult {
@@ -121,6 +127,7 @@ export function createCommandHandler(store: EventStore, cacheSize = 10_000, cach
         outcomes.push({ pending, error });
       }
     }
+    for (const { pending, events } of outcomes) if (events) pending.ctx.decided?.();
     let position: number;
     if (all.length === 0) {
       position = await store.headPosition();

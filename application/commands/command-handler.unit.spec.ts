@@ -51,6 +51,35 @@ describe("createCommandHandler: conflicts with another writer", () => {
     return { store, mine, attempts: () => attempts };
   }
 
+  it("calls ctx.decided when the decider accepts, before the append is durable; a decision undone by a conflict still rejects", async () => {
+    const { mine } = await contended(1, () => manual("t-other", "debit", 6 * USD));
+    let decided = 0;
+    await expect(mine.handle("u1", manual("t-mine", "debit", 6 * USD), { ...ctx("mine"), decided: () => decided++ })).rejects.toMatchObject(
+      {
+        code: "ACCOUNT.INSUFFICIENT_FUNDS",
+      },
+    );
+    expect(decided).toBe(1); // accepted on the cached state, refused on the reloaded one
+
+    const store = createMemoryEventStore();
+    let durable!: () => void;
+    const gate = new Promise<void>((resolve) => (durable = resolve));
+    const slow: EventStore = { ...store, append: async (...args) => gate.then(() => store.append(...args)) };
+    const handler = createCommandHandler(slow).for(accountDecider, accountStream);
+    const seen: string[] = [];
+    const paid = handler
+      .handle("u1", pay("p1", USD), { ...ctx("p1"), decided: () => seen.push("decided") })
+      .then(() => seen.push("durable"));
+    const refused = handler
+      .handle("u1", manual("t-big", "debit", 2 * USD), { ...ctx("t-big"), decided: () => seen.push("wrongly decided") })
+      .catch(() => seen.push("refused"));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen).toEqual(["decided"]); // the append is still waiting
+    durable();
+    await Promise.all([paid, refused]);
+    expect(seen).toEqual(["decided", "durable", "refused"]);
+  });
+
   it("reloads the stream and decides again on what the other writer appended", async () => {
     const { store, mine, attempts } = await contended(1, () => manual("t-other", "debit", 6 * USD));
     // decided on the cached balance (10 USD + 1 micro): fine; after the reload (4 USD + 1 micro): refused

@@ -13,7 +13,8 @@ import { release, reserve, settle, type Hold } from "./settlement.ts";
 import { anomalyOf, checkAnswer, type Refusal } from "./upstream-answer.ts";
 
 // One chat completion: quote → per-key limits → hold (402 when balance − holds cannot cover it) →
-// providers in route order until one answers 2xx → settle. An attempt that fails before anything
+// providers in route order until one answers 2xx (called once the hold is decided; nothing reaches the
+// client before it is durable) → settle. An attempt that fails before anything
 // reached the client is retried on the next candidate and costs nothing; a client error (400, 413,
 // 422) goes back to the client, unretried and uncharged.
 
@@ -38,10 +39,14 @@ export interface OpenChat {
   call: ChatCall;
   quote: Quote;
   hold: Hold;
+  /** settles once the hold's append is durable (null) or failed */
+  holding: Promise<HoldFailure | null>;
   ticket: LimitTicket;
   candidate: Candidate;
   response: UpstreamResponse;
 }
+
+type HoldFailure = { error: unknown };
 
 /** upstream statuses that are the client's fault: passed back (as these codes), unretried and uncharged */
 const CLIENT_ERRORS = new Map([
@@ -62,7 +67,7 @@ async function upstreamMessage(gw: Gateway, response: UpstreamResponse): Promise
   }
 }
 
-async function attempt(gw: Gateway, call: ChatCall, quote: Quote) {
+async function attempt(gw: Gateway, call: ChatCall, quote: Quote, signal: AbortSignal) {
   const outcomes: { provider: string; outcome: string }[] = [];
   for (const candidate of quote.plan.candidates) {
     const breaker = gw.breaker(candidate.provider);
@@ -78,11 +83,11 @@ async function attempt(gw: Gateway, call: ChatCall, quote: Quote) {
         body,
         stream: isStream(call.request),
         timeouts: gw.options.timeouts,
-        signal: call.signal,
+        signal,
         model: candidate.model.id,
       });
     } catch (error) {
-      if (call.signal.aborted) {
+      if (signal.aborted) {
         breaker.release();
         throw new GatewayError("CLIENT.CLOSED", "the client closed the request");
       }
@@ -148,29 +153,57 @@ export async function openChat(gw: Gateway, call: ChatCall): Promise<OpenChat> {
     expiresAt,
     startedAt: first.now,
   };
+  // The upstream call starts once the hold is decided, while its append is made durable; nothing goes
+  // to the client before the hold is durable (holdDurable: the plain answer's settlement, a stream's
+  // first chunk), so its fsync is off the latency path. A hold that fails after its decision (the store
+  // failed the append, or another instance's append made it be decided anew and refused) aborts the
+  // upstream call; nothing is charged.
+  let accepted!: () => void;
+  const decided = new Promise<null>((resolve) => (accepted = () => resolve(null)));
+  const holdFailed = new AbortController();
+  const holding = reserve(gw.platform, { ...first, decided: accepted }, hold, caller.limits.budget).then(
+    () => null,
+    (error: unknown) => {
+      holdFailed.abort();
+      return { error };
+    },
+  );
+  const early = await Promise.race([decided, holding]);
+  if (early) throw refused(gw, caller, ticket, early);
   try {
-    await reserve(gw.platform, first, hold, caller.limits.budget);
+    const answered = await attempt(gw, call, quote, AbortSignal.any([call.signal, holdFailed.signal]));
+    return { call, quote, hold, holding, ticket, ...answered };
   } catch (error) {
-    ticket.finish(0);
-    throw refusal(error, gw, caller);
-  }
-  try {
-    const { candidate, response } = await attempt(gw, call, quote);
-    return { call, quote, hold, ticket, candidate, response };
-  } catch (error) {
-    await abandon(gw, { call, hold, ticket }, call.signal.aborted ? "cancelled" : "failed");
+    const failed = await holding;
+    if (failed) throw refused(gw, caller, ticket, failed);
+    await abandon(gw, { call, hold, holding, ticket }, call.signal.aborted ? "cancelled" : "failed");
     throw error;
   }
 }
 
+function refused(gw: Gateway, caller: ChatCaller, ticket: LimitTicket, failed: HoldFailure) {
+  ticket.finish(0);
+  return refusal(failed.error, gw, caller);
+}
+
+/** Waits until the hold is durable; a hold that failed ends the upstream response and throws why (nothing to release). */
+export async function holdDurable(gw: Gateway, open: OpenChat) {
+  const failed = await open.holding;
+  if (!failed) return;
+  open.response.abort();
+  throw refused(gw, open.call.caller, open.ticket, failed);
+}
+
 /** No charge: the hold is released and the request's tokens leave the rate window. */
-export async function abandon(gw: Gateway, open: Pick<OpenChat, "call" | "hold" | "ticket">, reason: "failed" | "cancelled") {
+export async function abandon(gw: Gateway, open: Pick<OpenChat, "call" | "hold" | "holding" | "ticket">, reason: "failed" | "cancelled") {
   open.ticket.finish(0);
+  if (await open.holding) return; // the hold was never written
   await release(gw.platform, open.call.context(), open.hold, reason).catch((error) => gw.onError(error, "release"));
 }
 
 /** Settles what the request is billed for; the tokens go into the key's rate window. */
 export async function charge(gw: Gateway, open: OpenChat, usage: TokenUsage) {
+  await holdDurable(gw, open);
   open.ticket.finish(usage.promptTokens + usage.completionTokens);
   return settle(gw.platform, open.call.context(), open.hold, {
     provider: open.candidate.provider,

@@ -1,6 +1,6 @@
 import { sseData, sseEvent, SseSplitter } from "./sse.ts";
 import { clientWantsUsage } from "./chat-request.ts";
-import { abandon, charge, refuseAnswer, type OpenChat } from "./chat.ts";
+import { abandon, charge, holdDurable, refuseAnswer, type OpenChat } from "./chat.ts";
 import type { Gateway } from "./gateway.ts";
 import { StreamMeter } from "./metering.ts";
 import { GatewayError } from "./quote.ts";
@@ -77,7 +77,10 @@ export async function openStream(gw: Gateway, open: OpenChat): Promise<UpstreamS
     }
     if (next.done) throw await refuseAnswer(gw, open, "incomplete");
     const event = next.value;
-    if (event.kind === "chunk") return { first: event, rest };
+    if (event.kind === "chunk") {
+      await holdDurable(gw, open); // the first byte to the client commits the response
+      return { first: event, rest };
+    }
     if (event.kind === "refused") throw await refuseAnswer(gw, open, event.why);
     if (event.kind === "done") throw await refuseAnswer(gw, open, "incomplete"); // [DONE] without a single chunk
     // comments before the first chunk: nothing to keep alive yet
