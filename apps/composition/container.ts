@@ -47,6 +47,8 @@ export interface ComposeOptions {
   /** the projector (RUN_PROJECTOR) and the relay (KAFKA_BROKERS) run in a child process of this one
    * (`npm start`; resolve TOKENS.background), not on its event loop */
   background?: boolean;
+  /** with `background`: the child is forked once this resolves (default: at once) */
+  backgroundStarts?: Promise<unknown>;
   /** the clock, ISO-8601 UTC (tests fix it) */
   now?: () => string;
   /** where log lines go (default: stdout) */
@@ -320,7 +322,13 @@ export function compose(config: Config, options: ComposeOptions = {}) {
     async () => {
       if (!options.background || !(config.RUN_PROJECTOR || config.KAFKA_BROKERS)) return undefined;
       const [events, reads] = await Promise.all([get(TOKENS.events), get(TOKENS.reads)]);
-      return (await import("../projector/supervisor.ts")).startBackgroundProcess(config, events, reads, get(TOKENS.logger));
+      return (await import("../projector/supervisor.ts")).startBackgroundProcess(
+        config,
+        events,
+        reads,
+        get(TOKENS.logger),
+        options.backgroundStarts,
+      );
     },
     (child) => child?.stop(),
   );

@@ -21,7 +21,7 @@ export type ChildMessage = { type: "applied"; position: number };
 export interface BackgroundProcess {
   /** the projector's handle for the API (its stop() does nothing: the child stops with `stop` below) */
   readonly projector: ProjectorHandle;
-  /** the running child's pid (undefined between a crash and its restart) */
+  /** the running child's pid (undefined before it is forked, and between a crash and its restart) */
   pid(): number | undefined;
   /** asks the child to stop its relay and projector and close its stores; resolves once it has exited */
   stop(): Promise<void>;
@@ -41,6 +41,8 @@ export async function startBackgroundProcess(
   events: EventStore,
   reads: ReadStore,
   log: Logger,
+  /** the child is forked once this resolves (npm start: once the API listens, so the two starts do not share the CPU) */
+  begin: Promise<unknown> = Promise.resolve(),
 ): Promise<BackgroundProcess> {
   const applied = appliedPositions(await readCheckpoint(reads));
   let stopping = false;
@@ -67,7 +69,7 @@ export async function startBackgroundProcess(
       delay = Math.min(delay * 2, 30_000);
     });
   }
-  start();
+  void begin.then(() => stopping || start());
 
   return {
     projector: {
