@@ -18,4 +18,4 @@ RUN npm run build
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 DATA_DIR=/data
 EXPOSE 8080
 # node itself is PID 1 (no npm, no shell in between): SIGTERM from `docker stop` reaches the server
-CMD ["node", "--max-old-space-size=192", "dist/main.js"]
+CMD ["node", "--max-old-space-size=192", "--max-semi-space-size=8", "dist/main.js"]

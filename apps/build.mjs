@@ -23,7 +23,7 @@ export const DIST = resolve(ROOT, "dist");
 const sourceRelativePaths = {
   name: "source-relative-paths",
   setup(b) {
-    b.onLoad({ filter: /\.ts$/ }, async ({ path }) => {
+    b.onLoad({ filter: /\.ts$/, namespace: "file" }, async ({ path }) => {
       let contents = await readFile(path, "utf8");
       if (!contents.includes("import.meta")) return { contents, loader: "ts" };
       const fromDist = (target) => relative(DIST, resolve(dirname(path), target)) || ".";
@@ -54,17 +54,25 @@ const EXTERNAL = [
   "@eventstore/db-client",
 ];
 
-export async function buildAll() {
-  const programs = await build({
+// The programs without the API (npm start's child, the projector, the relay) never resolve the API's or
+// the gateway's tokens (apps/composition/container.ts imports those modules lazily): their builds leave
+// them out, in their place a module that says so if ever loaded.
+const apiLeftOut = {
+  name: "api-left-out",
+  setup(b) {
+    b.onResolve({ filter: /\/api\/app\.ts$|\/gateway\/gateway\.ts$/ }, ({ path }) => ({ path, namespace: "left-out" }));
+    b.onLoad({ filter: /.*/, namespace: "left-out" }, ({ path }) => ({
+      contents: `throw new Error(${JSON.stringify(`${path} is not part of this program`)});`,
+      loader: "js",
+    }));
+  },
+};
+
+/** one bundle per program of `entryPoints`, code split into chunks they share (lazy imports stay lazy) */
+const programs = (entryPoints, plugins = []) =>
+  build({
     absWorkingDir: ROOT,
-    entryPoints: {
-      main: "apps/main.ts",
-      // npm start's projector/relay child (apps/projector/supervisor.ts looks for it next to its own chunk)
-      "projector-child": "apps/projector/child.ts",
-      projector: "apps/projector/main.ts",
-      relay: "apps/relay/main.ts",
-      cli: "apps/cli/main.ts",
-    },
+    entryPoints,
     outdir: DIST,
     bundle: true,
     splitting: true,
@@ -76,12 +84,30 @@ export async function buildAll() {
     banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
     sourcemap: "linked",
     logLevel: "warning",
-    plugins: [sourceRelativePaths],
+    plugins: [sourceRelativePaths, ...plugins],
     write: false,
   });
+
+export async function buildAll() {
+  // Two builds: esbuild splits by file, so a file one program needs in part (zod's core re-exports every
+  // locale; the API's zod uses them) lands whole in a chunk every program imports. The programs without
+  // the API are built apart and load only what they use (npm start's child: 0.55 MB of code instead of
+  // 2.35 MB, ~10 MB less RSS). Chunks both builds make alike have the same name and contents.
+  const [api, background] = await Promise.all([
+    programs({ main: "apps/main.ts", cli: "apps/cli/main.ts" }),
+    programs(
+      {
+        // npm start's projector/relay child (apps/projector/supervisor.ts looks for it next to its own chunk)
+        "projector-child": "apps/projector/child.ts",
+        projector: "apps/projector/main.ts",
+        relay: "apps/relay/main.ts",
+      },
+      [apiLeftOut],
+    ),
+  ]);
   // the web console's browser bundle (apps/console/build.ts reads it from here when compiled)
   const browser = await build({ ...consoleOptions, absWorkingDir: ROOT, outdir: resolve(DIST, "console"), write: false });
-  await replaceDist([...programs.outputFiles, ...browser.outputFiles]);
+  await replaceDist([...api.outputFiles, ...background.outputFiles, ...browser.outputFiles]);
 }
 
 /**

@@ -10,11 +10,14 @@ import { compose, TOKENS } from "./composition/container.ts";
 async function main() {
   const config = loadConfig();
   if (config.EVENT_STORE === "sqlite" || config.READ_STORE === "sqlite") lockDataDir(resolve(config.DATA_DIR));
-  const root = compose(config, { background: true });
-  // the child first: on shutdown the API closes (requests in flight finish) before the relay stops
+  let listening = () => {};
+  const root = compose(config, { background: true, backgroundStarts: new Promise<void>((resolve) => (listening = resolve)) });
+  // the child first: on shutdown the API closes (requests in flight finish) before the relay stops; it is
+  // forked once the API listens, so its start does not take the CPU from the API's (/ready: stores, not the child)
   await root.resolve(TOKENS.background);
   const app = await root.resolve(TOKENS.api);
   await app.listen({ port: config.PORT, host: config.HOST });
+  listening();
   const { file } = root.resolve(TOKENS.adminToken);
   const url = `http://${config.HOST}:${config.PORT}`;
   app.log.info({ url, console: "/", docs: "/docs", openapi: "/openapi.json", metrics: "/metrics" }, `AI Aggregator listening on ${url}`);

@@ -4,12 +4,13 @@
 //      fastify route, autocannon 64 connections; peak RSS of the server process during that load.
 // 3.   command latency on an account with 100k events vs a new account, through createCommandHandler.
 // 4.   projector catch-up of 200k events vs raw batched inserts of the same events; peak RSS of each.
+// 5.   npm start on those 200k events and an empty read store: its projector child's catch-up and peak RSS.
 // Every ratio divides by a baseline measured in this run. All traffic stays on 127.0.0.1; temp files
 // are removed at the end. BENCH_SECONDS (default 10) sets the length of each HTTP phase.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -495,6 +496,33 @@ async function runChild(kind: string, eventsFile: string, target: string) {
   };
 }
 
+/** `npm start` on a copy of the event store and no read store: seconds until /ready says lag 0, and the peaks of its processes */
+async function startCatchingUp(eventsFile: string, head: number) {
+  const dir = temp("catch-up");
+  copyFileSync(eventsFile, join(dir, "events.db"));
+  const server = await startServer({ DATA_DIR: dir, ADMIN_TOKEN });
+  try {
+    const t0 = performance.now();
+    for (;;) {
+      const ready = (await (await fetch(`${server.url}/ready`)).json()) as { projectedPosition?: number };
+      if (ready.projectedPosition === head) break;
+      if (performance.now() - t0 > 300_000) throw new Error(`catch-up not done after 300 s: ${JSON.stringify(ready)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const child = projectorChildOf(server.pid);
+    return {
+      seconds,
+      childCpuSeconds: child === undefined ? null : cpuSecondsOf(child),
+      childPeakMb: child === undefined ? null : memoryOf(child).peakMb,
+      apiPeakMb: memoryOf(server.pid).peakMb,
+    };
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function projectionBench() {
   const dir = temp("projection");
   try {
@@ -528,6 +556,19 @@ async function projectionBench() {
         "peak RSS": `${fmt(projected.peakMb, 1)} MB`,
         "longest event-loop stall": ms(projected.maxStallMs),
         ratio: fmt(rate(projected) / rate(raw), 2),
+      },
+    ]);
+    const started = await startCatchingUp(eventsFile, head);
+    console.log(
+      `\n5. npm start on that event store with an empty read store: its projector child catches up the ${head.toLocaleString("en-US")} events`,
+    );
+    printTable([
+      {
+        "seconds to lag 0": started.seconds.toFixed(2),
+        "events/s": fmt(head / started.seconds),
+        "child CPU s": fmt(started.childCpuSeconds, 2),
+        "child VmHWM (peak)": `${fmt(started.childPeakMb, 1)} MB`,
+        "API VmHWM (peak)": `${fmt(started.apiPeakMb, 1)} MB`,
       },
     ]);
     const ratio = rate(projected) / rate(raw);

@@ -1,6 +1,6 @@
 // Issue 13 item 5: what holds the memory of `npm start` under the trackUsage and gateway loads.
 //   node --import tsx bench/memory.ts        (BENCH_SECONDS per load, default 10)
-// The server runs as `npm start` does (--max-old-space-size=192), plus the bench-only probe
+// The server runs as `npm start` does (SERVER_NODE_FLAGS), plus the bench-only probe
 // bench/probes/memory-probe.mjs (no production code). Per load: peak RSS sampled every 100 ms; near
 // the end of the load a breakdown (process.memoryUsage, V8 spaces and code, each worker's own heap,
 // /proc/self/smaps by kind of mapping); after the load a heap snapshot of the main isolate, summed by

@@ -1,42 +1,39 @@
-import { z } from "zod";
+import * as z from "./zod-mini.ts";
+
+const port = z.pipe(z.coerce.number(), z.int().check(z.minimum(0), z.maximum(65535)));
+const url = z.url();
 
 // Environment contract (README, "Production-like run"). A bad value stops start-up with one line naming the variable.
 const schema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  HOST: z.string().min(1).default("127.0.0.1"),
-  DATA_DIR: z.string().min(1).default("./data"),
-  ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
-  EVENT_STORE: z.enum(["sqlite", "esdb", "postgres"]).default("sqlite"),
-  ESDB_URL: z.string().startsWith("esdb").optional(),
-  POSTGRES_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, "must be postgres://user@host:port/database")
-    .optional(),
-  READ_STORE: z.enum(["sqlite", "mongo"]).default("sqlite"),
-  MONGO_URL: z.string().startsWith("mongodb").optional(),
-  MONGO_DB: z.string().min(1).default("aggregator"),
-  KAFKA_BROKERS: z
-    .string()
-    .regex(/^[^\s,]+:\d+(,[^\s,]+:\d+)*$/, "must be host:port[,host:port...]")
-    .optional(),
-  KAFKA_TOPIC: z.string().min(1).default("aggregator.events"),
-  OPENAI_API_KEY: z.string().optional(),
-  OPENAI_BASE_URL: z.url().default("https://api.openai.com/v1"),
-  OPENROUTER_API_KEY: z.string().optional(),
-  OPENROUTER_BASE_URL: z.url().default("https://openrouter.ai/api/v1"),
+  PORT: z._default(port, 8080),
+  HOST: z._default(z.string().check(z.minLength(1)), "127.0.0.1"),
+  DATA_DIR: z._default(z.string().check(z.minLength(1)), "./data"),
+  ADMIN_TOKEN: z.optional(z.string().check(z.minLength(16, "must be at least 16 characters"))),
+  EVENT_STORE: z._default(z.enum(["sqlite", "esdb", "postgres"]), "sqlite"),
+  ESDB_URL: z.optional(z.string().check(z.startsWith("esdb"))),
+  POSTGRES_URL: z.optional(z.string().check(z.regex(/^postgres(ql)?:\/\//, "must be postgres://user@host:port/database"))),
+  READ_STORE: z._default(z.enum(["sqlite", "mongo"]), "sqlite"),
+  MONGO_URL: z.optional(z.string().check(z.startsWith("mongodb"))),
+  MONGO_DB: z._default(z.string().check(z.minLength(1)), "aggregator"),
+  KAFKA_BROKERS: z.optional(z.string().check(z.regex(/^[^\s,]+:\d+(,[^\s,]+:\d+)*$/, "must be host:port[,host:port...]"))),
+  KAFKA_TOPIC: z._default(z.string().check(z.minLength(1)), "aggregator.events"),
+  OPENAI_API_KEY: z.optional(z.string()),
+  OPENAI_BASE_URL: z._default(url, "https://api.openai.com/v1"),
+  OPENROUTER_API_KEY: z.optional(z.string()),
+  OPENROUTER_BASE_URL: z._default(url, "https://openrouter.ai/api/v1"),
   /** false: this process only reads the checkpoint a separate projector writes (docker-compose) */
-  RUN_PROJECTOR: z
-    .enum(["true", "false"])
-    .default("true")
-    .transform((v) => v === "true"),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  RUN_PROJECTOR: z.pipe(
+    z._default(z.enum(["true", "false"]), "true"),
+    z.transform((v) => v === "true"),
+  ),
+  LOG_LEVEL: z._default(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), "info"),
   /** the projector and relay apps serve GET /metrics on this port (the API serves it on PORT) */
-  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_PORT: z.optional(port),
   /** OTLP/HTTP base URL of a trace collector (`/v1/traces` is appended); no tracing when unset */
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.optional(z.url({ protocol: /^https?$/ })),
 });
 
-export type Config = z.infer<typeof schema>;
+export type Config = z.output<typeof schema>;
 
 export class ConfigError extends Error {}
 

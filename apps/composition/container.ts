@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import pino, { type DestinationStream, type Logger } from "pino";
 import { container, instanceCachingFactory, type InjectionToken } from "tsyringe";
 import { createCommandHandler, type CommandHandler } from "../../application/commands/command-handler.ts";
-import { createGateway, type Gateway, type GatewayOptions } from "../../application/gateway/gateway.ts";
+import type { Gateway, GatewayOptions } from "../../application/gateway/gateway.ts";
 import type { ChatProvider } from "../../application/gateway/provider.ts";
 import { leased } from "../../application/cluster/lease.ts";
 import type { Platform } from "../../application/platform.ts";
@@ -18,7 +18,6 @@ import { accountStream, analyticsStream, apiKeyStream } from "../../domain/event
 import { loadCatalog } from "../../infra/catalog/load.ts";
 import { ConfigError, type Config } from "../../infra/config.ts";
 import type { KafkaPublisher } from "../../infra/kafka/publisher.ts";
-import { providersFromConfig } from "../../infra/providers/index.ts";
 import { instrumentCommands } from "../../infra/telemetry/commands.ts";
 import { instrumentEventStore } from "../../infra/telemetry/event-store.ts";
 import { catalogLabels, type ModelLabels } from "../../infra/telemetry/labels.ts";
@@ -27,7 +26,6 @@ import { createMetrics, type Metrics } from "../../infra/telemetry/metrics.ts";
 import { observeProjector } from "../../infra/telemetry/projector.ts";
 import { instrumentPublisher } from "../../infra/telemetry/relay.ts";
 import type { Tracing } from "../../infra/telemetry/tracing.ts";
-import { instrumentProvider } from "../../infra/telemetry/upstream.ts";
 import { holds } from "../../projections/holds.ts";
 import { allProjections } from "../../projections/index.ts";
 import { startProjector, watchProjector, type ProjectorHandle } from "../../projections/projector-handle.ts";
@@ -49,6 +47,8 @@ export interface ComposeOptions {
   /** the projector (RUN_PROJECTOR) and the relay (KAFKA_BROKERS) run in a child process of this one
    * (`npm start`; resolve TOKENS.background), not on its event loop */
   background?: boolean;
+  /** with `background`: the child is forked once this resolves (default: at once) */
+  backgroundStarts?: Promise<unknown>;
   /** the clock, ISO-8601 UTC (tests fix it) */
   now?: () => string;
   /** where log lines go (default: stdout) */
@@ -102,7 +102,7 @@ export const TOKENS = {
   projector: token<Promise<ProjectorHandle>>("ProjectorHandle"),
   /** what the use cases share: stores, bound command handlers, projector, catalog, clock */
   platform: token<Promise<Platform>>("Platform"),
-  providers: token<Map<string, ChatProvider>>("ChatProviders"),
+  providers: token<Promise<Map<string, ChatProvider>>>("ChatProviders"),
   gateway: token<Promise<Gateway>>("Gateway"),
   /** the fastify instance, ready to listen or to inject */
   api: token<Promise<FastifyInstance>>("Api"),
@@ -239,15 +239,21 @@ export function compose(config: Config, options: ComposeOptions = {}) {
       now: get(TOKENS.now),
     };
   });
-  bind(TOKENS.providers, () => providersFromConfig(config));
+  // the gateway, its providers (undici) and its request schemas (zod) load when the API resolves them:
+  // npm start's projector child and the projector, relay and CLI programs do not pay for them
+  bind(TOKENS.providers, async () => (await import("../../infra/providers/index.ts")).providersFromConfig(config));
   bind(
     TOKENS.gateway,
     async () => {
       const logger = get(TOKENS.logger);
       const metrics = get(TOKENS.metrics);
       const traced = await tracer();
+      const [{ createGateway }, { instrumentProvider }] = await Promise.all([
+        import("../../application/gateway/gateway.ts"),
+        import("../../infra/telemetry/upstream.ts"),
+      ]);
       const providers = new Map(
-        [...get(TOKENS.providers)].map(([id, provider]) => [id, instrumentProvider(provider, metrics, modelLabels(), traced)]),
+        [...(await get(TOKENS.providers))].map(([id, provider]) => [id, instrumentProvider(provider, metrics, modelLabels(), traced)]),
       );
       const gateway = createGateway(await get(TOKENS.platform), providers, {
         ...options.gateway,
@@ -316,7 +322,13 @@ export function compose(config: Config, options: ComposeOptions = {}) {
     async () => {
       if (!options.background || !(config.RUN_PROJECTOR || config.KAFKA_BROKERS)) return undefined;
       const [events, reads] = await Promise.all([get(TOKENS.events), get(TOKENS.reads)]);
-      return (await import("../projector/supervisor.ts")).startBackgroundProcess(config, events, reads, get(TOKENS.logger));
+      return (await import("../projector/supervisor.ts")).startBackgroundProcess(
+        config,
+        events,
+        reads,
+        get(TOKENS.logger),
+        options.backgroundStarts,
+      );
     },
     (child) => child?.stop(),
   );

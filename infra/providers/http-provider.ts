@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { Pool } from "undici";
+import type { Pool } from "undici";
 import { UpstreamError, type ChatProvider, type UpstreamRequest, type UpstreamResponse } from "../../application/gateway/provider.ts";
 
 // An OpenAI-compatible provider on an undici keep-alive pool (no vendor SDK on the hot path).
@@ -26,6 +26,9 @@ export interface HttpProviderOptions {
 const CONNECT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL"]);
 /** an idle pooled connection is closed after this long (undici also honours a shorter server Keep-Alive hint) */
 const KEEP_ALIVE_MS = 4_000;
+
+// undici (~1 MB of code, ~50 ms of CPU to load) loads with the first request to any provider, not at start
+let PoolClass: typeof Pool | undefined;
 
 type Cause = Error & { code?: string; socket?: { bytesRead?: number } };
 
@@ -57,7 +60,7 @@ export function createHttpProvider(options: HttpProviderOptions): ChatProvider {
   const poolFor = (connectMs: number) => {
     let pool = pools.get(connectMs);
     if (!pool) {
-      pool = new Pool(url.origin, {
+      pool = new PoolClass!(url.origin, {
         connections: options.maxSockets ?? 256,
         keepAliveTimeout: KEEP_ALIVE_MS,
         connect: { timeout: connectMs },
@@ -128,7 +131,10 @@ export function createHttpProvider(options: HttpProviderOptions): ChatProvider {
   return {
     id,
     configured: Boolean(options.apiKey),
-    chatCompletions: (req) => once(req, true),
+    chatCompletions: async (req) => {
+      PoolClass ??= (await import("undici")).default.Pool; // a CommonJS package: its exports are the default
+      return once(req, true);
+    },
     redact: (text) => (options.apiKey && text.includes(options.apiKey) ? text.replaceAll(options.apiKey, "[redacted]") : text),
     close: () => {
       for (const pool of pools.values()) void pool.destroy().catch(() => undefined);
