@@ -10,6 +10,7 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
 import { inSpan, parentOf, parentOfHeaders, traceHeadersOf, traceparentOf } from "./trace-context.ts";
+import { skippingUnsampled } from "./tracing.ts";
 
 // The trace context handed on explicitly (no context manager): what a traceparent string names as the
 // parent, and the spans inSpan makes from it with the real SDK (exported to memory).
@@ -102,5 +103,35 @@ describe("inSpan: a span child of the traceparent it is handed", () => {
     await expect(inSpan(tracer, "failed", options, () => Promise.reject(new Error("disk")))).rejects.toThrow("disk");
     const status = Object.fromEntries(spans().map((s) => [s.name, s.status.code]));
     expect(status).toEqual({ refused: SpanStatusCode.UNSET, failed: SpanStatusCode.ERROR });
+  });
+});
+
+describe("skippingUnsampled: no SDK work under a parent that was not sampled", () => {
+  const unsampled = parentOf(`00-${TRACE}-${SPAN}-00`);
+
+  it("hands the unsampled parent's context on as it came, records nothing", () => {
+    const { tracer, spans } = sdk();
+    const span = skippingUnsampled(tracer, undefined).startSpan("command x", {}, unsampled);
+    span.end();
+    expect(span.isRecording()).toBe(false);
+    expect(traceparentOf(span)).toBe(`00-${TRACE}-${SPAN}-00`);
+    expect(spans()).toEqual([]);
+  });
+
+  it("a sampled parent or no parent: the SDK's span, as without it", () => {
+    const { tracer, spans } = sdk();
+    const skipping = skippingUnsampled(tracer, "parentbased_traceidratio");
+    skipping.startSpan("child", {}, parentOf(`00-${TRACE}-${SPAN}-01`)).end();
+    skipping.startSpan("root").end();
+    expect(spans().map((s) => [s.name, s.parentSpanContext?.spanId])).toEqual([
+      ["child", SPAN],
+      ["root", undefined],
+    ]);
+  });
+
+  it.each(["always_on", "traceidratio"])("%s samples without looking at the parent: the SDK decides every span", (sampler) => {
+    const { tracer, spans } = sdk(new AlwaysOnSampler());
+    skippingUnsampled(tracer, sampler).startSpan("command x", {}, unsampled).end();
+    expect(spans().map((s) => s.spanContext().traceId)).toEqual([TRACE]);
   });
 });
