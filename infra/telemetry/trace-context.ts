@@ -86,18 +86,23 @@ export interface SpanOf {
   expected?: (error: unknown) => boolean;
 }
 
-/** Runs `work` with a span, child of `parent`, that ends when the work settles; the work gets the span (for its traceparent). */
-export async function inSpan<T>(tracer: Tracer, name: string, options: SpanOf, work: (span: Span) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` with a span, child of `parent`, that ends when the work settles; the work gets the span (for
+ * its traceparent). A span the sampler dropped is handed over and nothing else: no attributes, no links,
+ * no extra promise around the work.
+ */
+export function inSpan<T>(tracer: Tracer, name: string, options: SpanOf, work: (span: Span) => Promise<T>): Promise<T> {
   const span = tracer.startSpan(name, { kind: options.kind }, parentOf(options.parent));
-  const recording = span.isRecording();
-  if (recording) {
-    if (options.attributes) span.setAttributes(options.attributes());
-    if (options.links) span.addLinks(options.links());
-  }
+  return span.isRecording() ? recorded(span, options, work) : work(span);
+}
+
+async function recorded<T>(span: Span, options: SpanOf, work: (span: Span) => Promise<T>): Promise<T> {
+  if (options.attributes) span.setAttributes(options.attributes());
+  if (options.links) span.addLinks(options.links());
   try {
     return await work(span);
   } catch (error) {
-    if (recording && !options.expected?.(error)) {
+    if (!options.expected?.(error)) {
       span.recordException(error instanceof Error ? error : String(error));
       span.setStatus({ code: SpanStatusCode.ERROR });
     }
