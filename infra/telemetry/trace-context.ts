@@ -38,8 +38,8 @@ const LOWER_HEX_BYTE = /^[0-9a-f]{2}$/;
 /**
  * The parent context a `traceparent` handed on inside this process (a command's context, an event's
  * metadata) names; the root context when absent or invalid. Those are ours, version 00 and 55
- * characters: read by slicing (two of them per command, one per append; the propagator's regular
- * expression showed in the CPU profile), anything else through the propagator.
+ * characters: read by slicing (one per command and one per append; the propagator's regular expression
+ * showed in the CPU profile), anything else through the propagator.
  */
 export function parentOf(traceparent: string | undefined): Context {
   if (!traceparent) return ROOT_CONTEXT;
