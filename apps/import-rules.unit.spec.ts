@@ -18,10 +18,10 @@ const VENDOR_SDKS = [
   // telemetry: metrics and traces are made at the ports by infra/telemetry, never inside the use cases
   "prom-client",
   "@opentelemetry/api",
-  "@opentelemetry/sdk-trace-node",
+  "@opentelemetry/core",
+  "@opentelemetry/sdk-trace-base",
   "@opentelemetry/exporter-trace-otlp-http",
   "@opentelemetry/resources",
-  "@fastify/otel",
 ];
 const PRODUCTION = ["domain", "projections", "application", "infra", "apps"];
 /** application modules that declare a port infra implements (with its error class): infra may import them */

@@ -8,6 +8,10 @@
 // counters and histograms are updated in both (they are always compiled in), so "off" still pays them;
 // the ratio measures span creation and export, and the exposition. Loads: the gateway's closed loop at 64
 // connections (plain chat against the upstream fixture) and HTTP trackUsage at 64 connections.
+// Beside throughput, the CPU the API process spent per request in each measured phase (/proc/<pid>/stat:
+// its threads, the SQLite writer included; not the projector child): on a shared machine the closed-loop
+// throughput swings with the other processes, while CPU per request barely does. "÷ off by CPU" is
+// off's CPU per request ÷ this configuration's, the throughput ratio a CPU-bound server would show.
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
@@ -17,7 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer } from "../test/harness/server.ts";
 import { closeLoad, maxThroughput, median } from "./load.ts";
-import { fmt, printMachine, printTable } from "./machine.ts";
+import { cpuSecondsOf, fmt, printMachine, printTable } from "./machine.ts";
 import { startFixture } from "./peers.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -170,8 +174,9 @@ async function main() {
   try {
     for (const [name, env] of Object.entries(CONFIGS)) servers[name] = await startOurs(fixture.url, env(sink.endpoint));
     const names = Object.keys(CONFIGS);
-    // results[load][config] = req/s per round
+    // results[load][config] = req/s per round; cpu[load][config] = API CPU ms per request per round
     const results: Record<string, Record<string, number[]>> = {};
+    const cpu: Record<string, Record<string, number[]>> = {};
     const errors: Record<string, number> = {};
     let scrapes = 0;
     for (let round = 1; round <= ROUNDS; round++) {
@@ -180,12 +185,17 @@ async function main() {
         for (const name of order) {
           const ours = servers[name]!;
           await measure(ours, WARMUP_SECONDS);
+          const cpuBefore = cpuSecondsOf(ours.server.pid)!;
           const phase = measure(ours, SECONDS);
           if (name !== "off") scrapes += await scraped(ours.server.url, phase);
           const r = await phase;
+          const msPerRequest = ((cpuSecondsOf(ours.server.pid)! - cpuBefore) * 1000) / (r.reqPerSec * SECONDS);
           ((results[load] ??= {})[name] ??= []).push(r.reqPerSec);
+          ((cpu[load] ??= {})[name] ??= []).push(msPerRequest);
           errors[load] = (errors[load] ?? 0) + r.errors;
-          console.log(`round ${round} ${load}, ${name}: ${fmt(r.reqPerSec)} req/s${r.errors ? `, ${r.errors} errors` : ""}`);
+          console.log(
+            `round ${round} ${load}, ${name}: ${fmt(r.reqPerSec)} req/s, API CPU ${fmt(msPerRequest, 3)} ms/req${r.errors ? `, ${r.errors} errors` : ""}`,
+          );
         }
       }
     }
@@ -198,6 +208,7 @@ async function main() {
       Object.entries(results).flatMap(([load, byConfig]) =>
         names.map((name) => {
           const ratio = median(byConfig[name]!) / median(byConfig.off!);
+          const cpuOf = cpu[load]!;
           return {
             load,
             config: name,
@@ -205,6 +216,9 @@ async function main() {
             "÷ off": name === "off" ? "-" : fmt(ratio, 3),
             "per round ÷ off": name === "off" ? "-" : byConfig[name]!.map((v, i) => fmt(v / byConfig.off![i]!, 3)).join(" "),
             "target ≥ 0.95": name === "off" ? "-" : ratio >= 0.95 ? "met" : "MISSED",
+            "API CPU ms/req (median)": fmt(median(cpuOf[name]!), 3),
+            "÷ off by CPU": name === "off" ? "-" : fmt(median(cpuOf.off!) / median(cpuOf[name]!), 3),
+            "per round by CPU": name === "off" ? "-" : cpuOf[name]!.map((v, i) => fmt(cpuOf.off![i]! / v, 3)).join(" "),
             "errors (all configs)": name === "off" ? errors[load]! : "",
           };
         }),

@@ -29,8 +29,10 @@ export interface ChatCall {
   request: ChatRequest;
   provider?: string;
   strategy: Strategy;
-  /** a fresh command context (actor, correlation, now) for each command of this request */
+  /** a fresh command context (actor, correlation, now, trace) for each command of this request */
   context: () => CommandContext;
+  /** W3C trace context headers of this request (traceparent, tracestate), handed to the upstream call; none when tracing is off */
+  trace?: Readonly<Record<string, string>>;
   /** aborted when the client goes away */
   signal: AbortSignal;
 }
@@ -85,6 +87,7 @@ async function attempt(gw: Gateway, call: ChatCall, quote: Quote, signal: AbortS
         timeouts: gw.options.timeouts,
         signal,
         model: candidate.model.id,
+        ...(call.trace ? { headers: call.trace } : {}),
       });
     } catch (error) {
       if (signal.aborted) {

@@ -4,7 +4,13 @@ import type { Platform } from "../../application/platform.ts";
 import { actorOf } from "./auth.ts";
 import { HttpProblem } from "./problem.ts";
 
-/** the command context of an HTTP request: who, which request, which Idempotency-Key, when */
+/** the request's trace context for a command context (its server span's traceparent); nothing when tracing is off */
+export function traceOf(request: FastifyRequest): Pick<CommandContext, "traceparent"> {
+  const traceparent = request.trace?.traceparent;
+  return traceparent ? { traceparent } : {};
+}
+
+/** the command context of an HTTP request: who, which request, which Idempotency-Key, when, which trace */
 export function commandContext(request: FastifyRequest, platform: Platform): CommandContext {
   const idem = request.idempotency;
   return {
@@ -12,6 +18,7 @@ export function commandContext(request: FastifyRequest, platform: Platform): Com
     correlationId: request.id,
     now: platform.now(),
     ...(idem ? { idempotencyScope: idem.scope, idempotencyKey: idem.key } : {}),
+    ...traceOf(request),
   };
 }
 

@@ -144,4 +144,34 @@ describe.skipIf(!brokers || !kcat)("traces: one trace id from the caller to the 
     });
     expect(record).toMatchObject({ ce_type: "ai_usage", traceparent: usage.metadata.traceparent });
   });
+
+  it(
+    "a caller's unsampled trace is recorded nowhere but still handed on: to the provider and the events, flag 00",
+    { timeout: 120_000 },
+    async () => {
+      const user = `${USER}-unsampled`;
+      const unsampled = "5cf92f3577b34da6a3ce929d0e0e4736";
+      const sampled = "6df92f3577b34da6a3ce929d0e0e4736";
+      expect((await admin("/billing/payment/process", { userId: user, amount: "5" })).status).toBe(201);
+      const { key } = (await (await admin("/auth/api-keys", { userId: user, name: "trace" })).json()) as { key: string };
+      const chat = (traceparent: string) =>
+        fetch(`${server.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json", traceparent },
+          body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "do not trace me" }] }),
+        });
+      expect((await chat(`00-${unsampled}-${PARENT}-00`)).status).toBe(200);
+      expect(String(fixture.received.at(-1)!.headers.traceparent)).toMatch(new RegExp(`^00-${unsampled}-[0-9a-f]{16}-00$`));
+      const lines = (await (await admin(`/events?userId=${user}`)).text()).trim().split("\n");
+      const usage = lines.map((l) => JSON.parse(l) as RecordedEvent).find((e) => e.type === "ai_usage")!;
+      expect(usage.metadata.traceparent).toMatch(new RegExp(`^00-${unsampled}-[0-9a-f]{16}-00$`));
+
+      // a sampled request after it: once its spans are exported, any span of the unsampled one would be too
+      expect((await chat(`00-${sampled}-${PARENT}-01`)).status).toBe(200);
+      await until("the sampled request's server span", () =>
+        otlp.spans.find((s) => s.traceId === sampled && s.name === "POST /v1/chat/completions"),
+      );
+      expect(otlp.spans.filter((s) => s.traceId === unsampled)).toEqual([]);
+    },
+  );
 });

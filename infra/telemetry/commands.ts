@@ -7,8 +7,9 @@ import type { Metrics } from "./metrics.ts";
 import { inSpan, traceparentOf } from "./trace-context.ts";
 
 // The command port, measured: outcome, refusal family and latency per command type. With tracing on,
-// each command is a span (child of the HTTP request's) and its `traceparent` goes into the command
-// context, so every event it decides carries it in its metadata (and the relay puts it on the record).
+// each command is a span, child of the `traceparent` its context brings (the HTTP request's), and its own
+// `traceparent` replaces it in the command context, so every event it decides carries it in its metadata
+// (the append's span is its child, and the relay puts it on the record).
 
 type Outcome = "ok" | "refused" | "conflict" | "failed";
 
@@ -36,14 +37,20 @@ export function instrumentCommands<Id, C extends { type: string }>(
     }
   };
   if (!tracer) return { handle: measured };
+  const refusal = (error: unknown) => error instanceof DomainError;
   return {
+    // the span is the child of the context's traceparent (the HTTP request's) and hands on its own
     handle: (id, command, ctx) =>
       inSpan(
         tracer,
         `command ${command.type}`,
-        { kind: SpanKind.INTERNAL, attributes: { "aggregator.command": command.type, "aggregator.correlation_id": ctx.correlationId } },
+        {
+          kind: SpanKind.INTERNAL,
+          parent: ctx.traceparent,
+          attributes: () => ({ "aggregator.command": command.type, "aggregator.correlation_id": ctx.correlationId }),
+          expected: refusal,
+        },
         (span) => measured(id, command, { ...ctx, traceparent: traceparentOf(span) }),
-        (error) => error instanceof DomainError,
       ),
   };
 }

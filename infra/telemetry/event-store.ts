@@ -57,14 +57,20 @@ export function instrumentEventStore(store: EventStore, metrics: Metrics, labels
   // listed them one by one dropped the optional ones (checkWritable: /ready then missed a full disk)
   return {
     ...store,
+    // the span's parent is the traceparent of the command that decided the first event (the handler
+    // appends the commands waiting on a stream together: one append, one span, under the first command)
     append: tracer
       ? (stream, events, expected) =>
           inSpan(
             tracer,
             "event_store.append",
-            { kind: SpanKind.CLIENT, attributes: { "aggregator.stream_kind": streamKind(stream), "aggregator.events": events.length } },
+            {
+              kind: SpanKind.CLIENT,
+              parent: events[0]?.metadata.traceparent,
+              attributes: () => ({ "aggregator.stream_kind": streamKind(stream), "aggregator.events": events.length }),
+              expected: (error) => error instanceof ConcurrencyError,
+            },
             () => append(stream, events, expected),
-            (error) => error instanceof ConcurrencyError,
           )
       : append,
   };

@@ -17,7 +17,15 @@ export function observeProjector(metrics: Metrics, tracer?: Tracer) {
       m.batchDuration.observe((performance.now() - started) / 1000);
     };
     if (!tracer) return measured();
-    const attributes = { "aggregator.events": batch.length, "aggregator.position": batch.at(-1)?.position ?? 0 };
-    return inSpan(tracer, "projector apply", { kind: SpanKind.CONSUMER, root: true, links: linksTo(batch), attributes }, measured);
+    return inSpan(
+      tracer,
+      "projector apply",
+      {
+        kind: SpanKind.CONSUMER,
+        links: () => linksTo(batch),
+        attributes: () => ({ "aggregator.events": batch.length, "aggregator.position": batch.at(-1)?.position ?? 0 }),
+      },
+      measured,
+    );
   };
 }

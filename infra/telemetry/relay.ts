@@ -31,13 +31,12 @@ export function instrumentPublisher<P extends EventPublisher>(publisher: P, metr
             `relay publish ${publisher.topic}`,
             {
               kind: SpanKind.PRODUCER,
-              root: true,
-              links: linksTo(events),
-              attributes: {
+              links: () => linksTo(events),
+              attributes: () => ({
                 "messaging.system": "kafka",
                 "messaging.destination.name": publisher.topic,
                 "messaging.batch.message_count": events.length,
-              },
+              }),
             },
             () => publish(events),
           )

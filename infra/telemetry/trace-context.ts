@@ -1,16 +1,65 @@
-import { SpanStatusCode, type Link, type Span, type SpanOptions, type Tracer } from "@opentelemetry/api";
+import {
+  defaultTextMapGetter,
+  isSpanContextValid,
+  trace,
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+  type SpanKind,
+  type Tracer,
+} from "@opentelemetry/api";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import type { RecordedEvent } from "../../domain/events.ts";
 
-// W3C trace context as the events carry it (metadata.traceparent) and the spans that run work.
+// W3C trace context as it travels here: explicitly, as `traceparent` (and `tracestate`) strings in the
+// command context, the events' metadata and the upstream request's headers, never through a context
+// manager (tracing.ts says why). A span's parent is read from the string it is handed, and the span's
+// own traceparent is what it hands on. A span the sampler drops is a non-recording one: it still
+// carries the trace id on (flag 00), and nothing else is built for it (no attributes, no links).
 
+const w3c = new W3CTraceContextPropagator();
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 /** a batch span links at most this many event traces */
 const MAX_LINKS = 128;
+
+/** W3C trace context headers (`traceparent`, `tracestate`): an HTTP request's, or what a span hands on */
+export type TraceHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
+/** the parent context that trace headers name; the root context when they name none (absent or invalid) */
+export function parentOfHeaders(headers: TraceHeaders | undefined): Context {
+  return headers?.traceparent ? w3c.extract(ROOT_CONTEXT, headers, defaultTextMapGetter) : ROOT_CONTEXT;
+}
+
+const LOWER_HEX_BYTE = /^[0-9a-f]{2}$/;
+
+/**
+ * The parent context a `traceparent` handed on inside this process (a command's context, an event's
+ * metadata) names; the root context when absent or invalid. Those are ours, version 00 and 55
+ * characters: read by slicing (one per command and one per append; the propagator's regular expression
+ * showed in the CPU profile), anything else through the propagator.
+ */
+export function parentOf(traceparent: string | undefined): Context {
+  if (!traceparent) return ROOT_CONTEXT;
+  if (traceparent.length !== 55 || !traceparent.startsWith("00-") || traceparent[35] !== "-" || traceparent[52] !== "-")
+    return parentOfHeaders({ traceparent });
+  const flags = traceparent.slice(53);
+  const parent = { traceId: traceparent.slice(3, 35), spanId: traceparent.slice(36, 52), traceFlags: parseInt(flags, 16), isRemote: true };
+  return LOWER_HEX_BYTE.test(flags) && isSpanContextValid(parent) ? trace.setSpanContext(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
+}
 
 /** the W3C `traceparent` of a span: version 00, trace id, span id, flags */
 export function traceparentOf(span: Span): string {
   const { traceId, spanId, traceFlags } = span.spanContext();
   return `00-${traceId}-${spanId}-${traceFlags.toString(16).padStart(2, "0")}`;
+}
+
+/** the W3C headers that make `span` the parent of a request: traceparent, and tracestate when there is one */
+export function traceHeadersOf(span: Span): Record<string, string> {
+  const state = span.spanContext().traceState?.serialize();
+  return state ? { traceparent: traceparentOf(span), tracestate: state } : { traceparent: traceparentOf(span) };
 }
 
 /** links from a batch span (projector, relay) to the distinct traces its events were decided in */
@@ -25,28 +74,40 @@ export function linksTo(events: readonly RecordedEvent[]): Link[] {
   return [...links.values()];
 }
 
+export interface SpanOf {
+  kind: SpanKind;
+  /** the traceparent the work was handed (none: a root span) */
+  parent?: string | undefined;
+  /** built only when the span is recorded */
+  attributes?: () => Attributes;
+  /** built only when the span is recorded */
+  links?: () => Link[];
+  /** an error that is a normal outcome (a domain refusal is an answer, not a fault): the span is not marked failed */
+  expected?: (error: unknown) => boolean;
+}
+
 /**
- * Runs `work` inside an active span that ends when it settles. An error marks the span failed unless
- * `expected` says it is a normal outcome (a domain refusal is an answer, not a fault).
+ * Runs `work` with a span, child of `parent`, that ends when the work settles; the work gets the span (for
+ * its traceparent). A span the sampler dropped is handed over and nothing else: no attributes, no links,
+ * no extra promise around the work.
  */
-export function inSpan<T>(
-  tracer: Tracer,
-  name: string,
-  options: SpanOptions,
-  work: (span: Span) => Promise<T>,
-  expected: (error: unknown) => boolean = () => false,
-): Promise<T> {
-  return tracer.startActiveSpan(name, options, async (span) => {
-    try {
-      return await work(span);
-    } catch (error) {
-      if (!expected(error)) {
-        span.recordException(error instanceof Error ? error : String(error));
-        span.setStatus({ code: SpanStatusCode.ERROR });
-      }
-      throw error;
-    } finally {
-      span.end();
+export function inSpan<T>(tracer: Tracer, name: string, options: SpanOf, work: (span: Span) => Promise<T>): Promise<T> {
+  const span = tracer.startSpan(name, { kind: options.kind }, parentOf(options.parent));
+  return span.isRecording() ? recorded(span, options, work) : work(span);
+}
+
+async function recorded<T>(span: Span, options: SpanOf, work: (span: Span) => Promise<T>): Promise<T> {
+  if (options.attributes) span.setAttributes(options.attributes());
+  if (options.links) span.addLinks(options.links());
+  try {
+    return await work(span);
+  } catch (error) {
+    if (!options.expected?.(error)) {
+      span.recordException(error instanceof Error ? error : String(error));
+      span.setStatus({ code: SpanStatusCode.ERROR });
     }
-  });
+    throw error;
+  } finally {
+    span.end();
+  }
 }

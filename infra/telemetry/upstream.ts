@@ -1,13 +1,16 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode, type Span, type Tracer } from "@opentelemetry/api";
 import { performance } from "node:perf_hooks";
 import { UpstreamError, type ChatProvider, type UpstreamResponse } from "../../application/gateway/provider.ts";
 import { statusClass, type ModelLabels } from "./labels.ts";
 import type { Metrics } from "./metrics.ts";
+import { parentOfHeaders, traceHeadersOf } from "./trace-context.ts";
 
 // The upstream port, measured per provider and catalog model: requests by status class, failures by
 // kind (transport, 429, 5xx), time to the response headers and to the end of the body. With tracing on,
-// each call is a CLIENT span and its context goes to the provider as `traceparent` (whatever HTTP client
-// the adapter uses: the header travels in the request, UpstreamRequest.headers).
+// each call is a CLIENT span, child of the trace context the gateway hands in the request's headers (the
+// HTTP request's `traceparent`, `tracestate`), and its own context replaces them, so the provider gets
+// the upstream span as its parent (whatever HTTP client the adapter uses: the headers travel in the
+// request, UpstreamRequest.headers).
 
 export function instrumentProvider(provider: ChatProvider, metrics: Metrics, labels: ModelLabels, tracer?: Tracer): ChatProvider {
   const m = metrics.upstream;
@@ -73,13 +76,10 @@ export function instrumentProvider(provider: ChatProvider, metrics: Metrics, lab
     chatCompletions(request) {
       if (!tracer) return call(request);
       const model = labels(provider.id, request.model ?? "").model;
-      const span = tracer.startSpan(`chat ${model}`, {
-        kind: SpanKind.CLIENT,
-        attributes: { "gen_ai.operation.name": "chat", "gen_ai.system": provider.id, "gen_ai.request.model": model },
-      });
-      const headers: Record<string, string> = { ...request.headers };
-      propagation.inject(trace.setSpan(context.active(), span), headers);
-      return call({ ...request, headers }, span);
+      const span = tracer.startSpan(`chat ${model}`, { kind: SpanKind.CLIENT }, parentOfHeaders(request.headers));
+      if (span.isRecording())
+        span.setAttributes({ "gen_ai.operation.name": "chat", "gen_ai.system": provider.id, "gen_ai.request.model": model });
+      return call({ ...request, headers: { ...request.headers, ...traceHeadersOf(span) } }, span);
     },
   };
 }

@@ -13,6 +13,7 @@ import { STRATEGIES, type Strategy } from "../../../application/gateway/router.t
 import { openStream, pipeStream, type StreamSink } from "../../../application/gateway/stream.ts";
 import type { Platform } from "../../../application/platform.ts";
 import { actorOf, apiKeyOf } from "../auth.ts";
+import { traceOf } from "../context.ts";
 import { problem } from "../contract.ts";
 import { moneyOut } from "../schemas.ts";
 
@@ -116,7 +117,8 @@ export async function proxyRoutes(fastify: FastifyInstance, { platform, gateway 
       request: body,
       strategy,
       ...(provider ? { provider } : {}),
-      context: () => ({ actor, correlationId: request.id, now: platform.now() }),
+      context: () => ({ actor, correlationId: request.id, now: platform.now(), ...traceOf(request) }),
+      ...(request.trace ? { trace: request.trace } : {}),
       signal: abort.signal,
     };
     const open = await openChat(gateway, call);
