@@ -1,5 +1,4 @@
 import fastifySwagger from "@fastify/swagger";
-import fastifySwaggerUi from "@fastify/swagger-ui";
 import Fastify, { LogController, type FastifyBaseLogger } from "fastify";
 import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import { randomUUID } from "node:crypto";
@@ -8,6 +7,7 @@ import type { Platform } from "../../application/platform.ts";
 import type { Config } from "../../infra/config.ts";
 import type { Metrics } from "../../infra/telemetry/metrics.ts";
 import type { Tracing } from "../../infra/telemetry/tracing.ts";
+import { registerDocs } from "./docs.ts";
 import { registerObservability } from "./observability.ts";
 import { registerAuth } from "./auth.ts";
 import { idempotencyRecords, registerIdempotency } from "./idempotency.ts";
@@ -84,10 +84,7 @@ export async function buildApp({ platform, gateway, adminToken, logger, config, 
     transform: documentRoute,
     transformObject: finishDocument,
   });
-  app.addHook("onRoute", (route) => {
-    if (route.url.startsWith("/docs")) route.config = { ...route.config, access: "public" };
-  });
-  await app.register(fastifySwaggerUi, { routePrefix: "/docs", uiConfig: { deepLinking: false } });
+  registerDocs(app);
   app.get("/openapi.json", { config: { access: "public" }, schema: { hide: true } }, async () => app.swagger());
   app.addHook("onSend", async (request, reply, payload) => {
     reply.header("x-request-id", request.id);

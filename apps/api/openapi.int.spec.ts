@@ -135,4 +135,21 @@ describe("OpenAPI document", () => {
     };
     expect(out.properties.balance).toMatchObject({ type: "string", pattern: "^-?[0-9]+(?:\\.[0-9]{1,6})?$" });
   });
+
+  it("serves Swagger UI at /docs over this document (built on the first request), with the API's request id", async () => {
+    const page = await t.app.inject({ url: "/docs/" });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers["content-type"]).toContain("text/html");
+    expect(page.body).toContain("swagger-ui");
+    expect(page.headers["x-request-id"]).toBeTruthy();
+    expect((await t.app.inject({ url: "/docs/json" })).json()).toEqual(doc);
+    const yaml = await t.app.inject({ url: "/docs/yaml" });
+    expect(yaml.headers["content-type"]).toContain("yaml");
+    expect(yaml.body).toContain("openapi: 3.1.0");
+    const script = await t.app.inject({ url: "/docs/static/swagger-initializer.js" });
+    expect([script.statusCode, script.headers["content-type"]]).toEqual([200, expect.stringContaining("javascript")]);
+    expect((await t.app.inject({ method: "HEAD", url: "/docs/static/swagger-ui.css" })).statusCode).toBe(200);
+    const missing = await t.app.inject({ url: "/docs/static/no-such-file.js" });
+    expect([missing.statusCode, missing.headers["content-type"]]).toEqual([404, expect.stringContaining("application/problem+json")]);
+  });
 });
