@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { isAlive } from "../../test/harness/server.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSqliteEventStore } from "../../infra/sqlite/event-store.ts";
 import { openSqliteReadStore } from "../../infra/sqlite/read-store.ts";
@@ -14,14 +15,6 @@ describe("the projector in npm start's child process (SQLite)", () => {
   let child: BackgroundProcess;
   const pay = (userId: string, amount = "1") =>
     t.app.inject({ method: "POST", url: "/billing/payment/process", headers: t.admin, payload: { userId, amount } });
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
 
   beforeAll(async () => {
     t = await testApp({}, { background: true });
@@ -71,7 +64,7 @@ describe("the projector in npm start's child process (SQLite)", () => {
     expect(acknowledged).toBe(40 * users.length);
     const head = await t.platform.events.headPosition();
     expect(await t.platform.projector.waitFor(head, 60_000)).toBe(true);
-    expect(alive(first)).toBe(false);
+    expect(isAlive(first)).toBe(false);
     expect(child.pid()).not.toBe(first);
     for (const u of users) expect((await t.app.inject({ url: `/billing/balance/${u}`, headers: t.admin })).json().balance).toBe("40");
 
@@ -86,7 +79,7 @@ describe("the projector in npm start's child process (SQLite)", () => {
     const pid = child.pid()!;
     expect((await pay("bob", "3")).statusCode).toBe(201); // not awaited by any read: the child drains it on stop
     await t.root.close();
-    expect(alive(pid)).toBe(false);
+    expect(isAlive(pid)).toBe(false);
     const events = openSqliteEventStore(join(t.dataDir, "events.db"));
     const reads = openSqliteReadStore(join(t.dataDir, "read.db"));
     expect(await readCheckpoint(reads)).toBe(await events.headPosition());

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { startServer } from "../../test/harness/server.ts";
+import { startServer, isAlive } from "../../test/harness/server.ts";
 
 // Real `npm start` processes on one DATA_DIR: the second is refused, naming the first; a SIGKILLed holder
 // frees the DATA_DIR (the kernel drops its lock) and takes its projector child with it.
@@ -11,14 +11,6 @@ describe("one npm start per DATA_DIR on the embedded SQLite stores", () => {
   const ADMIN_TOKEN = "lock-test-admin-token-0123";
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" };
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
 
   it("refuses a second npm start with the holder's pid, and starts again once the holder was killed", async () => {
     const first = await startServer({ DATA_DIR: dir, ADMIN_TOKEN });
@@ -41,8 +33,8 @@ describe("one npm start per DATA_DIR on the embedded SQLite stores", () => {
       await first.kill();
       killed = true;
       // the child notices its parent is gone (the IPC channel closes) and exits on its own
-      for (let i = 0; i < 300 && alive(projector!); i++) await new Promise((r) => setTimeout(r, 50));
-      expect(alive(projector!)).toBe(false);
+      for (let i = 0; i < 300 && isAlive(projector!); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(isAlive(projector!)).toBe(false);
     } finally {
       if (!killed) await first.kill();
     }
