@@ -6,6 +6,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 // whose document is the API's (@fastify/swagger in static mode); each request is answered through
 // `inject`, so the API's own hooks (access, request id, log line, metrics) apply to /docs as to any route.
 
+/** the inner answer's headers that fastify sets itself on the API's answer */
+const HOP_HEADERS = new Set(["content-length", "transfer-encoding", "connection", "keep-alive", "date"]);
+
 export function registerDocs(app: FastifyInstance) {
   let docs: Promise<FastifyInstance> | undefined;
   async function build() {
@@ -28,8 +31,7 @@ export function registerDocs(app: FastifyInstance) {
     const answer = await (await docs).inject({ method: request.method as "GET" | "HEAD", url: request.url, headers: request.headers });
     if (answer.statusCode === 404) return reply.callNotFound(); // the API's own problem+json 404
     for (const [name, value] of Object.entries(answer.headers))
-      if (value !== undefined && !["content-length", "transfer-encoding", "connection", "keep-alive", "date"].includes(name))
-        reply.header(name, value);
+      if (value !== undefined && !HOP_HEADERS.has(name)) reply.header(name, value);
     return reply.code(answer.statusCode).send(answer.rawPayload);
   }
   const options = { config: { access: "public" as const }, schema: { hide: true } };
