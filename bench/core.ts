@@ -1,8 +1,9 @@
 // Issue 2 "Measure": the event-sourced core on the embedded default (SQLite). Prints tables, never asserts.
-//   node --import tsx bench/core.ts [http] [latency] [projection]     (default: all three)
+//   node --import tsx bench/core.ts [http] [latency] [long-accounts] [projection]     (default: all four)
 // 1+2. durable trackUsage over HTTP against `npm start` (64 accounts, then one hot account) vs a bare
 //      fastify route, autocannon 64 connections; peak RSS of the server process during that load.
 // 3.   command latency on an account with 100k events vs a new account, through createCommandHandler.
+// 3b.  8 accounts of 40k events used in turn vs 8 new ones: the bounded state cache holds them all.
 // 4.   projector catch-up of 200k events vs raw batched inserts of the same events; peak RSS of each.
 // 5.   npm start on those 200k events and an empty read store: its projector child's catch-up and peak RSS.
 // Every ratio divides by a baseline measured in this run. All traffic stays on 127.0.0.1; temp files
@@ -419,6 +420,85 @@ async function latencyBench() {
   }
 }
 
+// ---------- 3b: many long accounts (the command handler's bounded state cache) ----------
+
+/**
+ * 8 accounts of 40,002 events each, used in turn: the states the handler caches must all fit its 32 MB
+ * bound, or LRU evicts the next one needed on every command and each command reloads a whole stream (an
+ * account that kept every id it used would weigh ~5 MB here, 8 of them ~41 MB). Baseline: the same
+ * commands, in the same turn order, on 8 new accounts, alternated round by round.
+ */
+async function longAccountsBench() {
+  const dir = temp("long-accounts");
+  const ACCOUNTS = 8;
+  const EACH = 20_000; // usage commands: 2 events each
+  try {
+    const t0 = performance.now();
+    const seeding = compose(loadConfig({ DATA_DIR: dir, LOG_LEVEL: "silent" }));
+    const seed = await seeding.resolve(TOKENS.events);
+    for (let a = 0; a < ACCOUNTS; a++) {
+      const writer = accountWriter(seed, `long${a}`);
+      writer.decide(payment(`long${a}`, 0, START));
+      for (let n = 1; n <= EACH; n++) {
+        writer.decide(usage(`long${a}`, n, START + n * 1000));
+        if (writer.pending >= 500) await writer.flush();
+      }
+      await writer.flush();
+    }
+    const built = (performance.now() - t0) / 1000;
+    const events = await seed.headPosition();
+    await seeding.close();
+
+    const root = compose(loadConfig({ DATA_DIR: dir, LOG_LEVEL: "silent" }));
+    const store = await root.resolve(TOKENS.events);
+    let reads = 0;
+    const readStream = store.readStream.bind(store);
+    store.readStream = (stream, from) => (reads++, readStream(stream, from));
+    const handler = (await root.resolve(TOKENS.commands)).for(accountDecider, accountStream);
+    let at = START + 60_000_000;
+    const round = async (prefix: string, r: number) => {
+      const times: number[] = [];
+      for (let a = 0; a < ACCOUNTS; a++) times.push(await timed(handler, `${prefix}${a}`, EACH + 1 + r, (at += 10)));
+      return times;
+    };
+    await round("long", 0); // first loads of both, not measured
+    await round("new", 0);
+    const readsWarm = reads;
+    const longTimes: number[] = [];
+    const newTimes: number[] = [];
+    for (let r = 1; r <= 25; r++) {
+      longTimes.push(...(await round("long", r)));
+      newTimes.push(...(await round("new", r)));
+    }
+    const reloads = reads - readsWarm;
+    await root.close();
+    longTimes.sort((a, b) => a - b);
+    newTimes.sort((a, b) => a - b);
+    console.log(
+      `\n3b. trackUsage on ${ACCOUNTS} accounts used in turn (SQLite, default 32 MB state cache): ${events.toLocaleString("en-US")} events built in ${built.toFixed(1)} s, 25 rounds each, alternated`,
+    );
+    printTable([
+      {
+        accounts: `${ACCOUNTS} × ${(2 * EACH + 2).toLocaleString("en-US")} events`,
+        p50: ms(pct(longTimes, 50)),
+        p99: ms(pct(longTimes, 99)),
+        "stream reloads after warm-up": String(reloads),
+      },
+      { accounts: `${ACCOUNTS} new`, p50: ms(pct(newTimes, 50)), p99: ms(pct(newTimes, 99)), "stream reloads after warm-up": "" },
+    ]);
+    const ratio = pct(longTimes, 50) / pct(newTimes, 50);
+    console.log(`ratio long p50 ÷ new p50 = ${ratio.toFixed(2)}`);
+    targets.push({
+      metric: "p50 latency, 8 accounts of 40k events in turn ÷ 8 new ones",
+      measured: fmt(ratio, 2),
+      target: "≤ 1.2",
+      reached: verdict(ratio <= 1.2),
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // ---------- 4: projection catch-up vs raw inserts ----------
 
 /** 2,000 accounts × 50 commands (1 payment, then ~1 in 10 a payment, the rest usage) = 200k events, interleaved. */
@@ -599,7 +679,7 @@ if (args[0] === "--child") {
 } else {
   // stopped from outside (run.ts timeout, Ctrl-C): the servers get the same signal; remove the files
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => (removeTemps(), process.exit(130)));
-  const all = { http: httpBench, latency: latencyBench, projection: projectionBench };
+  const all = { http: httpBench, latency: latencyBench, "long-accounts": longAccountsBench, projection: projectionBench };
   const chosen = args.length > 0 ? args : Object.keys(all);
   const unknown = chosen.filter((name) => !(name in all));
   if (unknown.length > 0) throw new Error(`unknown section ${unknown.join(", ")}; choose from ${Object.keys(all).join(", ")}`);

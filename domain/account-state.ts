@@ -33,6 +33,8 @@ export interface AccountState {
   usageIds: Set<string>;
   /** every reservationId ever used, active or not: a reservation id is never reused */
   reservationIds: Set<string>;
+  /** the four id sets above hold only recent ids: an id not in them may still be used (account-ids.ts) */
+  forgotIds: boolean;
   /** settled usage cost per apiKeyId (micro-USD), for key budgets */
   keySpend: Map<string, number>;
 }
@@ -48,6 +50,7 @@ export const initialAccountState = (userId: string): AccountState => ({
   refundIds: new Set(),
   usageIds: new Set(),
   reservationIds: new Set(),
+  forgotIds: false,
   keySpend: new Map(),
 });
 

@@ -1,6 +1,7 @@
 import type { AccountCommand, CreateTransaction, ProcessPayment, RefundPayment } from "./account-commands.ts";
 import { ifDefined, ledger, requireFunds, usd } from "./account-ledger.ts";
 import { evolveAccount, initialAccountState, type AccountEventInput, type AccountState } from "./account-state.ts";
+import { accountStateBytes, forgetOldIds, idsToLookUp, recallIds } from "./account-ids.ts";
 import { chargeUsage, releaseUsage, reserveUsage, settleUsage } from "./account-usage.ts";
 import { streamId, type Decider, type FoldableEvent } from "./decider.ts";
 import { conflict, invalid, notFound, ruleViolated } from "./errors.ts";
@@ -13,6 +14,7 @@ import { ACCOUNT_EVENT_TYPES, type AccountEvent, type DomainEvent } from "./even
 
 export * from "./account-commands.ts";
 export * from "./account-state.ts";
+export { RECENT_IDS } from "./account-ids.ts";
 
 function processPayment({ data, now }: ProcessPayment, state: AccountState): AccountEvent[] {
   const { paymentId, amount, method, externalRef } = data;
@@ -94,4 +96,6 @@ export const accountDecider: Decider<AccountCommand, FoldableEvent, AccountState
   evolve: (state, event) => (isAccountEvent(event) ? evolveAccount(state, event as AccountEventInput) : state),
   initialState: (stream) => initialAccountState(streamId(stream, "account-")),
   lastHash: (state) => state.lastHash,
+  weigh: accountStateBytes,
+  usedIds: { toLookUp: idsToLookUp, recall: recallIds, forget: (state) => forgetOldIds(state) },
 };

@@ -23,6 +23,20 @@ export interface Decider<C, E, S> {
   initialState(stream: string): S;
   /** streams whose events are hash-chained (accounts): the hash of the last one, to chain the next append onto */
   lastHash?(state: S): string;
+  /** a state's estimated retained size in bytes, for the command handler's bounded cache */
+  weigh?(state: S): number;
+  /**
+   * Streams whose commands must not reuse ids (accounts), where the state may keep only recent ids
+   * when the event store can look the others up (EventStore.usedIds):
+   */
+  usedIds?: {
+    /** keys of the ids `command` would record that `state` cannot vouch for ([] while it forgot none) */
+    toLookUp(command: C, state: S): string[];
+    /** records keys the store found used */
+    recall(state: S, keys: Iterable<string>): void;
+    /** drops all but recent ids */
+    forget(state: S): void;
+  };
 }
 
 /** What a stream decider folds: an event as decided (no metadata), appended, or read back. */

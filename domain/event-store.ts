@@ -47,6 +47,12 @@ export interface EventStore {
    * replay can write NDJSON without parsing and re-serialising every event. Text is returned verbatim.
    */
   readAllJson?(options?: ReadAllOptions): Promise<StoredEventJson[]>;
+  /**
+   * Optional: which of these keys (`type:id`, see ONCE_PER_ACCOUNT in events.ts) the stream's events
+   * record, found through an index, so an account's state need not keep every id it ever used. Stores
+   * that cannot (EventStoreDB) leave it out, and account states then keep all their ids.
+   */
+  usedIds?(stream: string, keys: string[]): Promise<Set<string>>;
   /** catch-up from `after` (exclusive), then live, until the signal aborts */
   subscribeToAll(after: number, signal: AbortSignal): AsyncIterable<RecordedEvent>;
   /** position of the last event in $all (0 when empty) */

@@ -168,4 +168,24 @@ export const EVENT_TYPES: readonly EventType[] = [
   "analytics_event_tracked",
 ];
 
+/**
+ * The id each of these events records once per account: an account never reuses it. The folded state
+ * keeps only recent ones; stores that can look the others up (`EventStore.usedIds`) index this field.
+ */
+export const ONCE_PER_ACCOUNT = {
+  transaction_created: "transactionId",
+  ai_usage: "usageId",
+  usage_reserved: "reservationId",
+  payment_refunded: "refundId",
+} as const satisfies Partial<Record<AccountEvent["type"], string>>;
+export type OncePerAccount = keyof typeof ONCE_PER_ACCOUNT;
+/** `type:id`, e.g. `ai_usage:u-123`: how the command handler and the stores name a used id */
+export const usedIdKey = (type: OncePerAccount, id: string) => `${type}:${id}`;
+/** the used-id key an event records, if any */
+export function usedIdOf(event: { type: string; data: object }): string | undefined {
+  const field = (ONCE_PER_ACCOUNT as Record<string, string>)[event.type];
+  const id = field === undefined ? undefined : (event.data as Record<string, unknown>)[field];
+  return typeof id === "string" ? usedIdKey(event.type as OncePerAccount, id) : undefined;
+}
+
 export const RELAYED_EVENT_TYPES: readonly EventType[] = ["ai_usage", "transaction_created"];

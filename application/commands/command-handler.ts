@@ -52,6 +52,8 @@ interface Pending {
 interface Cached {
   state: unknown;
   revision: ExpectedRevision;
+  /** estimated retained bytes */
+  bytes: number;
 }
 
 const MAX_ATTEMPTS = 5;
@@ -63,8 +65,9 @@ export function uuidV7(ms = Date.now()): string {
   return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15, 18)}-${random.slice(19)}`;
 }
 const MAX_BATCH = 256;
-/** a folded state's estimated size: its maps and sets grow with the events folded (an account: ~100 bytes each, measured) */
-const weigh = (c: Cached) => 2048 + 128 * (c.revision === "no_stream" ? 0 : c.revision + 1);
+/** a folded state's estimated size when its decider does not tell: it may grow with every event folded */
+const sizeOf = (decider: StreamDecider, state: unknown, revision: ExpectedRevision) =>
+  decider.weigh?.(state) ?? 2048 + 128 * (revision === "no_stream" ? 0 : revision + 1);
 
 /**
  * The command path. Per stream, inside this process: commands queue up; the stream's folded state is
@@ -76,8 +79,25 @@ const weigh = (c: Cached) => 2048 + 128 * (c.revision === "no_stream" ? 0 : c.re
  * again, a bounded number of times; nothing is ever appended blindly.
  */
 export function createCommandHandler(store: EventStore, cacheSize = 10_000, cacheBytes = 32 * 2 ** 20) {
-  const cache = new BoundedCache<string, Cached>({ maxEntries: cacheSize, maxBytes: cacheBytes }, weigh);
+  const cache = new BoundedCache<string, Cached>({ maxEntries: cacheSize, maxBytes: cacheBytes }, (c) => c.bytes);
   const queues = new Map<string, Pending[]>();
+  /** a state may forget old ids only when the store can look them up (see EventStore.usedIds) */
+  const lookUp = store.usedIds?.bind(store);
+
+  function keep(stream: string, decider: StreamDecider, state: unknown, revision: ExpectedRevision): Cached {
+    if (lookUp) decider.usedIds?.forget(state);
+    const cached = { state, revision, bytes: sizeOf(decider, state, revision) };
+    cache.set(stream, cached);
+    return cached;
+  }
+
+  /** before deciding: the ids the batch would record that the state forgot, looked up in the store */
+  async function recallUsedIds(stream: string, batch: Pending[], state: unknown): Promise<void> {
+    const ids = batch[0]!.decider.usedIds;
+    if (!lookUp || !ids) return;
+    const keys = batch.flatMap((p) => ids.toLookUp(p.command, state));
+    if (keys.length > 0) ids.recall(state, await lookUp(stream, keys));
+  }
 
   async function load(stream: string, decider: StreamDecider): Promise<Cached> {
     const hit = cache.get(stream);
@@ -88,9 +108,7 @@ export function createCommandHandler(store: EventStore, cacheSize = 10_000, cach
       state = decider.evolve(state, event);
       revision = event.revision;
     }
-    const loaded = { state, revision };
-    cache.set(stream, loaded);
-    return loaded;
+    return keep(stream, decider, state, revision);
   }
 
   function withMetadata(stream: string, decided: FoldableEvent[], ctx: CommandContext): NewEvent[] {
@@ -112,6 +130,7 @@ export function createCommandHandler(store: EventStore, cacheSize = 10_000, cach
   /** decides and appends one batch; returns the commands to run again after a conflict */
   async function runBatch(stream: string, batch: Pending[]): Promise<Pending[]> {
     const current = await load(stream, batch[0]!.decider);
+    await recallUsedIds(stream, batch, current.state);
     let state = current.state;
     const outcomes: { pending: Pending; events?: NewEvent[]; error?: unknown }[] = [];
     const all: NewEvent[] = [];
@@ -134,7 +153,7 @@ export function createCommandHandler(store: EventStore, cacheSize = 10_000, cach
     } else {
       try {
         const result = await store.append(stream, all, current.revision);
-        cache.set(stream, { state, revision: result.nextExpectedRevision });
+        keep(stream, batch[0]!.decider, state, result.nextExpectedRevision);
         position = result.position;
       } catch (error) {
         cache.delete(stream); // the cached state was evolved in place: it is no longer the stream's

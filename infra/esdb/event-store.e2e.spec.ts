@@ -95,6 +95,7 @@ describe.skipIf(!ESDB_URL && !docker)("EventStoreDB adapter", () => {
         await server.stop();
       },
       uniqueEventIds: false,
+      usedIds: false,
     };
   });
 });

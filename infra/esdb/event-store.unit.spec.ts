@@ -20,6 +20,7 @@ eventStoreContract("EventStoreDB adapter over its test double", async () => {
     reopen: async () => opened[opened.push(esdbEventStore(fake.client)) - 1]!, // the fake keeps its log: the "server's" data
     cleanup: async () => void (await Promise.all(opened.map((s) => s.close()))),
     uniqueEventIds: false,
+    usedIds: false,
   };
 });
 

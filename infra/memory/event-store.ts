@@ -1,6 +1,6 @@
 import { ConcurrencyError } from "../../domain/event-store.ts";
 import type { AppendResult, EventStore, ExpectedRevision, ReadAllOptions } from "../../domain/event-store.ts";
-import type { NewEvent, RecordedEvent } from "../../domain/events.ts";
+import { usedIdOf, type NewEvent, type RecordedEvent } from "../../domain/events.ts";
 
 // Unit tests only. Mirrors the SQLite adapter: data and metadata are stored as JSON text so a
 // caller mutating its objects after append (or after read) never changes what is stored, and
@@ -14,6 +14,8 @@ interface Row {
   type: string;
   data: string;
   metadata: string;
+  /** the id the event records once per account (usedIdOf) */
+  usedId?: string;
 }
 
 const DEFAULT_PAGE = 1000;
@@ -78,6 +80,7 @@ export function createMemoryEventStore(): EventStore {
       type: e.type,
       data: JSON.stringify(e.data),
       metadata: JSON.stringify(e.metadata),
+      usedId: usedIdOf(e),
     }));
     for (const r of added) {
       all.push(r);
@@ -115,6 +118,10 @@ export function createMemoryEventStore(): EventStore {
     },
     async headPosition() {
       return all.length;
+    },
+    async usedIds(stream, keys) {
+      const wanted = new Set(keys);
+      return new Set((streams.get(stream) ?? []).flatMap((r) => (r.usedId !== undefined && wanted.has(r.usedId) ? [r.usedId] : [])));
     },
     async close() {
       closing.abort(); // live subscriptions end cleanly

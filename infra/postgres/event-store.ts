@@ -4,7 +4,7 @@ import { ConcurrencyError } from "../../domain/event-store.ts";
 import type { AppendResult, EventStore, ExpectedRevision, ReadAllOptions } from "../../domain/event-store.ts";
 import type { NewEvent, RecordedEvent } from "../../domain/events.ts";
 import { backoffDelay, openListener, type Listener } from "./listener.ts";
-import { APPEND_LOCK, CHANNEL, SCHEMA, takeBatch, writeBatch, type Append, type Outcome } from "./write-batch.ts";
+import { APPEND_LOCK, CHANNEL, SCHEMA, USED_ID, takeBatch, writeBatch, type Append, type Outcome } from "./write-batch.ts";
 
 // Guarantees: an append resolves only after its transaction committed with synchronous_commit = on.
 // Group commit: appends queued in the same turn go out together as ONE statement and transaction
@@ -195,6 +195,10 @@ export async function openPostgresEventStore(url: string, options: PostgresEvent
     async readStream(stream, fromRevision = 0) {
       const sql = `SELECT ${COLUMNS} FROM events WHERE stream = $1 AND revision >= $2 ORDER BY revision`;
       return (await pool.query<Row>(sql, [stream, fromRevision])).rows.map(toRecorded);
+    },
+    async usedIds(stream, keys) {
+      const sql = `SELECT ${USED_ID.key} AS key FROM events WHERE stream = $1 AND ${USED_ID.types} AND ${USED_ID.key} = ANY ($2::text[])`;
+      return new Set((await pool.query<{ key: string }>(sql, [stream, keys])).rows.map((r) => r.key));
     },
     async readAll({ after = 0, maxCount = DEFAULT_PAGE }: ReadAllOptions = {}) {
       return (await page(after, maxCount)).map(toRecorded);

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { AppendResult, ExpectedRevision } from "../../domain/event-store.ts";
+import { usedIdSql } from "../used-ids-sql.ts";
 
 // The write protocol of the PostgreSQL event store: one group-commit batch of appends is ONE call of the
 // server-side function append_events, in ONE statement (autocommit: it commits when the call returns), so
@@ -23,6 +24,9 @@ import type { AppendResult, ExpectedRevision } from "../../domain/event-store.ts
 export const APPEND_LOCK = "7018692285305414004";
 export const CHANNEL = "aggregator_events";
 
+/** the id an account event records once, as an index expression (EventStore.usedIds) */
+export const USED_ID = usedIdSql((name) => `(data->>'${name}')`);
+
 // json, not jsonb: the text comes back byte for byte (key order, "\u0000" escapes jsonb refuses)
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -36,6 +40,7 @@ CREATE TABLE IF NOT EXISTS events (
   created_at timestamptz NOT NULL DEFAULT now(),
   UNIQUE (stream, revision)
 );
+CREATE INDEX IF NOT EXISTS events_used_ids ON events (stream, ${USED_ID.key}) WHERE ${USED_ID.types};
 -- One batch of independent appends (distinct streams, distinct event ids: the adapter defers the rest to the
 -- next batch), as four flat texts: appends [{"i": 1, "s": stream, "x": expected revision (-1: no stream),
 -- "n": events}, ...]; shapes [{"a": its append, "k": 1, "id": event id, "t": type}, ...] in append order; and

@@ -6,6 +6,7 @@ import Database from "better-sqlite3";
 import { ConcurrencyError } from "../../domain/event-store.ts";
 import type { AppendResult, EventStore, ExpectedRevision, ReadAllOptions } from "../../domain/event-store.ts";
 import type { NewEvent, RecordedEvent } from "../../domain/events.ts";
+import { usedIdSql } from "../used-ids-sql.ts";
 
 // Guarantees: an append resolves only after its transaction committed with synchronous = FULL
 // (WAL fsynced). Writes run in a worker thread (event-writer.worker.mjs) on its own connection, so
@@ -20,6 +21,7 @@ import type { NewEvent, RecordedEvent } from "../../domain/events.ts";
 // process's commit at once: it writes the file's WAL, which inotify reports (fs.watch on the folder);
 // a poll every POLL_MS is only the backstop.
 
+const USED_ID = usedIdSql((name) => `json_extract(data, '$.${name}')`);
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
   position INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -31,7 +33,8 @@ CREATE TABLE IF NOT EXISTS events (
   metadata TEXT NOT NULL,
   created_at TEXT NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS events_stream_revision ON events (stream, revision);`;
+CREATE UNIQUE INDEX IF NOT EXISTS events_stream_revision ON events (stream, revision);
+CREATE INDEX IF NOT EXISTS events_used_ids ON events (stream, ${USED_ID.key}) WHERE ${USED_ID.types};`;
 const COLUMNS = "position, stream, revision, type, data, metadata";
 const DEFAULT_PAGE = 1000;
 const SUBSCRIPTION_PAGE = 500;
@@ -114,6 +117,10 @@ export function openSqliteEventStore(file: string, options: SqliteEventStoreOpti
   const byStream = db.prepare<[string, number], Row>(`SELECT ${COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision`);
   const page = db.prepare<[number, number], Row>(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`);
   const head = db.prepare<[], number | null>("SELECT MAX(position) FROM events").pluck();
+  // one index probe per key: an IN over json_each(?) of all keys, measured, cost commands ~0.6 ms more
+  const used = db
+    .prepare<[string, string], number>(`SELECT 1 FROM events WHERE stream = ? AND ${USED_ID.types} AND ${USED_ID.key} = ?`)
+    .pluck();
 
   /** up to `maxCount` rows after `after`, fewer once they hold PAGE_BYTES; `cut`: stopped by bytes */
   function readPage(after: number, maxCount: number): { rows: Row[]; cut: boolean } {
@@ -307,6 +314,9 @@ export function openSqliteEventStore(file: string, options: SqliteEventStoreOpti
     },
     async headPosition() {
       return head.get() ?? 0;
+    },
+    async usedIds(stream, keys) {
+      return new Set(keys.filter((key) => used.get(stream, key) !== undefined));
     },
     // Reads keep working on a full disk (they need no new pages) while every append fails: the probe
     // writes and fsyncs one page beside the database, as the writer's WAL append would, then removes it.

@@ -18,6 +18,8 @@ export interface EventStoreFixture {
   cleanup: () => Promise<void>;
   /** default true: an event id stored anywhere is never accepted again (see "same ids" below) */
   uniqueEventIds?: boolean;
+  /** default true: the store offers usedIds (EventStoreDB cannot: its account states keep every id) */
+  usedIds?: boolean;
 }
 
 let seq = 0;
@@ -137,6 +139,37 @@ export function eventStoreContract(name: string, factory: () => Promise<EventSto
       const c = testEvent();
       await conflict(store.append(s("s-3"), [c, c], "no_stream")); // duplicate in one append
       expect(ids(await store.readAll({ after: base }))).toEqual(ids([a, b]));
+    });
+
+    it("usedIds names the ids a stream's account events record once (type:id), and only that stream's", async () => {
+      if (fx.usedIds === false) return void expect(store.usedIds).toBeUndefined();
+      const recorded = (type: string, data: Record<string, unknown>) =>
+        ({ ...testEvent(), type, data: { userId: "u1", ...data } }) as NewEvent;
+      await store.append(
+        s("acct"),
+        [
+          recorded("transaction_created", {
+            transactionId: "t-1",
+            amount: 5,
+            type: "credit",
+            balanceAfter: 5,
+            timestamp: "2025-01-02T03:04:05.678Z",
+            metadata: {},
+          }),
+          recorded("ai_usage", { usageId: "u-1" }),
+          recorded("usage_reserved", { reservationId: "r-1" }),
+          recorded("payment_refunded", { refundId: "f-1", paymentId: "p-1" }),
+          recorded("usage_released", { reservationId: "r-2" }),
+          testEvent(),
+        ],
+        "no_stream",
+      );
+      await store.append(s("other"), [recorded("ai_usage", { usageId: "u-2" })], "no_stream");
+      const asked = ["transaction_created:t-1", "ai_usage:u-1", "usage_reserved:r-1", "payment_refunded:f-1"];
+      const absent = ["ai_usage:u-2", "usage_reserved:r-2", "transaction_created:u-1", "ai_usage:t-1", "transaction_created:t-9"];
+      expect([...(await store.usedIds!(s("acct"), [...asked, ...absent]))].sort()).toEqual([...asked].sort());
+      expect([...(await store.usedIds!(s("other"), asked))]).toEqual([]);
+      expect([...(await store.usedIds!(s("missing"), asked))]).toEqual([]);
     });
 
     it("reads a stream in revision order from a revision; a missing stream is []", async () => {
