@@ -114,7 +114,7 @@ describe("the projector in npm start's worker thread (SQLite)", () => {
     await expectEqualToRebuild(t);
   });
 
-  it("a thread that keeps ending before it applies anything is started again after 0.1, 0.2, 0.4 s (logged)", async () => {
+  it("a thread that keeps ending before it applies anything is started again after 0.1, 0.2, 0.4, 0.8 s (logged)", async () => {
     const before = logged("projector/relay thread ended, restarting").length;
     let ends = 0;
     threads.onStart((worker) =>
