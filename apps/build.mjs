@@ -54,7 +54,7 @@ const EXTERNAL = [
   "@eventstore/db-client",
 ];
 
-// The programs without the API (npm start's child, the projector, the relay) never resolve the API's or
+// The programs without the API (npm start's worker thread, the projector, the relay) never resolve the API's or
 // the gateway's tokens (apps/composition/container.ts imports those modules lazily): their builds leave
 // them out, in their place a module that says so if ever loaded.
 const apiLeftOut = {
@@ -91,14 +91,14 @@ const programs = (entryPoints, plugins = []) =>
 export async function buildAll() {
   // Two builds: esbuild splits by file, so a file one program needs in part (zod's core re-exports every
   // locale; the API's zod uses them) lands whole in a chunk every program imports. The programs without
-  // the API are built apart and load only what they use (npm start's child: 0.55 MB of code instead of
-  // 2.35 MB, ~10 MB less RSS). Chunks both builds make alike have the same name and contents.
+  // the API are built apart and load only what they use (npm start's worker thread: 0.55 MB of code
+  // instead of 2.35 MB, ~10 MB less RSS). Chunks both builds make alike have the same name and contents.
   const [api, background] = await Promise.all([
     programs({ main: "apps/main.ts", cli: "apps/cli/main.ts" }),
     programs(
       {
-        // npm start's projector/relay child (apps/projector/supervisor.ts looks for it next to its own chunk)
-        "projector-child": "apps/projector/child.ts",
+        // npm start's projector/relay thread (apps/projector/supervisor.ts looks for it next to its own chunk)
+        "projector-worker": "apps/projector/worker.ts",
         projector: "apps/projector/main.ts",
         relay: "apps/relay/main.ts",
       },

@@ -1,5 +1,5 @@
-// `npm start`: the API in this process; the projector and (when KAFKA_BROKERS is set) the relay in a
-// child process it starts (apps/projector/supervisor.ts); on the configured engines (embedded SQLite files
+// `npm start`: the API on this process's main thread; the projector and (when KAFKA_BROKERS is set) the
+// relay in a worker thread it starts (apps/projector/supervisor.ts); on the configured engines (embedded SQLite files
 // under DATA_DIR by default, which one `npm start` at a time may use: infra/sqlite/instance-lock.ts).
 // stdout carries JSON log lines only (pino); a configuration error is one plain line on stderr.
 import { resolve } from "node:path";
@@ -12,8 +12,8 @@ async function main() {
   if (config.EVENT_STORE === "sqlite" || config.READ_STORE === "sqlite") lockDataDir(resolve(config.DATA_DIR));
   let listening = () => {};
   const root = compose(config, { background: true, backgroundStarts: new Promise<void>((resolve) => (listening = resolve)) });
-  // the child first: on shutdown the API closes (requests in flight finish) before the relay stops; it is
-  // forked once the API listens, so its start does not take the CPU from the API's (/ready: stores, not the child)
+  // the thread first: on shutdown the API closes (requests in flight finish) before the relay stops; it
+  // starts once the API listens, so its start does not take the CPU from the API's (/ready: stores, not the thread)
   await root.resolve(TOKENS.background);
   const app = await root.resolve(TOKENS.api);
   await app.listen({ port: config.PORT, host: config.HOST });

@@ -5,7 +5,7 @@
 // 3.   command latency on an account with 100k events vs a new account, through createCommandHandler.
 // 3b.  8 accounts of 40k events used in turn vs 8 new ones: the bounded state cache holds them all.
 // 4.   projector catch-up of 200k events vs raw batched inserts of the same events; peak RSS of each.
-// 5.   npm start on those 200k events and an empty read store: its projector child's catch-up and peak RSS.
+// 5.   npm start on those 200k events and an empty read store: its projector thread's catch-up and peak RSS.
 // Every ratio divides by a baseline measured in this run. All traffic stays on 127.0.0.1; temp files
 // are removed at the end. BENCH_SECONDS (default 10) sets the length of each HTTP phase.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -27,17 +27,7 @@ import { compose, TOKENS } from "../apps/composition/container.ts";
 import { loadConfig } from "../infra/config.ts";
 import { projectToHead } from "../test/harness/read-models.ts";
 import { freePort, startServer } from "../test/harness/server.ts";
-import {
-  childrenOf,
-  cpuSecondsOf,
-  projectorChildOf,
-  fmt,
-  memoryOf,
-  printMachine,
-  printTable,
-  sampleRss,
-  systemBusySeconds,
-} from "./machine.ts";
+import { cpuSecondsOf, fmt, memoryOf, printMachine, printTable, sampleRss, systemBusySeconds } from "./machine.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -97,19 +87,15 @@ async function load(url: string, pid: number, userId: (i: number) => string, hea
     requests: [{ method: "POST", setupRequest: usageBody(userId) }],
   });
   await autocannon(options(WARMUP_SECONDS));
-  // npm start is the API process and its projector child: "server" CPU counts both, "API" the first only
-  const children = childrenOf(pid);
-  const childCpu = () => children.reduce((sum, c) => sum + (cpuSecondsOf(c) ?? 0), 0);
-  const cpu0 = [cpuSecondsOf(pid), cpuSecondsOf(), systemBusySeconds(), childCpu()];
+  // npm start is one process: its CPU counts every thread (the API, the projector, the SQLite writer)
+  const cpu0 = [cpuSecondsOf(pid), cpuSecondsOf(), systemBusySeconds()];
   const t0 = performance.now();
   const r = await autocannon(options(SECONDS));
   const elapsed = (performance.now() - t0) / 1000;
-  const cpu1 = [cpuSecondsOf(pid), cpuSecondsOf(), systemBusySeconds(), childCpu()];
+  const cpu1 = [cpuSecondsOf(pid), cpuSecondsOf(), systemBusySeconds()];
   const cores = (i: number) => (cpu0[i] == null || cpu1[i] == null ? null : (cpu1[i]! - cpu0[i]!) / elapsed);
-  const [apiCores, clientCores, busyCores, childCores] = [cores(0), cores(1), cores(2), cores(3)];
-  const serverCores = apiCores === null ? null : apiCores + (childCores ?? 0);
+  const [serverCores, clientCores, busyCores] = [cores(0), cores(1), cores(2)];
   return {
-    apiCores,
     reqPerSec: r.requests.average,
     p50: r.latency.p50,
     p99: r.latency.p99,
@@ -175,16 +161,7 @@ async function aggregator(env: Record<string, string>, phases: Record<string, (i
     const rss = sampleRss(server.pid);
     const results: Record<string, Load> = {};
     for (const [name, userId] of Object.entries(phases)) results[name] = await load(server.url, server.pid, userId, auth);
-    const child = projectorChildOf(server.pid);
-    return {
-      pid: server.pid,
-      results,
-      idleMb,
-      sampledMb: rss.stop(),
-      sampledSharedOnceMb: rss.maxShared(),
-      ...memoryOf(server.pid),
-      childPeakMb: child === undefined ? null : memoryOf(child).peakMb,
-    };
+    return { pid: server.pid, results, idleMb, sampledMb: rss.stop(), ...memoryOf(server.pid) };
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -215,7 +192,6 @@ async function httpBench() {
     "non-2xx": r.non2xx,
     errors: r.errors,
     "server CPU": `${fmt(r.serverCores, 2)} cores`,
-    "of which API process": `${fmt(r.apiCores, 2)} cores`,
     "autocannon CPU": `${fmt(r.clientCores, 2)} cores`,
     "other processes CPU": `${fmt(r.otherCores, 2)} cores`,
     "req per server CPU-s": fmt(r.serverCores ? r.reqPerSec / r.serverCores : null),
@@ -232,20 +208,17 @@ async function httpBench() {
     row("diagnostic: 64 accounts, RUN_PROJECTOR=false", split.results.spread!),
   ]);
   console.log(
-    `\n2. Memory of the npm start API process (and of its projector child) during the load phases above (VmHWM = kernel's peak RSS)`,
+    `\n2. Memory of npm start (one process: the API and its projector thread) during the load phases above (VmHWM = kernel's peak RSS)`,
   );
   const mem = (name: string, m: typeof main) => ({
     process: name,
     "RSS before load": `${fmt(m.idleMb, 1)} MB`,
-    "max 250 ms sample (API + child)": `${fmt(m.sampledMb, 1)} MB`,
-    "same, shared pages once": `${fmt(m.sampledSharedOnceMb, 1)} MB`,
+    "max 250 ms sample": `${fmt(m.sampledMb, 1)} MB`,
     "VmHWM (peak)": `${fmt(m.peakMb, 1)} MB`,
-    "projector child VmHWM": m.childPeakMb === null ? "-" : `${fmt(m.childPeakMb, 1)} MB`,
     "RSS at the end": `${fmt(m.rssMb, 1)} MB`,
   });
   printTable([mem("npm start (64 accounts + hot account)", main), mem("diagnostic: RUN_PROJECTOR=false", split)]);
   const ratio = spread.reqPerSec / baseline.reqPerSec;
-  const peak = (main.peakMb ?? 0) + (main.childPeakMb ?? 0);
   targets.push({
     metric: "HTTP trackUsage, 64 accounts ÷ bare",
     measured: fmt(ratio, 2),
@@ -259,16 +232,10 @@ async function httpBench() {
     reached: "-",
   });
   targets.push({
-    metric: "peak RSS of npm start under load (API + projector child, sum of their peaks)",
-    measured: `${fmt(peak, 1)} MB`,
+    metric: "peak RSS of npm start under load (VmHWM of its one process: the API and its projector thread)",
+    measured: `${fmt(main.peakMb, 1)} MB`,
     target: "≤ 200 MB",
-    reached: verdict(main.peakMb !== null && peak <= 200),
-  });
-  targets.push({
-    metric: "diagnostic: the same peak with the pages API and child share counted once (API RSS + child private)",
-    measured: `${fmt(main.sampledSharedOnceMb, 1)} MB`,
-    target: "(reported)",
-    reached: "-",
+    reached: verdict(main.peakMb !== null && main.peakMb <= 200),
   });
 }
 
@@ -598,13 +565,7 @@ async function startCatchingUp(eventsFile: string, head: number) {
       await new Promise((r) => setTimeout(r, 100));
     }
     const seconds = (performance.now() - t0) / 1000;
-    const child = projectorChildOf(server.pid);
-    return {
-      seconds,
-      childCpuSeconds: child === undefined ? null : cpuSecondsOf(child),
-      childPeakMb: child === undefined ? null : memoryOf(child).peakMb,
-      apiPeakMb: memoryOf(server.pid).peakMb,
-    };
+    return { seconds, cpuSeconds: cpuSecondsOf(server.pid), peakMb: memoryOf(server.pid).peakMb };
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -648,15 +609,14 @@ async function projectionBench() {
     ]);
     const started = await startCatchingUp(eventsFile, head);
     console.log(
-      `\n5. npm start on that event store with an empty read store: its projector child catches up the ${head.toLocaleString("en-US")} events`,
+      `\n5. npm start on that event store with an empty read store: its projector thread catches up the ${head.toLocaleString("en-US")} events`,
     );
     printTable([
       {
         "seconds to lag 0": started.seconds.toFixed(2),
         "events/s": fmt(head / started.seconds),
-        "child CPU s": fmt(started.childCpuSeconds, 2),
-        "child VmHWM (peak)": `${fmt(started.childPeakMb, 1)} MB`,
-        "API VmHWM (peak)": `${fmt(started.apiPeakMb, 1)} MB`,
+        "npm start CPU s (API idle + projector thread)": fmt(started.cpuSeconds, 2),
+        "npm start VmHWM (peak)": `${fmt(started.peakMb, 1)} MB`,
       },
     ]);
     const ratio = rate(projected) / rate(raw);

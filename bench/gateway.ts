@@ -88,7 +88,6 @@ interface Sample {
   errors: string;
   settled: string;
   rssMb: number | null;
-  sharedOnceMb: number | null;
 }
 
 async function main() {
@@ -140,7 +139,6 @@ async function main() {
           const rss = m.pid === null ? null : sampleRss(m.pid, 100);
           const r = await measure(m.target, SECONDS);
           const rssMb = rss?.stop() ?? null;
-          const sharedOnceMb = rss?.maxShared() ?? null;
           const phase = "latencies" in r ? (r as Phase) : null;
           const sample: Sample = phase
             ? {
@@ -150,7 +148,6 @@ async function main() {
                 errors: phase.errors ? `${phase.errors} (${phase.failures})` : "0",
                 settled: m.ours ? `${phase.settled}/${phase.requests}` : "-",
                 rssMb,
-                sharedOnceMb,
               }
             : {
                 p50: NaN,
@@ -159,7 +156,6 @@ async function main() {
                 errors: String((r as { errors: number }).errors),
                 settled: "-",
                 rssMb,
-                sharedOnceMb,
               };
           ((results[load] ??= {})[m.target.name] ??= []).push(sample);
         }
@@ -170,7 +166,7 @@ async function main() {
     const direct = measured[0]!.target.name;
     const perRound: Record<string, string | number>[] = [];
     const summary: Record<string, string | number>[] = [];
-    const med = new Map<string, { addedP50: number; addedP99: number; ratio: number; rssMb: number; sharedOnceMb: number }>(); // by `${load}|${target}`
+    const med = new Map<string, { addedP50: number; addedP99: number; ratio: number; rssMb: number }>(); // by `${load}|${target}`
     for (const [load, byTarget] of Object.entries(results)) {
       const latency = !load.startsWith("max throughput");
       for (const m of measured) {
@@ -200,8 +196,7 @@ async function main() {
         const addedP99 = median(samples.map((s, i) => s.p99 - byTarget[direct]![i]!.p99));
         const ratio = median(samples.map((s, i) => s.reqPerSec / byTarget[direct]![i]!.reqPerSec));
         const rssMb = Math.max(...samples.map((s) => s.rssMb ?? NaN));
-        const sharedOnceMb = Math.max(...samples.map((s) => s.sharedOnceMb ?? NaN));
-        med.set(`${load}|${m.target.name}`, { addedP50, addedP99, ratio, rssMb, sharedOnceMb });
+        med.set(`${load}|${m.target.name}`, { addedP50, addedP99, ratio, rssMb });
         summary.push({
           load,
           target: m.target.name,
@@ -209,7 +204,6 @@ async function main() {
           "added p99 (median)": latency ? ms(addedP99) : "-",
           "req/s ÷ direct (median)": latency ? "-" : fmt(ratio, 3),
           "peak RSS (max sample)": `${fmt(rssMb, 1)} MB`,
-          "shared pages once": `${fmt(sharedOnceMb, 1)} MB`,
         });
       }
     }
@@ -265,16 +259,10 @@ async function main() {
         target: "≤ 200 MB",
         reached: verdict(get(load).rssMb <= 200),
       })),
-      ...[plainLoad, streamLoad, maxLoad].map((load) => ({
-        metric: `diagnostic: peak of ours with shared pages once (API RSS + child private), ${load}`,
-        measured: `${fmt(get(load).sharedOnceMb, 1)} MB`,
-        target: "(reported)",
-        reached: "-",
-      })),
     ];
     console.log("\nTargets (issue 13; medians of the rounds)");
     printTable(targets);
-    console.log("\nPeak RSS over the whole run (VmHWM)");
+    console.log("\nPeak RSS over the whole run (VmHWM; npm start is one process: the API and its projector thread)");
     printTable(
       measured
         .filter((m) => m.pid !== null)

@@ -76,24 +76,13 @@ export function cpuSecondsOf(pid: number | "self" = "self"): number | null {
   }
 }
 
-/** the child processes of `pid` (npm start's projector child, esbuild's service), from /proc/<pid>/task/<pid>/children */
+/** the child processes of `pid`, from /proc/<pid>/task/<pid>/children (npm start has none: its projector is a thread) */
 export function childrenOf(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
     return [];
   }
-}
-
-/** npm start's projector child process (apps/projector/child.ts), if it runs one */
-export function projectorChildOf(pid: number): number | undefined {
-  return childrenOf(pid).find((child) => {
-    try {
-      return readFileSync(`/proc/${child}/cmdline`, "utf8").includes("projector");
-    } catch {
-      return false;
-    }
-  });
 }
 
 /** CPU seconds all cores have spent busy so far (everything but idle and iowait), from /proc/stat. */
@@ -107,34 +96,16 @@ export function systemBusySeconds(): number | null {
   }
 }
 
-/** A process's private memory in MB (Private_Clean + Private_Dirty of /proc/<pid>/smaps_rollup): its RSS
- * less the pages it shares (the node binary, libraries), so RSS(API) + private(child) counts the pages
- * npm start's two processes share once, not twice; null where unreadable. */
-export function privateOf(pid: number | "self" = "self"): number | null {
-  try {
-    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
-    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(rollup)?.[1] ?? NaN);
-    const total = kb("Private_Clean") + kb("Private_Dirty");
-    return Number.isFinite(total) ? total / 1024 : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Samples VmRSS of `pid` plus its child processes (npm start's projector child) every `everyMs` until
- * stopped; returns the highest sample: what the program as a whole holds at one instant. Beside it, as a
- * diagnostic, the same with the pages the processes share counted once (`maxShared()`: RSS of `pid` + the
- * children's private memory). */
+/** Samples VmRSS of `pid` every `everyMs` until stopped; returns the highest sample: what the program holds
+ * at one instant. `npm start` is one process (the API, the projector and relay thread, the SQLite writer
+ * thread), so its RSS counts every page once; should it ever start child processes, their RSS is added. */
 export function sampleRss(pid: number | "self", everyMs = 250) {
   let max: number | null = null;
-  let maxShared: number | null = null;
   const take = () => {
     const own = memoryOf(pid).rssMb;
     const children = pid === "self" ? [] : childrenOf(pid);
     const rssMb = own === null ? null : children.reduce((sum, child) => sum + (memoryOf(child).rssMb ?? 0), own);
     if (rssMb !== null && (max === null || rssMb > max)) max = rssMb;
-    const sharedOnce = own === null ? null : children.reduce((sum, child) => sum + (privateOf(child) ?? 0), own);
-    if (sharedOnce !== null && (maxShared === null || sharedOnce > maxShared)) maxShared = sharedOnce;
   };
   take();
   const timer = setInterval(take, everyMs);
@@ -145,7 +116,6 @@ export function sampleRss(pid: number | "self", everyMs = 250) {
       take();
       return max;
     },
-    maxShared: () => maxShared,
   };
 }
 

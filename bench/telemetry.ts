@@ -9,7 +9,7 @@
 // the ratio measures span creation and export, and the exposition. Loads: the gateway's closed loop at 64
 // connections (plain chat against the upstream fixture) and HTTP trackUsage at 64 connections.
 // Beside throughput, the CPU the API process spent per request in each measured phase (/proc/<pid>/stat:
-// its threads, the SQLite writer included; not the projector child): on a shared machine the closed-loop
+// all its threads: the SQLite writer and the projector thread included): on a shared machine the closed-loop
 // throughput swings with the other processes, while CPU per request barely does. "÷ off by CPU" is
 // off's CPU per request ÷ this configuration's, the throughput ratio a CPU-bound server would show.
 import { once } from "node:events";

@@ -30,7 +30,7 @@ import { holds } from "../../projections/holds.ts";
 import { allProjections } from "../../projections/index.ts";
 import { startProjector, watchProjector, type ProjectorHandle } from "../../projections/projector-handle.ts";
 import type { ReadStore } from "../../projections/read-store.ts";
-import type { BackgroundProcess } from "../projector/supervisor.ts";
+import type { BackgroundWorker } from "../projector/supervisor.ts";
 import type { StartedRelay } from "../relay/start.ts";
 import { adminTokenOf, openEventStore, openReadStore, type AdminToken } from "./engines.ts";
 
@@ -44,11 +44,13 @@ import { adminTokenOf, openEventStore, openReadStore, type AdminToken } from "./
 export interface ComposeOptions {
   /** false: follow the checkpoint of a projector in another process instead of running one here */
   projector?: boolean;
-  /** the projector (RUN_PROJECTOR) and the relay (KAFKA_BROKERS) run in a child process of this one
+  /** the projector (RUN_PROJECTOR) and the relay (KAFKA_BROKERS) run in a worker thread of this process
    * (`npm start`; resolve TOKENS.background), not on its event loop */
   background?: boolean;
-  /** with `background`: the child is forked once this resolves (default: at once) */
+  /** with `background`: the thread starts once this resolves (default: at once) */
   backgroundStarts?: Promise<unknown>;
+  /** with `background`: a thread silent for this long is replaced (default 10 s; tests shorten it) */
+  backgroundHungAfterMs?: number;
   /** the clock, ISO-8601 UTC (tests fix it) */
   now?: () => string;
   /** where log lines go (default: stdout) */
@@ -108,8 +110,8 @@ export const TOKENS = {
   api: token<Promise<FastifyInstance>>("Api"),
   publisher: token<Promise<KafkaPublisher>>("KafkaPublisher"),
   relay: token<Promise<StartedRelay>>("Relay"),
-  /** with `background`: the child process running the projector and the relay (undefined: neither runs) */
-  background: token<Promise<BackgroundProcess | undefined>>("BackgroundProcess"),
+  /** with `background`: the worker thread running the projector and the relay (undefined: neither runs) */
+  background: token<Promise<BackgroundWorker | undefined>>("BackgroundWorker"),
   openTopic: token<OpenTopic>("OpenTopic"),
 };
 
@@ -240,7 +242,7 @@ export function compose(config: Config, options: ComposeOptions = {}) {
     };
   });
   // the gateway, its providers (undici) and its request schemas (zod) load when the API resolves them:
-  // npm start's projector child and the projector, relay and CLI programs do not pay for them
+  // npm start's projector thread and the projector, relay and CLI programs do not pay for them
   bind(TOKENS.providers, async () => (await import("../../infra/providers/index.ts")).providersFromConfig(config));
   bind(
     TOKENS.gateway,
@@ -322,15 +324,12 @@ export function compose(config: Config, options: ComposeOptions = {}) {
     async () => {
       if (!options.background || !(config.RUN_PROJECTOR || config.KAFKA_BROKERS)) return undefined;
       const [events, reads] = await Promise.all([get(TOKENS.events), get(TOKENS.reads)]);
-      return (await import("../projector/supervisor.ts")).startBackgroundProcess(
-        config,
-        events,
-        reads,
-        get(TOKENS.logger),
-        options.backgroundStarts,
-      );
+      return (await import("../projector/supervisor.ts")).startBackgroundWorker(config, events, reads, get(TOKENS.logger), {
+        begin: options.backgroundStarts,
+        hungAfterMs: options.backgroundHungAfterMs,
+      });
     },
-    (child) => child?.stop(),
+    (background) => background?.stop(),
   );
   bind(TOKENS.openTopic, () => {
     const { brokers, topic } = kafka();

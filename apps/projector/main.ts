@@ -1,6 +1,6 @@
 // The projector as its own app (docker-compose `projector`): builds the read models from the event
-// store, from its checkpoint, until SIGTERM. `npm start` runs the same projector in a child process
-// (supervisor.ts, child.ts). With METRICS_PORT set it serves GET /metrics there (its lag, batch times,
+// store, from its checkpoint, until SIGTERM. `npm start` runs the same projector in a worker thread
+// (supervisor.ts, worker.ts). With METRICS_PORT set it serves GET /metrics there (its lag, batch times,
 // Node's own metrics).
 import { ConfigError, loadConfig } from "../../infra/config.ts";
 import { compose, TOKENS } from "../composition/container.ts";

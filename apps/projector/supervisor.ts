@@ -1,13 +1,14 @@
-// `npm start` runs the projector (RUN_PROJECTOR) and the relay (KAFKA_BROKERS) in ONE child process
-// (child.ts), composed from the same configuration: projection and publishing use the second core and a
-// heap of their own, not the API's event loop. (A worker thread would not do: Node 20 applies no module
-// loader hooks in workers, so TypeScript under tsx could not run there.) The child ends with its parent:
-// it exits when the IPC channel closes, which the kernel does when the parent dies, SIGKILL included. A
-// child that fails or is killed is started again with backoff and resumes from its checkpoints (the
-// position guards make a replayed batch a no-op, as after any crash).
-// The API's side is a ProjectorHandle fed by the child's `applied` messages: `minPosition` waits end as
-// soon as the child has applied the position, without polling the checkpoint.
-import { fork, type ChildProcess } from "node:child_process";
+// `npm start` runs the projector (RUN_PROJECTOR) and the relay (KAFKA_BROKERS) in ONE worker thread of its
+// own process (worker.ts), composed from the same configuration: projection and publishing use the second
+// core and a V8 heap of their own (capped, below), not the API's event loop, and share the process's node
+// binary, libraries and native code instead of a second process's (~50 MB of RSS; BENCHMARKS.md, Memory).
+// A thread that ends (a crash, its heap cap reached) is started again with backoff; one whose heartbeat
+// stops (its event loop stuck) is terminated and replaced. Either way the new thread resumes from the
+// checkpoints: the position guards make a replayed batch a no-op, as after any crash. The thread cannot
+// outlive `npm start`: it is part of the process.
+// The API's side is a ProjectorHandle fed by the thread's `applied` messages: `minPosition` waits end as
+// soon as the thread has applied the position, without polling the checkpoint.
+import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
 import type { EventStore } from "../../domain/event-store.ts";
 import type { Config } from "../../infra/config.ts";
@@ -15,60 +16,95 @@ import { readCheckpoint } from "../../projections/checkpoints.ts";
 import { appliedPositions, type ProjectorHandle } from "../../projections/projector-handle.ts";
 import type { ReadStore } from "../../projections/read-store.ts";
 
-/** child → API: started, or the read models applied `position`; API → child: "stop" */
-export type ChildMessage = { type: "applied"; position: number };
+/** thread → API: the read models applied `position`; or its event loop still turns (every `heartbeatMs`) */
+export type WorkerMessage = { type: "applied"; position: number } | { type: "alive" };
+/** API → thread */
+export type SupervisorMessage = "stop";
+/** what the thread starts with: the configuration as environment variables, and its heartbeat period */
+export interface WorkerData {
+  env: Record<string, string>;
+  heartbeatMs: number;
+}
 
-export interface BackgroundProcess {
-  /** the projector's handle for the API (its stop() does nothing: the child stops with `stop` below) */
+export interface BackgroundWorker {
+  /** the projector's handle for the API (its stop() does nothing: the thread stops with `stop` below) */
   readonly projector: ProjectorHandle;
-  /** the running child's pid (undefined before it is forked, and between a crash and its restart) */
-  pid(): number | undefined;
-  /** asks the child to stop its relay and projector and close its stores; resolves once it has exited */
+  /** the running thread's id (undefined before it starts, and between its end and its replacement) */
+  threadId(): number | undefined;
+  /** asks the thread to stop its relay and projector and close its stores; resolves once it has ended */
   stop(): Promise<void>;
 }
 
-// Under tsx (development, tests) the child runs the TypeScript source with tsx's loader; compiled, the
-// child's bundle sits next to this code (a variable, so a bundler's rewriting of literal URLs leaves it)
-const CHILD = import.meta.url.endsWith(".ts") ? "./child.ts" : "./projector-child.js";
-// The child's V8 heap, sized to what it holds rather than inherited from the API: projector batches are
-// bounded (4 MiB of event text) and a 200k-event catch-up peaks at ~36 MB of heap, so a 96 MB cap leaves
-// room; 2 MiB semi-spaces instead of up to 16 keep ~25 MB of young generation out of its RSS, for more
-// scavenges (a 200k-event catch-up: 9.3 → 11–13 s on a shared machine; at the API's pace the child idles).
-const CHILD_HEAP = ["--max-old-space-size=96", "--max-semi-space-size=2"];
+export interface SupervisorOptions {
+  /** the thread starts once this resolves (npm start: once the API listens, so the two starts do not share the CPU) */
+  begin?: Promise<unknown>;
+  /** a thread that sent nothing for this long is terminated and replaced (default 10 s; tests shorten it) */
+  hungAfterMs?: number;
+}
 
-export async function startBackgroundProcess(
+// Under tsx (development, tests) a small module loads worker.ts through tsx's API (Node 20 applies no
+// module loader hooks in worker threads); compiled, the thread's bundle sits next to this code (a
+// variable, so a bundler's rewriting of literal URLs leaves it)
+const WORKER = import.meta.url.endsWith(".ts") ? "./worker-tsx.mjs" : "./projector-worker.js";
+// The thread's V8 heap, sized to what it holds rather than the API's: projector batches are bounded
+// (4 MiB of event text) and a 200k-event catch-up peaks at ~36 MB of heap, so a 96 MB old generation
+// leaves room; a 6 MB young generation (2 MiB semi-spaces) keeps it out of the RSS for more scavenges.
+// Reaching the cap ends the thread (ERR_WORKER_OUT_OF_MEMORY), not the process: it is started again.
+const HEAP = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 6 };
+const HEARTBEAT_MS = 1000;
+const HUNG_AFTER_MS = 10_000;
+const FIRST_DELAY_MS = 100;
+const MAX_DELAY_MS = 30_000;
+
+export async function startBackgroundWorker(
   config: Config,
   events: EventStore,
   reads: ReadStore,
   log: Logger,
-  /** the child is forked once this resolves (npm start: once the API listens, so the two starts do not share the CPU) */
-  begin: Promise<unknown> = Promise.resolve(),
-): Promise<BackgroundProcess> {
+  { begin = Promise.resolve(), hungAfterMs = HUNG_AFTER_MS }: SupervisorOptions = {},
+): Promise<BackgroundWorker> {
   const applied = appliedPositions(await readCheckpoint(reads));
   let stopping = false;
-  let child: ChildProcess | undefined;
-  let exited = Promise.resolve();
-  let delay = 100;
-  const execArgv = [...CHILD_HEAP, ...(CHILD.endsWith(".ts") ? ["--import", "tsx"] : [])];
+  let worker: Worker | undefined;
+  let lastHeard = 0;
+  let ended = Promise.resolve();
+  let delay = FIRST_DELAY_MS;
+  const workerData: WorkerData = { env: envOf(config), heartbeatMs: HEARTBEAT_MS };
 
   function start() {
-    const c = fork(new URL(CHILD, import.meta.url), [], { env: { ...process.env, ...childEnv(config) }, execArgv, stdio: "inherit" });
-    child = c;
-    exited = new Promise((resolve) => c.once("exit", () => resolve()));
-    c.on("message", (m: ChildMessage) => {
+    const w = new Worker(new URL(WORKER, import.meta.url), { workerData, execArgv: [], resourceLimits: HEAP });
+    worker = w;
+    lastHeard = Date.now();
+    ended = new Promise((resolve) => w.once("exit", () => resolve()));
+    w.on("message", (m: WorkerMessage) => {
+      lastHeard = Date.now();
       if (m.type !== "applied" || m.position <= applied.position()) return;
       applied.reached(m.position);
-      delay = 100;
+      delay = FIRST_DELAY_MS;
     });
-    c.on("error", (err) => log.error({ err }, "projector/relay process failed"));
-    c.on("exit", (code, signal) => {
-      if (child === c) child = undefined;
+    w.on("error", (err) => log.error({ err }, "projector/relay thread failed"));
+    w.on("exit", (code) => {
+      if (worker === w) worker = undefined;
       if (stopping) return;
-      log.error({ code, signal, restartInMs: delay }, "projector/relay process exited, restarting");
+      log.error({ code, restartInMs: delay }, "projector/relay thread ended, restarting");
       setTimeout(() => stopping || start(), delay).unref();
-      delay = Math.min(delay * 2, 30_000);
+      delay = Math.min(delay * 2, MAX_DELAY_MS);
     });
   }
+
+  // a thread stuck in JavaScript (a loop that never yields) stops its heartbeat: terminate() ends it at
+  // once, and its exit restarts it as a crash would. (One stuck inside a native call ends when it returns.)
+  const watchdog = setInterval(
+    () => {
+      const silentMs = Date.now() - lastHeard;
+      if (!worker || silentMs <= hungAfterMs) return;
+      log.error({ threadId: worker.threadId, silentMs }, "projector/relay thread unresponsive, terminating it");
+      lastHeard = Date.now(); // once per hang
+      void worker.terminate();
+    },
+    Math.min(HEARTBEAT_MS, hungAfterMs / 2),
+  ).unref();
+
   void begin.then(() => stopping || start());
 
   return {
@@ -78,18 +114,19 @@ export async function startBackgroundProcess(
       catchUp: async (timeoutMs = 1000) => applied.waitFor(await events.headPosition(), timeoutMs),
       stop: async () => undefined,
     },
-    pid: () => child?.pid,
+    threadId: () => worker?.threadId,
     async stop() {
       stopping = true;
-      if (child?.connected) child.send("stop");
-      await exited;
+      worker?.postMessage("stop" satisfies SupervisorMessage);
+      await ended; // the watchdog still ends a thread that hangs on its way out
+      clearInterval(watchdog);
       applied.cancel();
     },
   };
 }
 
-/** the configuration as environment variables: the child loads it as any program does */
-function childEnv(config: Config): Record<string, string> {
+/** the configuration as environment variables: the thread loads it as any program does */
+function envOf(config: Config): Record<string, string> {
   return Object.fromEntries(
     Object.entries(config)
       .filter(([, v]) => v !== undefined)

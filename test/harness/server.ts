@@ -18,16 +18,6 @@ export async function freePort(): Promise<number> {
  * V8 collect at a live heap of tens of MB instead of letting garbage grow to ~130 MB first, and 8 MiB
  * semi-spaces instead of up to 16 (~16 MB less peak RSS, no measurable throughput cost; BENCHMARKS.md, issue 13).
  */
-/** whether a process with this pid exists (signal 0 checks without sending anything) */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export const SERVER_NODE_FLAGS = ["--max-old-space-size=192", "--max-semi-space-size=8"];
 
 /**
