@@ -12,6 +12,9 @@
 // its threads, the SQLite writer included; not the projector child): on a shared machine the closed-loop
 // throughput swings with the other processes, while CPU per request barely does. "÷ off by CPU" is
 // off's CPU per request ÷ this configuration's, the throughput ratio a CPU-bound server would show.
+// For profiling: BENCH_LOADS=gateway (or trackUsage) and BENCH_CONFIGS=off,every (configurations whose names
+// contain one of these) narrow the run; BENCH_CPU_PROF=<dir> runs every API process with `--cpu-prof` into
+// that directory (a profile of its main thread, written when the bench stops it).
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
@@ -31,6 +34,7 @@ const CONNECTIONS = 64;
 const USERS = 64;
 const ADMIN_TOKEN = "bench-admin-token-0123456789abcdef";
 const UPSTREAM_KEY = "bench-upstream-key-0123456789";
+const CPU_PROF = process.env.BENCH_CPU_PROF;
 const admin = { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` };
 
 type Cannon = (
@@ -60,15 +64,18 @@ async function startSink() {
 
 async function startOurs(fixtureUrl: string, env: Record<string, string>) {
   const dir = mkdtempSync(join(tmpdir(), "aggregator-bench-telemetry-"));
-  const server = await startServer({
-    DATA_DIR: dir,
-    ADMIN_TOKEN,
-    LOG_LEVEL: "warn",
-    KAFKA_BROKERS: "",
-    OPENAI_BASE_URL: `${fixtureUrl}/openai/v1`,
-    OPENAI_API_KEY: UPSTREAM_KEY,
-    ...env,
-  });
+  const server = await startServer(
+    {
+      DATA_DIR: dir,
+      ADMIN_TOKEN,
+      LOG_LEVEL: "warn",
+      KAFKA_BROKERS: "",
+      OPENAI_BASE_URL: `${fixtureUrl}/openai/v1`,
+      OPENAI_API_KEY: UPSTREAM_KEY,
+      ...env,
+    },
+    CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF}`] : [],
+  );
   const keys: string[] = [];
   for (let i = 0; i < USERS; i++) {
     const userId = `bench-${i}`;
@@ -97,11 +104,19 @@ async function startOurs(fixtureUrl: string, env: Record<string, string>) {
 }
 type Ours = Awaited<ReturnType<typeof startOurs>>;
 
+/** only the entries whose names contain one of the comma-separated words of `filter` ("off" is always kept) */
+const only = <T>(entries: Record<string, T>, filter: string | undefined): Record<string, T> =>
+  filter
+    ? Object.fromEntries(
+        Object.entries(entries).filter(([name]) => name === "off" || filter.split(",").some((w) => name.includes(w.trim()))),
+      )
+    : entries;
+
 /** the configurations measured; "off" first (the ratios are against it) */
-const CONFIGS: Record<string, (endpoint: string) => Record<string, string>> = {
+const ALL_CONFIGS: Record<string, (endpoint: string) => Record<string, string>> = {
   off: () => ({}),
   "on, every trace": (endpoint) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }),
-  // diagnostic: the SDK, its context manager and the instrumentation run, but no span is recorded or sent
+  // diagnostic: the SDK and the instrumentation run, but no span is recorded or sent
   "on, no trace sampled": (endpoint) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: "always_off" }),
   "on, 1 trace in 10": (endpoint) => ({
     OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
@@ -110,9 +125,11 @@ const CONFIGS: Record<string, (endpoint: string) => Record<string, string>> = {
   }),
 };
 
+const CONFIGS = only(ALL_CONFIGS, process.env.BENCH_CONFIGS);
+
 const chat = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Say hello to the benchmark." }], max_tokens: 64 });
 
-const LOADS = {
+const ALL_LOADS = {
   gateway: (ours: Ours, seconds: number) => {
     let k = 0;
     const url = new URL(`${ours.server.url}/v1/chat/completions`);
@@ -149,6 +166,8 @@ const LOADS = {
     return { reqPerSec: r.requests.average, errors: r.non2xx + r.errors + r.timeouts };
   },
 };
+
+const LOADS = only(ALL_LOADS, process.env.BENCH_LOADS);
 
 /** GET /metrics every second while `during` runs; how many scrapes answered 200 */
 async function scraped(url: string, during: Promise<unknown>) {
