@@ -1,8 +1,9 @@
 // Issue 10 "Done when", overhead: gateway and trackUsage throughput with tracing exported and /metrics
 // scraped ("on") vs neither ("off"), in the same run, as the ratio on ÷ off (target ≥ 0.95).
 //   npm run bench -- telemetry   (BENCH_SECONDS per phase, default 10; BENCH_ROUNDS, default 3)
-// Two `npm start` servers on fresh DATA_DIRs, started together and measured in turn, alternating which
-// goes first each round so drift on a shared machine falls on both. "on": OTEL_EXPORTER_OTLP_ENDPOINT
+// One `npm start` server per configuration on fresh DATA_DIRs, started together and measured in turn, the
+// order rotating each round so drift on a shared machine falls on all; each phase on accounts of its own
+// (seedAccounts). "on": OTEL_EXPORTER_OTLP_ENDPOINT
 // points at a local OTLP/HTTP receiver (this process; it reads and drops every export) and /metrics is
 // scraped every second (15× Prometheus's default rate). What cannot be turned off: the prom-client
 // counters and histograms are updated in both (they are always compiled in), so "off" still pays them;
@@ -76,26 +77,8 @@ async function startOurs(fixtureUrl: string, env: Record<string, string>) {
     },
     CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF}`] : [],
   );
-  const keys: string[] = [];
-  for (let i = 0; i < USERS; i++) {
-    const userId = `bench-${i}`;
-    const pay = await fetch(`${server.url}/billing/payment/process`, {
-      method: "POST",
-      headers: admin,
-      body: JSON.stringify({ userId, amount: "100000" }),
-    });
-    if (pay.status !== 201) throw new Error(`seeding ${userId}: ${pay.status} ${await pay.text()}`);
-    if (i >= 20) continue; // 20 keys, as the gateway bench
-    const key = await fetch(`${server.url}/auth/api-keys`, {
-      method: "POST",
-      headers: admin,
-      body: JSON.stringify({ userId, name: "bench" }),
-    });
-    keys.push(((await key.json()) as { key: string }).key);
-  }
   return {
     server,
-    keys,
     async stop() {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -103,6 +86,31 @@ async function startOurs(fixtureUrl: string, env: Record<string, string>) {
   };
 }
 type Ours = Awaited<ReturnType<typeof startOurs>>;
+
+/**
+ * Fresh accounts for one phase and its warm-up: `count` users funded, the first `keyCount` with a key. Each
+ * phase starts on short streams, so the command handler's state cache (32 MB, LRU) holds the accounts in
+ * use: with the same 20 gateway accounts all run long (~12k events each by the third round), it evicted one
+ * per command and each command re-read its whole stream — the collapsed phases of earlier runs (22–412
+ * req/s), whichever server had served the most, which no ratio survives.
+ */
+async function seedAccounts(url: string, prefix: string, count: number, keyCount: number) {
+  const users = Array.from({ length: count }, (_, i) => `bench-${prefix}-${i}`);
+  const keys: string[] = [];
+  for (const [i, userId] of users.entries()) {
+    const pay = await fetch(`${url}/billing/payment/process`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ userId, amount: "100000" }),
+    });
+    if (pay.status !== 201) throw new Error(`seeding ${userId}: ${pay.status} ${await pay.text()}`);
+    if (i >= keyCount) continue;
+    const key = await fetch(`${url}/auth/api-keys`, { method: "POST", headers: admin, body: JSON.stringify({ userId, name: "bench" }) });
+    keys.push(((await key.json()) as { key: string }).key);
+  }
+  return { users, keys };
+}
+type Accounts = Awaited<ReturnType<typeof seedAccounts>>;
 
 /** only the entries whose names contain one of the comma-separated words of `filter` ("off" is always kept) */
 const only = <T>(entries: Record<string, T>, filter: string | undefined): Record<string, T> =>
@@ -129,18 +137,21 @@ const CONFIGS = only(ALL_CONFIGS, process.env.BENCH_CONFIGS);
 
 const chat = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Say hello to the benchmark." }], max_tokens: 64 });
 
+/** each load with the accounts it is seeded (users, of them with a key) */
+const ACCOUNTS = { gateway: [20, 20], trackUsage: [USERS, 0] } as const;
+
 const ALL_LOADS = {
-  gateway: (ours: Ours, seconds: number) => {
+  gateway: (ours: Ours, { keys }: Accounts, seconds: number) => {
     let k = 0;
     const url = new URL(`${ours.server.url}/v1/chat/completions`);
     return maxThroughput(
-      { name: "ours", url, headers: () => ({ authorization: `Bearer ${ours.keys[k++ % ours.keys.length]}` }) },
+      { name: "ours", url, headers: () => ({ authorization: `Bearer ${keys[k++ % keys.length]}` }) },
       chat,
       CONNECTIONS,
       seconds,
     );
   },
-  trackUsage: async (ours: Ours, seconds: number) => {
+  trackUsage: async (ours: Ours, { users }: Accounts, seconds: number) => {
     let n = 0;
     const r = await autocannon({
       url: `${ours.server.url}/billing/usage/track`,
@@ -153,7 +164,7 @@ const ALL_LOADS = {
           setupRequest: (req: Record<string, unknown>) => ({
             ...req,
             body: JSON.stringify({
-              userId: `bench-${n % USERS}`,
+              userId: users[n % users.length],
               provider: "openai",
               model: "gpt-4o-mini",
               promptTokens: 10 + (n++ % 50),
@@ -203,9 +214,11 @@ async function main() {
       for (const [load, measure] of Object.entries(LOADS)) {
         for (const name of order) {
           const ours = servers[name]!;
-          await measure(ours, WARMUP_SECONDS);
+          const [count, keyCount] = ACCOUNTS[load as keyof typeof ACCOUNTS];
+          const accounts = await seedAccounts(ours.server.url, `${round}-${load}`, count, keyCount);
+          await measure(ours, accounts, WARMUP_SECONDS);
           const cpuBefore = cpuSecondsOf(ours.server.pid)!;
-          const phase = measure(ours, SECONDS);
+          const phase = measure(ours, accounts, SECONDS);
           if (name !== "off") scrapes += await scraped(ours.server.url, phase);
           const r = await phase;
           const msPerRequest = ((cpuSecondsOf(ours.server.pid)! - cpuBefore) * 1000) / (r.reqPerSec * SECONDS);
