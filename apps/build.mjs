@@ -77,11 +77,13 @@ const openTelemetryEsm = {
   setup(b) {
     b.onResolve({ filter: /^@opentelemetry\/[^/]+$/ }, ({ path, resolveDir }) => {
       // the package's folder: up from its main file to the package.json that names it
-      let dir = dirname(createRequire(resolve(resolveDir, "_.js")).resolve(path));
-      while (!existsSync(resolve(dir, "package.json")) || JSON.parse(readFileSync(resolve(dir, "package.json"), "utf8")).name !== path)
-        dir = dirname(dir);
-      const { module } = JSON.parse(readFileSync(resolve(dir, "package.json"), "utf8"));
-      return module ? { path: resolve(dir, module) } : undefined;
+      const manifestOf = (dir) =>
+        existsSync(resolve(dir, "package.json")) ? JSON.parse(readFileSync(resolve(dir, "package.json"), "utf8")) : {};
+      for (let dir = dirname(createRequire(resolve(resolveDir, "_.js")).resolve(path)); dir !== dirname(dir); dir = dirname(dir)) {
+        const { name, module } = manifestOf(dir);
+        if (name === path) return module ? { path: resolve(dir, module) } : undefined;
+      }
+      return undefined;
     });
   },
 };
