@@ -3,7 +3,7 @@
 //   npm run bench -- telemetry   (BENCH_SECONDS per phase, default 10; BENCH_ROUNDS, default 3)
 // One `npm start` server per configuration on fresh DATA_DIRs, started together and measured in turn, the
 // order rotating each round so drift on a shared machine falls on all; each phase on accounts of its own
-// (seedAccounts). "on": OTEL_EXPORTER_OTLP_ENDPOINT
+// (seedAccounts), and the next one only once its projector caught up (caughtUp). "on": OTEL_EXPORTER_OTLP_ENDPOINT
 // points at a local OTLP/HTTP receiver (this process; it reads and drops every export) and /metrics is
 // scraped every second (15× Prometheus's default rate). What cannot be turned off: the prom-client
 // counters and histograms are updated in both (they are always compiled in), so "off" still pays them;
@@ -111,6 +111,19 @@ async function seedAccounts(url: string, prefix: string, count: number, keyCount
   return { users, keys };
 }
 type Accounts = Awaited<ReturnType<typeof seedAccounts>>;
+
+/**
+ * Waits until the server's projector (npm start's child) has applied every event: a phase leaves a backlog
+ * of projection work that would otherwise take CPU from the next phase, whichever server runs it.
+ */
+async function caughtUp(url: string) {
+  for (let waited = 0; waited < 120_000; waited += 200) {
+    const status = (await (await fetch(`${url}/system/status`, { headers: admin })).json()) as { projector: { lag: number | null } };
+    if (status.projector.lag === 0) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url}: the projector did not catch up within 120 s`);
+}
 
 /** only the entries whose names contain one of the comma-separated words of `filter` ("off" is always kept) */
 const only = <T>(entries: Record<string, T>, filter: string | undefined): Record<string, T> =>
@@ -221,6 +234,7 @@ async function main() {
           const phase = measure(ours, accounts, SECONDS);
           if (name !== "off") scrapes += await scraped(ours.server.url, phase);
           const r = await phase;
+          await caughtUp(ours.server.url);
           const msPerRequest = ((cpuSecondsOf(ours.server.pid)! - cpuBefore) * 1000) / (r.reqPerSec * SECONDS);
           ((results[load] ??= {})[name] ??= []).push(r.reqPerSec);
           ((cpu[load] ??= {})[name] ??= []).push(msPerRequest);
