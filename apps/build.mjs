@@ -6,7 +6,8 @@
 // in node_modules, ~0.65 s bundled, ~1.8 s through tsx, measured under load; bench/start.ts). Plain
 // JavaScript, so it runs before anything else is built.
 import { build } from "esbuild";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, relative, resolve } from "node:path";
 
@@ -68,6 +69,25 @@ const apiLeftOut = {
   },
 };
 
+// The OpenTelemetry packages from their ES module builds (package.json "module"): their CommonJS builds
+// re-export every name through a getter, and the bundle's CommonJS interop adds another, paid on every
+// access in the span path (a few µs per sampled request; BENCHMARKS.md, "Telemetry overhead").
+const openTelemetryEsm = {
+  name: "opentelemetry-esm",
+  setup(b) {
+    b.onResolve({ filter: /^@opentelemetry\/[^/]+$/ }, ({ path, resolveDir }) => {
+      // the package's folder: up from its main file to the package.json that names it
+      const manifestOf = (dir) =>
+        existsSync(resolve(dir, "package.json")) ? JSON.parse(readFileSync(resolve(dir, "package.json"), "utf8")) : {};
+      for (let dir = dirname(createRequire(resolve(resolveDir, "_.js")).resolve(path)); dir !== dirname(dir); dir = dirname(dir)) {
+        const { name, module } = manifestOf(dir);
+        if (name === path) return module ? { path: resolve(dir, module) } : undefined;
+      }
+      return undefined;
+    });
+  },
+};
+
 /** one bundle per program of `entryPoints`, code split into chunks they share (lazy imports stay lazy) */
 const programs = (entryPoints, plugins = []) =>
   build({
@@ -84,7 +104,7 @@ const programs = (entryPoints, plugins = []) =>
     banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
     sourcemap: "linked",
     logLevel: "warning",
-    plugins: [sourceRelativePaths, ...plugins],
+    plugins: [sourceRelativePaths, openTelemetryEsm, ...plugins],
     write: false,
   });
 

@@ -1,8 +1,9 @@
 // Issue 10 "Done when", overhead: gateway and trackUsage throughput with tracing exported and /metrics
 // scraped ("on") vs neither ("off"), in the same run, as the ratio on ÷ off (target ≥ 0.95).
 //   npm run bench -- telemetry   (BENCH_SECONDS per phase, default 10; BENCH_ROUNDS, default 3)
-// Two `npm start` servers on fresh DATA_DIRs, started together and measured in turn, alternating which
-// goes first each round so drift on a shared machine falls on both. "on": OTEL_EXPORTER_OTLP_ENDPOINT
+// One `npm start` server per configuration on fresh DATA_DIRs, started together and measured in turn, the
+// order rotating each round so drift on a shared machine falls on all; each phase on accounts of its own
+// (seedAccounts), and the next one only once its projector caught up (caughtUp). "on": OTEL_EXPORTER_OTLP_ENDPOINT
 // points at a local OTLP/HTTP receiver (this process; it reads and drops every export) and /metrics is
 // scraped every second (15× Prometheus's default rate). What cannot be turned off: the prom-client
 // counters and histograms are updated in both (they are always compiled in), so "off" still pays them;
@@ -12,6 +13,9 @@
 // all its threads: the SQLite writer and the projector thread included): on a shared machine the closed-loop
 // throughput swings with the other processes, while CPU per request barely does. "÷ off by CPU" is
 // off's CPU per request ÷ this configuration's, the throughput ratio a CPU-bound server would show.
+// For profiling: BENCH_LOADS=gateway (or trackUsage) and BENCH_CONFIGS=off,every (configurations whose names
+// contain one of these) narrow the run; BENCH_CPU_PROF=<dir> runs every API process with `--cpu-prof` into
+// that directory (a profile of its main thread, written when the bench stops it).
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
@@ -31,6 +35,7 @@ const CONNECTIONS = 64;
 const USERS = 64;
 const ADMIN_TOKEN = "bench-admin-token-0123456789abcdef";
 const UPSTREAM_KEY = "bench-upstream-key-0123456789";
+const CPU_PROF = process.env.BENCH_CPU_PROF;
 const admin = { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` };
 
 type Cannon = (
@@ -60,35 +65,20 @@ async function startSink() {
 
 async function startOurs(fixtureUrl: string, env: Record<string, string>) {
   const dir = mkdtempSync(join(tmpdir(), "aggregator-bench-telemetry-"));
-  const server = await startServer({
-    DATA_DIR: dir,
-    ADMIN_TOKEN,
-    LOG_LEVEL: "warn",
-    KAFKA_BROKERS: "",
-    OPENAI_BASE_URL: `${fixtureUrl}/openai/v1`,
-    OPENAI_API_KEY: UPSTREAM_KEY,
-    ...env,
-  });
-  const keys: string[] = [];
-  for (let i = 0; i < USERS; i++) {
-    const userId = `bench-${i}`;
-    const pay = await fetch(`${server.url}/billing/payment/process`, {
-      method: "POST",
-      headers: admin,
-      body: JSON.stringify({ userId, amount: "100000" }),
-    });
-    if (pay.status !== 201) throw new Error(`seeding ${userId}: ${pay.status} ${await pay.text()}`);
-    if (i >= 20) continue; // 20 keys, as the gateway bench
-    const key = await fetch(`${server.url}/auth/api-keys`, {
-      method: "POST",
-      headers: admin,
-      body: JSON.stringify({ userId, name: "bench" }),
-    });
-    keys.push(((await key.json()) as { key: string }).key);
-  }
+  const server = await startServer(
+    {
+      DATA_DIR: dir,
+      ADMIN_TOKEN,
+      LOG_LEVEL: "warn",
+      KAFKA_BROKERS: "",
+      OPENAI_BASE_URL: `${fixtureUrl}/openai/v1`,
+      OPENAI_API_KEY: UPSTREAM_KEY,
+      ...env,
+    },
+    CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF}`] : [],
+  );
   return {
     server,
-    keys,
     async stop() {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -97,11 +87,57 @@ async function startOurs(fixtureUrl: string, env: Record<string, string>) {
 }
 type Ours = Awaited<ReturnType<typeof startOurs>>;
 
+/**
+ * Fresh accounts for one phase and its warm-up: `count` users funded, the first `keyCount` with a key. Each
+ * phase starts on short streams, so the command handler's state cache (32 MB, LRU) holds the accounts in
+ * use: with the same 20 gateway accounts all run long (~12k events each by the third round), it evicted one
+ * per command and each command re-read its whole stream — the collapsed phases of earlier runs (22–412
+ * req/s), whichever server had served the most, which no ratio survives.
+ */
+async function seedAccounts(url: string, prefix: string, count: number, keyCount: number) {
+  const users = Array.from({ length: count }, (_, i) => `bench-${prefix}-${i}`);
+  const keys: string[] = [];
+  for (const [i, userId] of users.entries()) {
+    const pay = await fetch(`${url}/billing/payment/process`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ userId, amount: "100000" }),
+    });
+    if (pay.status !== 201) throw new Error(`seeding ${userId}: ${pay.status} ${await pay.text()}`);
+    if (i >= keyCount) continue;
+    const key = await fetch(`${url}/auth/api-keys`, { method: "POST", headers: admin, body: JSON.stringify({ userId, name: "bench" }) });
+    keys.push(((await key.json()) as { key: string }).key);
+  }
+  return { users, keys };
+}
+type Accounts = Awaited<ReturnType<typeof seedAccounts>>;
+
+/**
+ * Waits until the server's projector (npm start's child) has applied every event: a phase leaves a backlog
+ * of projection work that would otherwise take CPU from the next phase, whichever server runs it.
+ */
+async function caughtUp(url: string) {
+  for (let waited = 0; waited < 120_000; waited += 200) {
+    const status = (await (await fetch(`${url}/system/status`, { headers: admin })).json()) as { projector: { lag: number | null } };
+    if (status.projector.lag === 0) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url}: the projector did not catch up within 120 s`);
+}
+
+/** only the entries whose names contain one of the comma-separated words of `filter` ("off" is always kept) */
+const only = <T>(entries: Record<string, T>, filter: string | undefined): Record<string, T> =>
+  filter
+    ? Object.fromEntries(
+        Object.entries(entries).filter(([name]) => name === "off" || filter.split(",").some((w) => name.includes(w.trim()))),
+      )
+    : entries;
+
 /** the configurations measured; "off" first (the ratios are against it) */
-const CONFIGS: Record<string, (endpoint: string) => Record<string, string>> = {
+const ALL_CONFIGS: Record<string, (endpoint: string) => Record<string, string>> = {
   off: () => ({}),
   "on, every trace": (endpoint) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }),
-  // diagnostic: the SDK, its context manager and the instrumentation run, but no span is recorded or sent
+  // diagnostic: the SDK and the instrumentation run, but no span is recorded or sent
   "on, no trace sampled": (endpoint) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: "always_off" }),
   "on, 1 trace in 10": (endpoint) => ({
     OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
@@ -110,20 +146,25 @@ const CONFIGS: Record<string, (endpoint: string) => Record<string, string>> = {
   }),
 };
 
+const CONFIGS = only(ALL_CONFIGS, process.env.BENCH_CONFIGS);
+
 const chat = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Say hello to the benchmark." }], max_tokens: 64 });
 
-const LOADS = {
-  gateway: (ours: Ours, seconds: number) => {
+/** each load with the accounts it is seeded (users, of them with a key) */
+const ACCOUNTS = { gateway: [20, 20], trackUsage: [USERS, 0] } as const;
+
+const ALL_LOADS = {
+  gateway: (ours: Ours, { keys }: Accounts, seconds: number) => {
     let k = 0;
     const url = new URL(`${ours.server.url}/v1/chat/completions`);
     return maxThroughput(
-      { name: "ours", url, headers: () => ({ authorization: `Bearer ${ours.keys[k++ % ours.keys.length]}` }) },
+      { name: "ours", url, headers: () => ({ authorization: `Bearer ${keys[k++ % keys.length]}` }) },
       chat,
       CONNECTIONS,
       seconds,
     );
   },
-  trackUsage: async (ours: Ours, seconds: number) => {
+  trackUsage: async (ours: Ours, { users }: Accounts, seconds: number) => {
     let n = 0;
     const r = await autocannon({
       url: `${ours.server.url}/billing/usage/track`,
@@ -136,7 +177,7 @@ const LOADS = {
           setupRequest: (req: Record<string, unknown>) => ({
             ...req,
             body: JSON.stringify({
-              userId: `bench-${n % USERS}`,
+              userId: users[n % users.length],
               provider: "openai",
               model: "gpt-4o-mini",
               promptTokens: 10 + (n++ % 50),
@@ -149,6 +190,8 @@ const LOADS = {
     return { reqPerSec: r.requests.average, errors: r.non2xx + r.errors + r.timeouts };
   },
 };
+
+const LOADS = only(ALL_LOADS, process.env.BENCH_LOADS);
 
 /** GET /metrics every second while `during` runs; how many scrapes answered 200 */
 async function scraped(url: string, during: Promise<unknown>) {
@@ -184,11 +227,14 @@ async function main() {
       for (const [load, measure] of Object.entries(LOADS)) {
         for (const name of order) {
           const ours = servers[name]!;
-          await measure(ours, WARMUP_SECONDS);
+          const [count, keyCount] = ACCOUNTS[load as keyof typeof ACCOUNTS];
+          const accounts = await seedAccounts(ours.server.url, `${round}-${load}`, count, keyCount);
+          await measure(ours, accounts, WARMUP_SECONDS);
           const cpuBefore = cpuSecondsOf(ours.server.pid)!;
-          const phase = measure(ours, SECONDS);
+          const phase = measure(ours, accounts, SECONDS);
           if (name !== "off") scrapes += await scraped(ours.server.url, phase);
           const r = await phase;
+          await caughtUp(ours.server.url);
           const msPerRequest = ((cpuSecondsOf(ours.server.pid)! - cpuBefore) * 1000) / (r.reqPerSec * SECONDS);
           ((results[load] ??= {})[name] ??= []).push(r.reqPerSec);
           ((cpu[load] ??= {})[name] ??= []).push(msPerRequest);
@@ -200,7 +246,8 @@ async function main() {
       }
     }
     const received = sink.received();
-    if (received.exports === 0) throw new Error("the receiver got no span: tracing was not on");
+    if (received.exports === 0 && names.some((n) => n !== "off" && !n.includes("no trace")))
+      throw new Error("the receiver got no span: tracing was not on");
     console.log(
       `\nreceiver: ${received.exports} OTLP exports, ${fmt(received.bytes / 1e6, 1)} MB of spans; ${scrapes} scrapes of /metrics answered 200`,
     );

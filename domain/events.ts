@@ -13,7 +13,7 @@ export interface EventMetadata {
   correlationId: string;
   causationId: string;
   idempotencyKey?: string;
-  /** W3C trace context of the command that decided the event (set when tracing is on): its trace id leads to the request */
+  /** W3C trace context of the command that decided the event (when tracing is on and kept its trace): its trace id leads to the request */
   traceparent?: string;
   schemaVersion: 1;
   /** account streams only: sha-256 chain over canonical JSON (domain/hash-chain.ts) */

@@ -17,7 +17,8 @@ import { startServer } from "../../test/harness/server.ts";
 // receiver): the server span is the caller's child; the commands, their appends and the upstream call
 // are spans of that trace; the upstream fixture receives the same trace id; every event the request
 // decided records it (metadata.traceparent) and the relay puts it on the Kafka records; the projector
-// and relay batches link to it; and the account's hash chain still verifies.
+// and relay batches link to it; and the account's hash chain still verifies. A trace the caller did not
+// sample goes to the provider (flag 00) and nowhere else: no span, no traceparent in the events or records.
 
 const brokers = engineUrl("kafka", "KAFKA_BROKERS");
 const kcat = brokers ? await toolAvailable("kcat") : false;
@@ -63,6 +64,21 @@ describe.skipIf(!brokers || !kcat)("traces: one trace id from the caller to the 
     await otlp?.close();
     rmSync(dir, { recursive: true, force: true });
   });
+
+  /** the headers of the record of the event `eventId` on the topic, once the relay published it */
+  const recordOf = (eventId: string) =>
+    until(`the record of event ${eventId} on the topic`, async () => {
+      const { stdout } = await run("kcat", ["-b", brokers!, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-J"]);
+      return stdout
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => {
+          const h = (JSON.parse(line) as { headers?: string[] }).headers ?? [];
+          return Object.fromEntries(h.flatMap((v, i) => (i % 2 === 0 ? [[v, h[i + 1]!]] : []))) as Record<string, string>;
+        })
+        .find((headers) => headers.ce_id === eventId);
+    });
 
   const admin = (path: string, body?: object) =>
     fetch(`${server.url}${path}`, {
@@ -130,23 +146,12 @@ describe.skipIf(!brokers || !kcat)("traces: one trace id from the caller to the 
 
     // the relayed records carry the event's traceparent next to the CloudEvents headers
     const usage = ofRequest.find((e) => e.type === "ai_usage")!;
-    const record = await until("the ai_usage record on the topic", async () => {
-      const { stdout } = await run("kcat", ["-b", brokers!, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-J"]);
-      return stdout
-        .trim()
-        .split("\n")
-        .filter(Boolean)
-        .map((line) => {
-          const h = (JSON.parse(line) as { headers?: string[] }).headers ?? [];
-          return Object.fromEntries(h.flatMap((v, i) => (i % 2 === 0 ? [[v, h[i + 1]!]] : []))) as Record<string, string>;
-        })
-        .find((headers) => headers.ce_id === usage.metadata.eventId);
-    });
+    const record = await recordOf(usage.metadata.eventId);
     expect(record).toMatchObject({ ce_type: "ai_usage", traceparent: usage.metadata.traceparent });
   });
 
   it(
-    "a caller's unsampled trace is recorded nowhere but still handed on: to the provider and the events, flag 00",
+    "a caller's unsampled trace is recorded nowhere: its trace id goes to the provider (flag 00), not into the events or the records",
     { timeout: 120_000 },
     async () => {
       const user = `${USER}-unsampled`;
@@ -163,8 +168,15 @@ describe.skipIf(!brokers || !kcat)("traces: one trace id from the caller to the 
       expect((await chat(`00-${unsampled}-${PARENT}-00`)).status).toBe(200);
       expect(String(fixture.received.at(-1)!.headers.traceparent)).toMatch(new RegExp(`^00-${unsampled}-[0-9a-f]{16}-00$`));
       const lines = (await (await admin(`/events?userId=${user}`)).text()).trim().split("\n");
-      const usage = lines.map((l) => JSON.parse(l) as RecordedEvent).find((e) => e.type === "ai_usage")!;
-      expect(usage.metadata.traceparent).toMatch(new RegExp(`^00-${unsampled}-[0-9a-f]{16}-00$`));
+      const all = lines.map((l) => JSON.parse(l) as RecordedEvent);
+      const usage = all.find((e) => e.type === "ai_usage")!;
+      // the request's events (the hold, the charge, its transaction, the release) name it by correlation id only
+      const ofRequest = all.filter((e) => e.metadata.correlationId === usage.metadata.correlationId);
+      expect(ofRequest.map((e) => e.type)).toEqual(expect.arrayContaining(["usage_reserved", "ai_usage", "transaction_created"]));
+      for (const e of ofRequest) expect(e.metadata).not.toHaveProperty("traceparent");
+      const record = await recordOf(usage.metadata.eventId);
+      expect(record).toMatchObject({ ce_type: "ai_usage", ce_correlationid: usage.metadata.correlationId });
+      expect(record).not.toHaveProperty("traceparent");
 
       // a sampled request after it: once its spans are exported, any span of the unsampled one would be too
       expect((await chat(`00-${sampled}-${PARENT}-01`)).status).toBe(200);

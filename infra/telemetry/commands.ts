@@ -4,12 +4,14 @@ import type { StreamCommands } from "../../application/commands/command-handler.
 import { ConcurrencyError } from "../../domain/event-store.ts";
 import { DomainError } from "../../domain/errors.ts";
 import type { Metrics } from "./metrics.ts";
-import { inSpan, traceparentOf } from "./trace-context.ts";
+import { inSpan } from "./trace-context.ts";
 
 // The command port, measured: outcome, refusal family and latency per command type. With tracing on,
-// each command is a span, child of the `traceparent` its context brings (the HTTP request's), and its own
-// `traceparent` replaces it in the command context, so every event it decides carries it in its metadata
-// (the append's span is its child, and the relay puts it on the record).
+// each command of a sampled trace is a span, child of the `traceparent` its context brings (the HTTP
+// request's), and its own `traceparent` replaces it in the command context, so every event it decides
+// carries it in its metadata (the append's span is its child, and the relay puts it on the record). A
+// command of a dropped trace makes no span and hands no traceparent on: its events record none (their
+// correlationId still names the request).
 
 type Outcome = "ok" | "refused" | "conflict" | "failed";
 
@@ -50,7 +52,7 @@ export function instrumentCommands<Id, C extends { type: string }>(
           attributes: () => ({ "aggregator.command": command.type, "aggregator.correlation_id": ctx.correlationId }),
           expected: refusal,
         },
-        (span) => measured(id, command, { ...ctx, traceparent: traceparentOf(span) }),
+        (traceparent) => measured(id, command, { ...ctx, traceparent }),
       ),
   };
 }

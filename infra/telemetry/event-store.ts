@@ -57,21 +57,25 @@ export function instrumentEventStore(store: EventStore, metrics: Metrics, labels
   // listed them one by one dropped the optional ones (checkWritable: /ready then missed a full disk)
   return {
     ...store,
-    // the span's parent is the traceparent of the command that decided the first event (the handler
-    // appends the commands waiting on a stream together: one append, one span, under the first command)
+    // the span's parent is the traceparent of the first event that has one: the command that decided it
+    // (the handler appends the commands waiting on a stream together: one append, one span, under the
+    // first command of a sampled trace); events without one belong to no sampled trace: no span
     append: tracer
-      ? (stream, events, expected) =>
-          inSpan(
+      ? (stream, events, expected) => {
+          const parent = events.find((e) => e.metadata.traceparent !== undefined)?.metadata.traceparent;
+          if (parent === undefined) return append(stream, events, expected);
+          return inSpan(
             tracer,
             "event_store.append",
             {
               kind: SpanKind.CLIENT,
-              parent: events[0]?.metadata.traceparent,
+              parent,
               attributes: () => ({ "aggregator.stream_kind": streamKind(stream), "aggregator.events": events.length }),
               expected: (error) => error instanceof ConcurrencyError,
             },
             () => append(stream, events, expected),
-          )
+          );
+        }
       : append,
   };
 }

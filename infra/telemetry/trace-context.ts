@@ -18,8 +18,9 @@ import type { RecordedEvent } from "../../domain/events.ts";
 // W3C trace context as it travels here: explicitly, as `traceparent` (and `tracestate`) strings in the
 // command context, the events' metadata and the upstream request's headers, never through a context
 // manager (tracing.ts says why). A span's parent is read from the string it is handed, and the span's
-// own traceparent is what it hands on. A span the sampler drops is a non-recording one: it still
-// carries the trace id on (flag 00), and nothing else is built for it (no attributes, no links).
+// own traceparent is what it hands on — only when the span is recorded: a trace the sampler dropped
+// goes no further than the request (its log line and the provider's headers), so events record the
+// traceparent of sampled traces only, and nothing is built for a dropped span (no attributes, no links).
 
 const w3c = new W3CTraceContextPropagator();
 /** a batch span links at most this many event traces */
@@ -46,6 +47,16 @@ function ownSpanContext(traceparent: string): SpanContext | undefined {
   const flags = traceparent.slice(53);
   const context = { traceId: traceparent.slice(3, 35), spanId: traceparent.slice(36, 52), traceFlags: parseInt(flags, 16), isRemote: true };
   return LOWER_HEX_BYTE.test(flags) && isSpanContextValid(context) ? context : undefined;
+}
+
+/**
+ * Whether a traceparent of ours (version 00, as our spans hand them on) names a span the sampler dropped:
+ * no span is made under it. The SDK's samplers would not record one either: the parent-based ones (the
+ * default) follow the parent, `traceidratio` decides by the trace id, which the parent shares, and under
+ * `always_on` none of our spans is dropped.
+ */
+export function isUnsampled(traceparent: string | undefined): boolean {
+  return traceparent?.length === 55 && (parseInt(traceparent.slice(53), 16) & 1) === 0;
 }
 
 /** The parent context a `traceparent` names; the root context when absent or invalid (anything not ours goes through the propagator). */
@@ -92,20 +103,26 @@ export interface SpanOf {
 }
 
 /**
- * Runs `work` with a span, child of `parent`, that ends when the work settles; the work gets the span (for
- * its traceparent). A span the sampler dropped is handed over and nothing else: no attributes, no links,
- * no extra promise around the work.
+ * Runs `work` with a span, child of `parent`, that ends when the work settles; the work gets the span's
+ * traceparent to hand on. Under a dropped parent, or when the sampler drops the span, the work runs alone
+ * and gets none: no span, no attributes, no links, no extra promise around the work.
  */
-export function inSpan<T>(tracer: Tracer, name: string, options: SpanOf, work: (span: Span) => Promise<T>): Promise<T> {
+export function inSpan<T>(
+  tracer: Tracer,
+  name: string,
+  options: SpanOf,
+  work: (traceparent: string | undefined) => Promise<T>,
+): Promise<T> {
+  if (isUnsampled(options.parent)) return work(undefined);
   const span = tracer.startSpan(name, { kind: options.kind }, parentOf(options.parent));
-  return span.isRecording() ? recorded(span, options, work) : work(span);
+  return span.isRecording() ? recorded(span, options, work) : work(undefined);
 }
 
-async function recorded<T>(span: Span, options: SpanOf, work: (span: Span) => Promise<T>): Promise<T> {
+async function recorded<T>(span: Span, options: SpanOf, work: (traceparent: string) => Promise<T>): Promise<T> {
   if (options.attributes) span.setAttributes(options.attributes());
   if (options.links) span.addLinks(options.links());
   try {
-    return await work(span);
+    return await work(traceparentOf(span));
   } catch (error) {
     if (!options.expected?.(error)) {
       span.recordException(error instanceof Error ? error : String(error));

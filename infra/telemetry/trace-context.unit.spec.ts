@@ -9,7 +9,7 @@ import {
   type Sampler,
 } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
-import { inSpan, parentOf, parentOfHeaders, traceHeadersOf, traceparentOf } from "./trace-context.ts";
+import { inSpan, isUnsampled, parentOf, parentOfHeaders, traceHeadersOf, traceparentOf } from "./trace-context.ts";
 import { skippingUnsampled } from "./tracing.ts";
 
 // The trace context handed on explicitly (no context manager): what a traceparent string names as the
@@ -37,6 +37,15 @@ describe("parentOf: the parent a traceparent names", () => {
 
   it("a later version with more fields goes through the W3C propagator", () => {
     expect(trace.getSpanContext(parentOf(`01-${TRACE}-${SPAN}-01-later`))).toMatchObject({ traceId: TRACE, spanId: SPAN });
+  });
+
+  it("isUnsampled: a traceparent of ours whose flags lack the sampled bit", () => {
+    expect(isUnsampled(`00-${TRACE}-${SPAN}-00`)).toBe(true);
+    expect(isUnsampled(`00-${TRACE}-${SPAN}-02`)).toBe(true);
+    expect(isUnsampled(`00-${TRACE}-${SPAN}-01`)).toBe(false);
+    expect(isUnsampled(`00-${TRACE}-${SPAN}-03`)).toBe(false);
+    expect(isUnsampled(undefined)).toBe(false);
+    expect(isUnsampled(`01-${TRACE}-${SPAN}-00-later`)).toBe(false);
   });
 
   it.each([
@@ -68,31 +77,32 @@ describe("inSpan: a span child of the traceparent it is handed", () => {
       tracer,
       "command x",
       { kind: SpanKind.INTERNAL, parent: `00-${TRACE}-${SPAN}-01`, attributes: () => ({ "aggregator.command": "x" }) },
-      async (span) => traceparentOf(span),
+      async (traceparent) => traceparent,
     );
     const [span] = spans();
     expect(span).toMatchObject({ name: "command x", attributes: { "aggregator.command": "x" }, parentSpanContext: { spanId: SPAN } });
     expect(handedOn).toBe(`00-${TRACE}-${span!.spanContext().spanId}-01`);
   });
 
-  it("an unsampled parent: nothing recorded, no attribute or link built, the trace id still handed on (flag 00)", async () => {
+  it("an unsampled parent: nothing recorded, no attribute or link built, nothing handed on", async () => {
     const { tracer, spans } = sdk();
     let built = 0;
     const handedOn = await inSpan(
       tracer,
       "command x",
       { kind: SpanKind.INTERNAL, parent: `00-${TRACE}-${SPAN}-00`, attributes: () => ({ built: ++built }), links: () => [] },
-      async (span) => traceparentOf(span),
+      async (traceparent) => traceparent,
     );
     expect(spans()).toEqual([]);
     expect(built).toBe(0);
-    expect(handedOn).toMatch(new RegExp(`^00-${TRACE}-[0-9a-f]{16}-00$`));
+    expect(handedOn).toBeUndefined();
   });
 
-  it("follows the configured sampler: always_off records no root span either", async () => {
+  it("follows the configured sampler: always_off records no root span either, and hands nothing on", async () => {
     const { tracer, spans } = sdk(new AlwaysOffSampler());
-    await inSpan(tracer, "projector apply", { kind: SpanKind.CONSUMER }, async () => undefined);
+    const handedOn = await inSpan(tracer, "projector apply", { kind: SpanKind.CONSUMER }, async (traceparent) => traceparent);
     expect(spans()).toEqual([]);
+    expect(handedOn).toBeUndefined();
   });
 
   it("a failure marks the span failed unless it is an expected outcome; the error goes on either way", async () => {

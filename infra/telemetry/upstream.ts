@@ -3,7 +3,7 @@ import { performance } from "node:perf_hooks";
 import { UpstreamError, type ChatProvider, type UpstreamResponse } from "../../application/gateway/provider.ts";
 import { statusClass, type ModelLabels } from "./labels.ts";
 import type { Metrics } from "./metrics.ts";
-import { parentOfHeaders, traceHeadersOf } from "./trace-context.ts";
+import { isUnsampled, parentOfHeaders, traceHeadersOf } from "./trace-context.ts";
 
 // The upstream port, measured per provider and catalog model: requests by status class, failures by
 // kind (transport, 429, 5xx), time to the response headers and to the end of the body. With tracing on,
@@ -74,7 +74,8 @@ export function instrumentProvider(provider: ChatProvider, metrics: Metrics, lab
     redact: (text) => provider.redact(text),
     close: () => provider.close(),
     chatCompletions(request) {
-      if (!tracer) return call(request);
+      // a dropped trace gets no span: the provider gets the request's trace headers as they are (flag 00)
+      if (!tracer || isUnsampled(request.headers?.traceparent)) return call(request);
       const model = labels(provider.id, request.model ?? "").model;
       const span = tracer.startSpan(`chat ${model}`, { kind: SpanKind.CLIENT }, parentOfHeaders(request.headers));
       if (span.isRecording())

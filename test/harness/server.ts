@@ -22,11 +22,12 @@ export const SERVER_NODE_FLAGS = ["--max-old-space-size=192", "--max-semi-space-
 
 /**
  * `npm start` as a user runs it — the compiled program (node dist/main.js; vitest's globalSetup builds it
- * from the sources under test) — on its own port; resolves when /ready answers.
+ * from the sources under test) — on its own port; resolves when /ready answers. `nodeFlags` go before
+ * the program (a benchmark's `--cpu-prof`, which NODE_OPTIONS does not allow).
  */
-export async function startServer(env: Record<string, string>) {
+export async function startServer(env: Record<string, string>, nodeFlags: string[] = []) {
   const port = Number(env.PORT ?? (await freePort()));
-  const child: ChildProcess = spawn(process.execPath, [...SERVER_NODE_FLAGS, "dist/main.js"], {
+  const child: ChildProcess = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeFlags, "dist/main.js"], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: "warn", ...env, PORT: String(port), HOST: "127.0.0.1" },
     stdio: ["ignore", "pipe", "pipe"],
