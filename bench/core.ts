@@ -329,6 +329,13 @@ async function timed(accounts: StreamCommands<string, AccountCommand>, userId: s
   return performance.now() - t0;
 }
 
+/** prints `name` p50 ÷ the new accounts' p50 (both sorted) and records it against its target, ≤ 1.2 */
+function p50Ratio(name: string, metric: string, times: number[], newTimes: number[]) {
+  const ratio = pct(times, 50) / pct(newTimes, 50);
+  console.log(`ratio ${name} p50 ÷ new p50 = ${ratio.toFixed(2)}`);
+  targets.push({ metric, measured: fmt(ratio, 2), target: "≤ 1.2", reached: verdict(ratio <= 1.2) });
+}
+
 async function latencyBench() {
   const dir = temp("latency");
   try {
@@ -374,14 +381,7 @@ async function latencyBench() {
       },
       { account: "new (0 events)", "first (cold load)": ms(coldNew), p50: ms(pct(newTimes, 50)), p99: ms(pct(newTimes, 99)) },
     ]);
-    const ratio = pct(bigTimes, 50) / pct(newTimes, 50);
-    console.log(`ratio big p50 ÷ new p50 = ${ratio.toFixed(2)}`);
-    targets.push({
-      metric: "p50 latency, 100k-event account ÷ new account",
-      measured: fmt(ratio, 2),
-      target: "≤ 1.2",
-      reached: verdict(ratio <= 1.2),
-    });
+    p50Ratio("big", "p50 latency, 100k-event account ÷ new account", bigTimes, newTimes);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -453,14 +453,7 @@ async function longAccountsBench() {
       },
       { accounts: `${ACCOUNTS} new`, p50: ms(pct(newTimes, 50)), p99: ms(pct(newTimes, 99)), "stream reloads after warm-up": "" },
     ]);
-    const ratio = pct(longTimes, 50) / pct(newTimes, 50);
-    console.log(`ratio long p50 ÷ new p50 = ${ratio.toFixed(2)}`);
-    targets.push({
-      metric: "p50 latency, 8 accounts of 40k events in turn ÷ 8 new ones",
-      measured: fmt(ratio, 2),
-      target: "≤ 1.2",
-      reached: verdict(ratio <= 1.2),
-    });
+    p50Ratio("long", "p50 latency, 8 accounts of 40k events in turn ÷ 8 new ones", longTimes, newTimes);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
