@@ -25,6 +25,8 @@ const setOf = (state: AccountState, type: OncePerAccount): Set<string> => {
   }
 };
 
+const idSets = (state: AccountState) => [state.transactionIds, state.usageIds, state.reservationIds, state.refundIds];
+
 /** the ids a command would record, as [event type, id] */
 function idsOf(command: AccountCommand): [OncePerAccount, string][] {
   switch (command.type) {
@@ -71,7 +73,7 @@ export function recallIds(state: AccountState, keys: Iterable<string>): void {
 
 /** keeps the `keep` newest ids of each kind (a Set iterates in insertion order) and notes that others were dropped */
 export function forgetOldIds(state: AccountState, keep = RECENT_IDS): void {
-  for (const ids of [state.transactionIds, state.usageIds, state.reservationIds, state.refundIds]) {
+  for (const ids of idSets(state)) {
     if (ids.size <= keep) continue;
     state.forgotIds = true;
     let excess = ids.size - keep;
@@ -84,6 +86,4 @@ export function forgetOldIds(state: AccountState, keep = RECENT_IDS): void {
 
 /** a state's estimated retained size in bytes (measured: ~84 B per remembered id) */
 export const accountStateBytes = (s: AccountState) =>
-  2048 +
-  100 *
-    (s.transactionIds.size + s.usageIds.size + s.reservationIds.size + s.refundIds.size + s.holds.size + s.payments.size + s.keySpend.size);
+  2048 + 100 * idSets(s).reduce((n, ids) => n + ids.size, s.holds.size + s.payments.size + s.keySpend.size);

@@ -97,5 +97,5 @@ export const accountDecider: Decider<AccountCommand, FoldableEvent, AccountState
   initialState: (stream) => initialAccountState(streamId(stream, "account-")),
   lastHash: (state) => state.lastHash,
   weigh: accountStateBytes,
-  usedIds: { toLookUp: idsToLookUp, recall: recallIds, forget: (state) => forgetOldIds(state) },
+  usedIds: { toLookUp: idsToLookUp, recall: recallIds, forget: forgetOldIds },
 };

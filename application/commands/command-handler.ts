@@ -91,12 +91,10 @@ export function createCommandHandler(store: EventStore, cacheSize = 10_000, cach
     return cached;
   }
 
-  /** before deciding: the ids the batch would record that the state forgot, looked up in the store */
-  async function recallUsedIds(stream: string, batch: Pending[], state: unknown): Promise<void> {
+  /** the ids the batch would record that the state forgot, to look up in the store before deciding ([] mostly: no await) */
+  function idsToLookUp(batch: Pending[], state: unknown): string[] {
     const ids = batch[0]!.decider.usedIds;
-    if (!lookUp || !ids) return;
-    const keys = batch.flatMap((p) => ids.toLookUp(p.command, state));
-    if (keys.length > 0) ids.recall(state, await lookUp(stream, keys));
+    return lookUp && ids ? batch.flatMap((p) => ids.toLookUp(p.command, state)) : [];
   }
 
   async function load(stream: string, decider: StreamDecider): Promise<Cached> {
@@ -130,7 +128,8 @@ export function createCommandHandler(store: EventStore, cacheSize = 10_000, cach
   /** decides and appends one batch; returns the commands to run again after a conflict */
   async function runBatch(stream: string, batch: Pending[]): Promise<Pending[]> {
     const current = await load(stream, batch[0]!.decider);
-    await recallUsedIds(stream, batch, current.state);
+    const forgotten = idsToLookUp(batch, current.state);
+    if (forgotten.length > 0) batch[0]!.decider.usedIds!.recall(current.state, await lookUp!(stream, forgotten));
     let state = current.state;
     const outcomes: { pending: Pending; events?: NewEvent[]; error?: unknown }[] = [];
     const all: NewEvent[] = [];
