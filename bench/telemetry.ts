@@ -13,6 +13,7 @@
 // all its threads: the SQLite writer and the projector thread included): on a shared machine the closed-loop
 // throughput swings with the other processes, while CPU per request barely does. "÷ off by CPU" is
 // off's CPU per request ÷ this configuration's, the throughput ratio a CPU-bound server would show.
+// BENCH_PAIRED=1 measures each configuration at the same time as "off" instead (pairedRounds).
 // For profiling: BENCH_LOADS=gateway (or trackUsage) and BENCH_CONFIGS=off,every (configurations whose names
 // contain one of these) narrow the run; BENCH_CPU_PROF=<dir> runs every API process with `--cpu-prof` into
 // that directory (a profile of its main thread, written when the bench stops it).
@@ -36,6 +37,7 @@ const USERS = 64;
 const ADMIN_TOKEN = "bench-admin-token-0123456789abcdef";
 const UPSTREAM_KEY = "bench-upstream-key-0123456789";
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+const PAIRED = process.env.BENCH_PAIRED === "1";
 const admin = { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` };
 
 type Cannon = (
@@ -206,6 +208,57 @@ async function scraped(url: string, during: Promise<unknown>) {
   return ok;
 }
 
+/**
+ * BENCH_PAIRED=1: each configuration measured AT THE SAME TIME as "off", both under the same load (64
+ * connections each): whatever else runs on the machine slows both alike, so the ratio of the pair is
+ * the relative cost of the configuration, under contention for the same two cores. Per round and load,
+ * one pair per configuration, in rotating order.
+ */
+async function pairedRounds(servers: Record<string, Ours>, names: string[]) {
+  const others = names.filter((n) => n !== "off");
+  const ratios: Record<string, Record<string, { rate: number[]; cpu: number[] }>> = {};
+  let scrapes = 0;
+  for (let round = 1; round <= ROUNDS; round++) {
+    const order = others.map((_, i) => others[(i + round - 1) % others.length]!);
+    for (const [load, measure] of Object.entries(LOADS)) {
+      const [count, keyCount] = ACCOUNTS[load as keyof typeof ACCOUNTS];
+      for (const name of order) {
+        const pair = [servers.off!, servers[name]!];
+        const accounts = await Promise.all(
+          pair.map((o) => seedAccounts(o.server.url, `${round}-${load}-${others.indexOf(name)}`, count, keyCount)),
+        );
+        await Promise.all(pair.map((o, i) => measure(o, accounts[i]!, WARMUP_SECONDS)));
+        const cpuBefore = pair.map((o) => cpuSecondsOf(o.server.pid)!);
+        const phases = pair.map((o, i) => measure(o, accounts[i]!, SECONDS));
+        scrapes += await scraped(pair[1]!.server.url, phases[1]!);
+        const [off, on] = await Promise.all(phases);
+        await Promise.all(pair.map((o) => caughtUp(o.server.url)));
+        const ms = pair.map((o, i) => ((cpuSecondsOf(o.server.pid)! - cpuBefore[i]!) * 1000) / ([off, on][i]!.reqPerSec * SECONDS));
+        const entry = ((ratios[load] ??= {})[name] ??= { rate: [], cpu: [] });
+        entry.rate.push(on!.reqPerSec / off!.reqPerSec);
+        entry.cpu.push(ms[0]! / ms[1]!);
+        console.log(
+          `round ${round} ${load}, ${name} | off at the same time: ${fmt(on!.reqPerSec)} | ${fmt(off!.reqPerSec)} req/s, API CPU ${fmt(ms[1]!, 3)} | ${fmt(ms[0]!, 3)} ms/req${on!.errors + off!.errors ? `, ${on!.errors + off!.errors} errors` : ""}`,
+        );
+      }
+    }
+  }
+  printTable(
+    Object.entries(ratios).flatMap(([load, byConfig]) =>
+      Object.entries(byConfig).map(([name, { rate, cpu }]) => ({
+        load,
+        config: name,
+        "÷ off, paired (median of rounds)": fmt(median(rate), 3),
+        "per round": rate.map((r) => fmt(r, 3)).join(" "),
+        "target ≥ 0.95": median(rate) >= 0.95 ? "met" : "MISSED",
+        "÷ off by CPU (median)": fmt(median(cpu), 3),
+        "per round by CPU": cpu.map((r) => fmt(r, 3)).join(" "),
+      })),
+    ),
+  );
+  return scrapes;
+}
+
 async function main() {
   printMachine("telemetry: throughput with tracing exported and /metrics scraped vs off (issue 10)");
   console.log(
@@ -222,7 +275,8 @@ async function main() {
     const cpu: Record<string, Record<string, number[]>> = {};
     const errors: Record<string, number> = {};
     let scrapes = 0;
-    for (let round = 1; round <= ROUNDS; round++) {
+    if (PAIRED) scrapes = await pairedRounds(servers, names);
+    for (let round = 1; !PAIRED && round <= ROUNDS; round++) {
       const order = names.map((_, i) => names[(i + round - 1) % names.length]!); // each config goes first in turn
       for (const [load, measure] of Object.entries(LOADS)) {
         for (const name of order) {

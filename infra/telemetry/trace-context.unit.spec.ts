@@ -10,7 +10,7 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
 import { inSpan, isUnsampled, parentOf, parentOfHeaders, traceHeadersOf, traceparentOf } from "./trace-context.ts";
-import { skippingUnsampled } from "./tracing.ts";
+import { pooledIds, skippingUnsampled } from "./tracing.ts";
 
 // The trace context handed on explicitly (no context manager): what a traceparent string names as the
 // parent, and the spans inSpan makes from it with the real SDK (exported to memory).
@@ -143,5 +143,31 @@ describe("skippingUnsampled: no SDK work under a parent that was not sampled", (
     const { tracer, spans } = sdk(new AlwaysOnSampler());
     skippingUnsampled(tracer, sampler).startSpan("command x", {}, unsampled).end();
     expect(spans().map((s) => s.spanContext().traceId)).toEqual([TRACE]);
+  });
+});
+
+describe("pooledIds: trace and span ids cut from pooled random bytes", () => {
+  it("W3C ids: 32 and 16 lowercase hex digits, all distinct", () => {
+    const ids = pooledIds();
+    const traces = Array.from({ length: 2_000 }, () => ids.generateTraceId());
+    const spans = Array.from({ length: 2_000 }, () => ids.generateSpanId());
+    for (const id of traces) expect(id).toMatch(/^[0-9a-f]{32}$/);
+    for (const id of spans) expect(id).toMatch(/^[0-9a-f]{16}$/);
+    expect(new Set([...traces, ...spans]).size).toBe(4_000);
+  });
+
+  it("never an all-zero id (invalid): it is skipped for the next bytes", () => {
+    /** a source whose first 4 KiB are zeros */
+    const zerosFirst = () => {
+      let calls = 0;
+      return (bytes: number) => (calls++ === 0 ? Buffer.alloc(bytes) : Buffer.alloc(bytes, 0xab));
+    };
+    expect(pooledIds(zerosFirst()).generateSpanId()).toBe("ab".repeat(8));
+    expect(pooledIds(zerosFirst()).generateTraceId()).toBe("ab".repeat(16));
+  });
+
+  it("is what the SDK uses when given: a span's ids come from it", () => {
+    const provider = new BasicTracerProvider({ idGenerator: { generateTraceId: () => TRACE, generateSpanId: () => SPAN } });
+    expect(provider.getTracer("t").startSpan("x").spanContext()).toMatchObject({ traceId: TRACE, spanId: SPAN });
   });
 });

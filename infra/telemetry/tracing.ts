@@ -1,7 +1,8 @@
 import { isSpanContextValid, SpanKind, SpanStatusCode, trace, TraceFlags, type Tracer } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { BasicTracerProvider, BatchSpanProcessor, type IdGenerator } from "@opentelemetry/sdk-trace-base";
+import { randomBytes } from "node:crypto";
 import { parentOfHeaders, traceHeadersOf, type TraceHeaders } from "./trace-context.ts";
 
 // Traces, on only when OTEL_EXPORTER_OTLP_ENDPOINT is set (the composition root does not even load this
@@ -51,12 +52,37 @@ export function skippingUnsampled(tracer: Tracer, sampler: string | undefined): 
   };
 }
 
+const ZERO_IDS = new Set(["0".repeat(16), "0".repeat(32)]);
+
+/**
+ * Trace and span ids cut from a pool of crypto random bytes hex-encoded 4 KiB at a time: a string slice
+ * per id, where the SDK's RandomIdGenerator draws Math.random, writes a buffer and hex-encodes it for each
+ * (two ids per request even when its trace is dropped; ~4× the CPU, BENCHMARKS.md). All-zero ids are
+ * invalid (W3C) and skipped. `random` is for tests.
+ */
+export function pooledIds(random: (bytes: number) => Buffer = randomBytes): IdGenerator {
+  let hex = "";
+  let at = 0;
+  const take = (chars: number): string => {
+    for (;;) {
+      if (at + chars > hex.length) {
+        hex = random(4096).toString("hex");
+        at = 0;
+      }
+      const id = hex.slice(at, (at += chars));
+      if (!ZERO_IDS.has(id)) return id;
+    }
+  };
+  return { generateTraceId: () => take(32), generateSpanId: () => take(16) };
+}
+
 export function startTracing(endpoint: string, serviceName: string): Tracing {
   const exporter = new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, "")}/v1/traces`, timeoutMillis: 3_000 });
   // a plain provider, never register()ed: no global context manager, no global propagator
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ "service.name": serviceName }),
     spanProcessors: [new BatchSpanProcessor(exporter)],
+    idGenerator: pooledIds(),
   });
   // the sampler is the SDK's, from OTEL_TRACES_SAMPLER (a blank value is unset, as the SDK reads it)
   const tracer = skippingUnsampled(provider.getTracer("ai-aggregator"), process.env.OTEL_TRACES_SAMPLER?.trim() || undefined);
