@@ -209,6 +209,20 @@ async function scraped(url: string, during: Promise<unknown>) {
 }
 
 /**
+ * Every server runs each load once, all at the same time, before anything is measured: in the first round,
+ * "off" (measured beside every other configuration) had already been warmed by the pairs before, the
+ * others not — round 1 of the paired runs read 0.72–0.90 where rounds 2–3 read 0.86–1.01 (2026-12-01 02:55).
+ */
+async function warmUp(all: Ours[]) {
+  for (const [load, measure] of Object.entries(LOADS)) {
+    const [count, keyCount] = ACCOUNTS[load as keyof typeof ACCOUNTS];
+    const accounts = await Promise.all(all.map((o) => seedAccounts(o.server.url, `warm-${load}`, count, keyCount)));
+    await Promise.all(all.map((o, i) => measure(o, accounts[i]!, WARMUP_SECONDS * 3)));
+    await Promise.all(all.map((o) => caughtUp(o.server.url)));
+  }
+}
+
+/**
  * BENCH_PAIRED=1: each configuration measured AT THE SAME TIME as "off", both under the same load (64
  * connections each): whatever else runs on the machine slows both alike, so the ratio of the pair is
  * the relative cost of the configuration, under contention for the same two cores. Per round and load,
@@ -270,6 +284,7 @@ async function main() {
   try {
     for (const [name, env] of Object.entries(CONFIGS)) servers[name] = await startOurs(fixture.url, env(sink.endpoint));
     const names = Object.keys(CONFIGS);
+    await warmUp(Object.values(servers));
     // results[load][config] = req/s per round; cpu[load][config] = API CPU ms per request per round
     const results: Record<string, Record<string, number[]>> = {};
     const cpu: Record<string, Record<string, number[]>> = {};
