@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import { streamId, type Command, type Decider, type FoldableEvent } from "./decider.ts";
 import { conflict, invalid, notFound } from "./errors.ts";
 import type { ApiKeyEvent, ApiKeyLimits } from "./events.ts";
@@ -29,7 +29,7 @@ const SECRET = /^[A-Za-z0-9]{16,128}$/;
 const RAW_KEY = /^aia_([A-Za-z0-9]{4,32})_([A-Za-z0-9]{22,134})$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
-const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
+const sha256 = (text: string) => hash("sha256", text);
 const checksum = (prefix: string, secret: string) => sha256(`aia_${prefix}_${secret}`).slice(0, 6);
 
 export function formatApiKey(prefix: string, secret: string): string {

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { apiKeyMatches, parseApiKey } from "../../domain/api-key.ts";
 import type { ApiKeyLimits } from "../../domain/events.ts";
@@ -64,7 +64,7 @@ type Lookup = { doc: ApiKeyDoc | null; until: number };
 const CACHE_BOUNDS = { maxEntries: 10_000, maxBytes: 8 * 2 ** 20 };
 const weighLookup = (l: Lookup, prefix: string) => 256 + 2 * (prefix.length + (l.doc ? JSON.stringify(l.doc).length : 0));
 
-const digest = (s: string) => createHash("sha256").update(s).digest();
+const digest = (s: string) => hash("sha256", s, "buffer");
 const sameDigest = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqual(a, b);
 const invalidToken = () => new HttpProblem("AUTH.INVALID_TOKEN", "the token is not a valid admin token or API key");
 
