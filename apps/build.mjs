@@ -44,7 +44,19 @@ const sourceRelativePaths = {
 // Left in node_modules: better-sqlite3 (a native addon), packages that find their own files through
 // __dirname (swagger-ui's static assets), esbuild (it runs its binary), and the
 // drivers of the production engines, loaded only when configured (mongodb's optional native deps).
-const EXTERNAL = ["better-sqlite3", "@fastify/swagger-ui", "esbuild", "kafkajs", "mongodb", "pg", "@eventstore/db-client"];
+// Also left out: fastify's default schema compilers (ajv, fast-json-stringify): the API uses zod's
+// (apps/api/app.ts), so only /docs's inner fastify instance, built on the first /docs request, loads them.
+const EXTERNAL = [
+  "better-sqlite3",
+  "@fastify/swagger-ui",
+  "@fastify/ajv-compiler",
+  "@fastify/fast-json-stringify-compiler",
+  "esbuild",
+  "kafkajs",
+  "mongodb",
+  "pg",
+  "@eventstore/db-client",
+];
 
 // The programs without the API (npm start's worker thread, the projector, the relay) never resolve the API's or
 // the gateway's tokens (apps/composition/container.ts imports those modules lazily): their builds leave

@@ -53,7 +53,16 @@ export async function buildApp({ platform, gateway, adminToken, logger, config, 
       const given = req.headers["x-request-id"];
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    ajv: { customOptions: { removeAdditional: false } },
+    // every route validates and serializes with its zod schema: fastify's default compilers (ajv,
+    // fast-json-stringify) are never built, nor loaded (apps/build.mjs leaves them out of the bundle).
+    // fastify types these factories with ajv's compiler signatures; it calls what they return as it
+    // would a compiler given to setValidatorCompiler / setSerializerCompiler.
+    schemaController: {
+      compilersFactory: {
+        buildValidator: () => validatorCompiler as never,
+        buildSerializer: () => serializerCompiler as never,
+      },
+    },
     // ids are at most 128 characters, 3 bytes each once percent-encoded: longer segments reach validation (400)
     routerOptions: { maxParamLength: 1024 },
     // a `__proto__` key is dropped rather than refused: the documented loose objects (OpenAI's
@@ -64,8 +73,6 @@ export async function buildApp({ platform, gateway, adminToken, logger, config, 
     clientErrorHandler,
   });
   await registerObservability(app, { metrics, ...(tracing ? { tracing } : {}) });
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
   registerContract(app);
   registerJsonBody(app);
