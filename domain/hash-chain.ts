@@ -24,6 +24,20 @@ function quoted(key: string): string {
   return q;
 }
 
+/**
+ * Sorted by UTF-16 code units, as Array.prototype.sort() sorts strings, without its work array: an event's
+ * objects have a few keys each, and sort() was ~10 % of the bytes the API allocated under the gateway load.
+ */
+function sortedInPlace(keys: string[]): string[] {
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i]!;
+    let j = i - 1;
+    for (; j >= 0 && keys[j]! > key; j--) keys[j + 1] = keys[j]!;
+    keys[j + 1] = key;
+  }
+  return keys;
+}
+
 export function canonicalJson(value: unknown): string {
   if (value === null) return "null";
   switch (typeof value) {
@@ -49,7 +63,7 @@ export function canonicalJson(value: unknown): string {
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) throw new TypeError("canonicalJson: only plain objects are supported");
       const record = value as Record<string, unknown>;
-      const keys = Object.keys(record).sort();
+      const keys = sortedInPlace(Object.keys(record));
       let out = "{";
       for (const key of keys) {
         const field = record[key];

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { EventMetadata, NewEvent, RecordedEvent } from "./events.ts";
 import { canonicalJson, chain, eventHash, GENESIS_HASH, verifyChain } from "./hash-chain.ts";
@@ -53,6 +54,31 @@ describe("canonicalJson", () => {
 
   it("is independent of key insertion order", () => {
     expect(canonicalJson({ a: 1, b: 2 })).toBe(canonicalJson({ b: 2, a: 1 }));
+  });
+
+  it("orders keys by UTF-16 code units, whatever their insertion order: any keys, nested (property)", () => {
+    // integer-like keys are left out of the oracle only: JSON.stringify writes them first, in numeric order
+    const key = fc.string({ unit: "binary", maxLength: 6 }).filter((k) => !/^(0|[1-9]\d*)$/.test(k) && k !== "__proto__");
+    const leaf = fc.oneof(fc.string({ unit: "binary" }), fc.integer(), fc.boolean(), fc.constant(null));
+    const { tree } = fc.letrec((tie) => ({
+      tree: fc.oneof(
+        { depthSize: "small" },
+        leaf,
+        fc.array(tie("tree"), { maxLength: 4 }),
+        fc.dictionary(key, tie("tree"), { maxKeys: 12 }),
+      ),
+    }));
+    const oracle = (value: unknown) =>
+      JSON.stringify(value, (_k, v: unknown) =>
+        v !== null && typeof v === "object" && !Array.isArray(v)
+          ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+          : v,
+      );
+    fc.assert(fc.property(tree, (value) => canonicalJson(value) === oracle(value)));
+  });
+
+  it("orders integer-like keys as text too (code units), not as JSON.stringify's numeric order", () => {
+    expect(canonicalJson({ b: 1, 10: 2, 9: 3, "€": 4, a: 5, A: 6 })).toBe('{"10":2,"9":3,"A":6,"a":5,"b":1,"€":4}');
   });
 
   it("writes undefined array items as null, as JSON does", () => {
