@@ -68,21 +68,32 @@ export interface UsageData {
 
 export type UsageSource = "provider" | "counted";
 
-export type TrackUsage = Command<"trackUsage", UsageData>;
+/**
+ * Set by the caller when every id the command records was drawn at random for it (≥ 96 random bits, no
+ * caller-chosen id, no Idempotency-Key to derive it from): no earlier event can hold such an id, so an
+ * account state that forgot old ids need not ask the event store about them (account-ids.ts). A retry of
+ * the same request draws new ids: only commands decided once per draw may say so.
+ */
+export interface FreshIds {
+  freshIds?: true;
+}
 
-export type ReserveUsage = Command<
-  "reserveUsage",
-  {
-    userId: string;
-    reservationId: string;
-    requestId: string;
-    amount: number;
-    expiresAt: string;
-    apiKeyId?: string;
-    /** the key's total budget (micro-USD): refused when its settled spend + active holds + amount exceed it */
-    keyBudget?: number;
-  }
->;
+export type TrackUsage = Command<"trackUsage", UsageData> & FreshIds;
+
+export type ReserveUsage = FreshIds &
+  Command<
+    "reserveUsage",
+    {
+      userId: string;
+      reservationId: string;
+      requestId: string;
+      amount: number;
+      expiresAt: string;
+      apiKeyId?: string;
+      /** the key's total budget (micro-USD): refused when its settled spend + active holds + amount exceed it */
+      keyBudget?: number;
+    }
+  >;
 
 /** requestId must be the one the reservation was made with. */
 export type SettleUsage = Command<"settleUsage", UsageData & { reservationId: string }>;

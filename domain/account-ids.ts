@@ -57,7 +57,7 @@ function idsOf(command: AccountCommand): [OncePerAccount, string][] {
 
 /** keys (usedIdKey) of the ids `command` would record that `state` cannot vouch for: [] until it forgot some */
 export function idsToLookUp(command: AccountCommand, state: AccountState): string[] {
-  if (!state.forgotIds) return [];
+  if (!state.forgotIds || ("freshIds" in command && command.freshIds)) return [];
   return idsOf(command)
     .filter(([type, id]) => !setOf(state, type).has(id))
     .map(([type, id]) => usedIdKey(type, id));

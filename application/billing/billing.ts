@@ -103,6 +103,7 @@ export async function trackUsage(p: Pick<Platform, "accounts" | "catalog">, ctx:
   const usageId = idFor(ctx, "use", input.usageId);
   const { cost, prices } = priceUsage(p.catalog, input, timestamp);
   const data = { ...input, usageId, transactionId: `txn_${usageId}`, requestId: input.requestId ?? usageId, cost, prices, timestamp };
-  const r = await p.accounts.handle(input.userId, { type: "trackUsage", data, now: ctx.now }, ctx);
+  const fresh = input.usageId === undefined && !ctx.idempotencyScope; // idFor drew it at random
+  const r = await p.accounts.handle(input.userId, { type: "trackUsage", data, now: ctx.now, ...(fresh ? { freshIds: true } : {}) }, ctx);
   return { usageId, transactionId: data.transactionId, userId: input.userId, cost, balance: balanceAfter(r), position: r.position };
 }

@@ -99,6 +99,21 @@ describe("used ids beyond the recent ones", () => {
     expect(asked).toEqual([]);
   });
 
+  it("a command whose ids were drawn at random for it (freshIds) asks nothing, on a long account too", async () => {
+    const { store, asked } = watched();
+    const accounts = await longHistory(store);
+    const before = asked.length;
+    const fresh = (command: AccountCommand) => ({ ...command, freshIds: true }) as AccountCommand;
+    await accounts.handle("u1", fresh(track(usage("u-fresh", 1))), ctx);
+    await accounts.handle("u1", fresh(reserve("r-fresh", 1)), ctx);
+    expect(asked.length).toBe(before);
+    // the same ids without the flag are asked about (the state forgot ids) — and found used
+    await expect(accounts.handle("u1", track(usage("u0", 1, { transactionId: "fresh-3" })), ctx)).rejects.toMatchObject({
+      code: "USAGE.DUPLICATE",
+    });
+    expect(asked.length).toBeGreaterThan(before);
+  });
+
   it("long histories fit the cache: accounts of MANY×2 events each are loaded once, not on every command", async () => {
     const { store, reads } = watched();
     const users = Array.from({ length: 8 }, (_, i) => `big${i}`);

@@ -38,7 +38,8 @@ const isCode = (error: unknown, code: string) => error instanceof DomainError &&
 export async function reserve(p: Accounts, ctx: CommandContext, hold: Hold, keyBudget?: number) {
   const { userId, reservationId, requestId, amount, expiresAt, apiKeyId } = hold;
   const data = { userId, reservationId, requestId, amount, expiresAt, apiKeyId, ...(keyBudget === undefined ? {} : { keyBudget }) };
-  return p.accounts.handle(userId, { type: "reserveUsage", now: ctx.now, data }, ctx);
+  // the hold's ids are drawn at random for this request (chat.ts): no earlier event holds them
+  return p.accounts.handle(userId, { type: "reserveUsage", now: ctx.now, data, freshIds: true }, ctx);
 }
 
 /** The charge in micro-USD: provider tokens × catalog prices, rounded up, capped at the hold. */
