@@ -12,20 +12,16 @@ import { usedIdKey, type OncePerAccount } from "./events.ts";
 /** ids of each kind a state keeps once it may forget */
 export const RECENT_IDS = 128;
 
-const setOf = (state: AccountState, type: OncePerAccount): Set<string> => {
-  switch (type) {
-    case "transaction_created":
-      return state.transactionIds;
-    case "ai_usage":
-      return state.usageIds;
-    case "usage_reserved":
-      return state.reservationIds;
-    case "payment_refunded":
-      return state.refundIds;
-  }
-};
+/** the state's set of used ids, per event type that records one */
+const ID_SET = {
+  transaction_created: "transactionIds",
+  ai_usage: "usageIds",
+  usage_reserved: "reservationIds",
+  payment_refunded: "refundIds",
+} as const satisfies Record<OncePerAccount, keyof AccountState>;
 
-const idSets = (state: AccountState) => [state.transactionIds, state.usageIds, state.reservationIds, state.refundIds];
+const setOf = (state: AccountState, type: OncePerAccount): Set<string> => state[ID_SET[type]];
+const idSets = (state: AccountState) => Object.values(ID_SET).map((name) => state[name]);
 
 /** the ids a command would record, as [event type, id] */
 function idsOf(command: AccountCommand): [OncePerAccount, string][] {
