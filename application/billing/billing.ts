@@ -24,10 +24,13 @@ function balanceAfter({ events }: CommandResult): number {
 const amountOf = ({ events }: CommandResult, type: "payment_refunded" | "transaction_created") =>
   (events.find((e) => e.type === type)!.data as { amount: number }).amount;
 
+/** no caller-chosen id and no Idempotency-Key to derive one from: idFor draws the id at random */
+const drawsId = (ctx: CommandContext, given?: string) => given === undefined && !ctx.idempotencyScope;
+
 /** a caller-chosen id, or a new one; with an Idempotency-Key the new one is derived from it */
 const idFor = (ctx: CommandContext, kind: string, given?: string) =>
   given ??
-  (ctx.idempotencyScope ? `${kind}_${ctx.idempotencyScope.slice(0, 24)}` : `${kind}_${randomUUID().replace(/-/g, "").slice(0, 24)}`);
+  (drawsId(ctx, given) ? `${kind}_${randomUUID().replace(/-/g, "").slice(0, 24)}` : `${kind}_${ctx.idempotencyScope!.slice(0, 24)}`);
 
 export async function processPayment(
   p: Billing,
@@ -103,7 +106,7 @@ export async function trackUsage(p: Pick<Platform, "accounts" | "catalog">, ctx:
   const usageId = idFor(ctx, "use", input.usageId);
   const { cost, prices } = priceUsage(p.catalog, input, timestamp);
   const data = { ...input, usageId, transactionId: `txn_${usageId}`, requestId: input.requestId ?? usageId, cost, prices, timestamp };
-  const fresh = input.usageId === undefined && !ctx.idempotencyScope; // idFor drew it at random
-  const r = await p.accounts.handle(input.userId, { type: "trackUsage", data, now: ctx.now, ...(fresh ? { freshIds: true } : {}) }, ctx);
+  const freshIds = drawsId(ctx, input.usageId) ? { freshIds: true as const } : {};
+  const r = await p.accounts.handle(input.userId, { type: "trackUsage", data, now: ctx.now, ...freshIds }, ctx);
   return { usageId, transactionId: data.transactionId, userId: input.userId, cost, balance: balanceAfter(r), position: r.position };
 }
