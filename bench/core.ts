@@ -336,22 +336,30 @@ function p50Ratio(name: string, metric: string, times: number[], newTimes: numbe
   targets.push({ metric, measured: fmt(ratio, 2), target: "≤ 1.2", reached: verdict(ratio <= 1.2) });
 }
 
+/** accounts in a new SQLite store under `dir`: a payment, then `usages` usage commands each; seconds it took, events */
+async function seedAccounts(dir: string, userIds: string[], usages: number) {
+  const t0 = performance.now();
+  const seeding = compose(loadConfig({ DATA_DIR: dir, LOG_LEVEL: "silent" }));
+  const seed = await seeding.resolve(TOKENS.events);
+  for (const userId of userIds) {
+    const writer = accountWriter(seed, userId);
+    writer.decide(payment(userId, 0, START));
+    for (let n = 1; n <= usages; n++) {
+      writer.decide(usage(userId, n, START + n * 1000));
+      if (writer.pending >= 500) await writer.flush();
+    }
+    await writer.flush();
+  }
+  const built = (performance.now() - t0) / 1000;
+  const events = await seed.headPosition();
+  await seeding.close();
+  return { built, events };
+}
+
 async function latencyBench() {
   const dir = temp("latency");
   try {
-    const t0 = performance.now();
-    const seeding = compose(loadConfig({ DATA_DIR: dir, LOG_LEVEL: "silent" }));
-    const seed = await seeding.resolve(TOKENS.events);
-    const big = accountWriter(seed, "big");
-    big.decide(payment("big", 0, START));
-    for (let n = 1; n < 50_000; n++) {
-      big.decide(usage("big", n, START + n * 1000));
-      if (big.pending >= 500) await big.flush();
-    }
-    await big.flush();
-    const built = (performance.now() - t0) / 1000;
-    const events = await seed.headPosition();
-    await seeding.close();
+    const { built, events } = await seedAccounts(dir, ["big"], 49_999);
 
     // composed again, as `npm start` composes it: nothing cached anywhere but the OS page cache
     const root = compose(loadConfig({ DATA_DIR: dir, LOG_LEVEL: "silent" }));
@@ -400,21 +408,11 @@ async function longAccountsBench() {
   const ACCOUNTS = 8;
   const EACH = 20_000; // usage commands: 2 events each
   try {
-    const t0 = performance.now();
-    const seeding = compose(loadConfig({ DATA_DIR: dir, LOG_LEVEL: "silent" }));
-    const seed = await seeding.resolve(TOKENS.events);
-    for (let a = 0; a < ACCOUNTS; a++) {
-      const writer = accountWriter(seed, `long${a}`);
-      writer.decide(payment(`long${a}`, 0, START));
-      for (let n = 1; n <= EACH; n++) {
-        writer.decide(usage(`long${a}`, n, START + n * 1000));
-        if (writer.pending >= 500) await writer.flush();
-      }
-      await writer.flush();
-    }
-    const built = (performance.now() - t0) / 1000;
-    const events = await seed.headPosition();
-    await seeding.close();
+    const { built, events } = await seedAccounts(
+      dir,
+      Array.from({ length: ACCOUNTS }, (_, a) => `long${a}`),
+      EACH,
+    );
 
     const root = compose(loadConfig({ DATA_DIR: dir, LOG_LEVEL: "silent" }));
     const store = await root.resolve(TOKENS.events);
