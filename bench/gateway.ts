@@ -1,8 +1,10 @@
 // Issues 4 and 13 "Measure": what the gateway adds over calling the upstream fixture directly, and what a
 // peer (Portkey's open-source gateway, no billing) adds over the same fixture, in the same run.
 //   npm run bench -- gateway   (BENCH_SECONDS per phase, default 10; BENCH_ROUNDS, default 3;
-//                               BENCH_PEER=none leaves Portkey out; BENCH_TMPFS=1 adds ours on tmpfs)
-// Each round measures every target in turn (the fixture directly, ours = `npm start`, Portkey):
+//                               BENCH_PEER=none leaves Portkey out; BENCH_TMPFS=1 adds ours on tmpfs;
+//                               BENCH_FLOOR=none leaves the bare proxy out)
+// Each round measures every target in turn (the fixture directly, ours = `npm start`, Portkey, and the
+// floor: bench/bare-proxy.ts, fastify + undici passing requests through with nothing else):
 // 1. plain at RATE (300) req/s, open loop: request → whole answer;
 // 2. STREAMS (50) concurrent streams, each started when the previous one ended: request → first token;
 // 3. CONNECTIONS (64) connections, closed loop, plain: the most answers per second.
@@ -14,8 +16,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer } from "../test/harness/server.ts";
 import { atRate, closeLoad, concurrentStreams, maxThroughput, median, pct, type Phase, type Target } from "./load.ts";
-import { fmt, memoryOf, printMachine, printTable, sampleRss } from "./machine.ts";
-import { portkeyHeaders, startFixture, startPortkey, type Peer } from "./peers.ts";
+import { fdatasyncMs, fmt, memoryOf, printMachine, printTable, sampleRss } from "./machine.ts";
+import { portkeyHeaders, startBareProxy, startFixture, startPortkey, type Peer } from "./peers.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -27,6 +29,7 @@ const USERS = 20;
 const ADMIN_TOKEN = "bench-admin-token-0123456789abcdef";
 const UPSTREAM_KEY = "bench-upstream-key-0123456789";
 const ms = (n: number) => `${n.toFixed(2)} ms`;
+const FLOOR = "floor: bare proxy (fastify + undici)";
 
 async function seed(url: string): Promise<string[]> {
   const admin = { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -95,6 +98,9 @@ async function main() {
   console.log(
     `${ROUNDS} round(s); phases of ${SECONDS} s after ${WARMUP_SECONDS} s warm-up; plain at ${RATE} req/s (open loop); ${STREAMS} concurrent streams; max throughput at ${CONNECTIONS} connections; ${USERS} funded accounts, one key each`,
   );
+  // the disk's own commit cost where ours keeps its data, before any server runs (and again at the end)
+  const diskBefore = fdatasyncMs(tmpdir());
+  console.log(`disk under ${tmpdir()}: 4 KiB write + fdatasync p50 ${ms(diskBefore.p50)}, p99 ${ms(diskBefore.p99)} (2,000, one at a time)`);
   const fixture = await startFixture();
   const measured: Measured[] = [];
   try {
@@ -114,6 +120,10 @@ async function main() {
     if (process.env.BENCH_PEER !== "none")
       measured.push(
         asMeasured("Portkey gateway 1.15.2", await startPortkey(), "/v1/chat/completions", portkeyHeaders(fixture.url, UPSTREAM_KEY)),
+      );
+    if (process.env.BENCH_FLOOR !== "none")
+      measured.push(
+        asMeasured(FLOOR, await startBareProxy(fixture.url), "/v1/chat/completions", { authorization: `Bearer ${UPSTREAM_KEY}` }),
       );
 
     const messages = [{ role: "user", content: "Say hello to the benchmark." }];
@@ -262,6 +272,43 @@ async function main() {
     ];
     console.log("\nTargets (issue 13; medians of the rounds)");
     printTable(targets);
+    if (measured.some((m) => m.target.name === FLOOR)) {
+      // What no gateway here can beat: the bare proxy's own cost plus one durable commit on the path
+      // (a plain answer waits for its settlement, a stream's first token for its hold).
+      const disk = fdatasyncMs(tmpdir());
+      const floor = (load: string) => get(load, FLOOR);
+      console.log(`\nFloors (disk at the end: fdatasync p50 ${ms(disk.p50)}, p99 ${ms(disk.p99)}; at the start ${ms(diskBefore.p50)} / ${ms(diskBefore.p99)})`);
+      printTable([
+        {
+          metric: "added p50, plain",
+          target: "≤ 1.0 ms",
+          ours: ms(get(plainLoad).addedP50),
+          "bare proxy": ms(floor(plainLoad).addedP50),
+          "bare proxy + one fdatasync p50": ms(floor(plainLoad).addedP50 + disk.p50),
+        },
+        {
+          metric: "added p99, plain",
+          target: "≤ 5 ms",
+          ours: ms(get(plainLoad).addedP99),
+          "bare proxy": ms(floor(plainLoad).addedP99),
+          "bare proxy + one fdatasync p50": ms(floor(plainLoad).addedP99 + disk.p50),
+        },
+        {
+          metric: "added TTFT p99, streams",
+          target: "≤ 10 ms",
+          ours: ms(get(streamLoad).addedP99),
+          "bare proxy": ms(floor(streamLoad).addedP99),
+          "bare proxy + one fdatasync p50": ms(floor(streamLoad).addedP99 + disk.p50),
+        },
+        {
+          metric: "max throughput ÷ fixture",
+          target: "≥ 0.15",
+          ours: fmt(get(maxLoad).ratio, 3),
+          "bare proxy": fmt(floor(maxLoad).ratio, 3),
+          "bare proxy + one fdatasync p50": "-",
+        },
+      ]);
+    }
     console.log("\nPeak RSS over the whole run (VmHWM; npm start is one process: the API and its projector thread)");
     printTable(
       measured

@@ -1,5 +1,6 @@
-import { readFileSync } from "node:fs";
+import { closeSync, fdatasyncSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
+import { dirname, join } from "node:path";
 
 // Shared by every bench script: the machine the figures were taken on, a plain-text table, and memory
 // readings from /proc (Linux; elsewhere the readings are null and the tables say "n/a").
@@ -121,3 +122,32 @@ export function sampleRss(pid: number | "self", everyMs = 250) {
 
 export const fmt = (n: number | null, digits = 0) =>
   n === null || !Number.isFinite(n) ? "n/a" : n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+/**
+ * The disk's own commit cost under `dir`: `samples` times, one at a time, a 4 KiB write into a
+ * preallocated 4 MiB file (as a WAL past its first checkpoint is rewritten in place) then fdatasync,
+ * each timed; p50 / p99 in ms. Any durable write here waits at least this long.
+ */
+export function fdatasyncMs(dir: string, samples = 2000): { p50: number; p99: number } {
+  const file = join(mkdtempSync(join(dir, "aggregator-bench-disk-")), "probe");
+  const fd = openSync(file, "w+");
+  const page = Buffer.alloc(4096, 7);
+  const slots = 1024;
+  try {
+    for (let i = 0; i < slots; i++) writeSync(fd, page, 0, page.length, i * page.length);
+    fsyncSync(fd);
+    const times: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      const start = performance.now();
+      writeSync(fd, page, 0, page.length, (i % slots) * page.length);
+      fdatasyncSync(fd);
+      times.push(performance.now() - start);
+    }
+    times.sort((a, b) => a - b);
+    const at = (p: number) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))]!;
+    return { p50: at(50), p99: at(99) };
+  } finally {
+    closeSync(fd);
+    rmSync(dirname(file), { recursive: true, force: true });
+  }
+}

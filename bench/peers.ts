@@ -27,16 +27,23 @@ async function stopChild(child: ChildProcess) {
   await once(child, "exit");
 }
 
-/** bench/upstream-server.ts in its own process */
-export async function startFixture(): Promise<Peer> {
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/upstream-server.ts"], {
+/** a bench script in its own process that prints {"url": ...} once listening */
+async function startScript(script: string, env: Record<string, string> = {}): Promise<Peer> {
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
     cwd: ROOT,
+    env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const [line] = (await once(createInterface({ input: child.stdout! }), "line")) as [string];
   const { url } = JSON.parse(line) as { url: string };
   return { url, pid: child.pid!, stop: () => stopChild(child) };
 }
+
+/** bench/upstream-server.ts in its own process */
+export const startFixture = () => startScript("bench/upstream-server.ts");
+
+/** bench/bare-proxy.ts (fastify + undici, passing through to the fixture, nothing else) in its own process */
+export const startBareProxy = (fixtureUrl: string) => startScript("bench/bare-proxy.ts", { UPSTREAM: fixtureUrl });
 
 const installed = (pkg: string) => {
   try {

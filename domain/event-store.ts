@@ -37,7 +37,17 @@ export interface StoredEventJson {
  * - positions in $all are strictly increasing and never reused.
  */
 export interface EventStore {
-  append(stream: string, events: NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;
+  /**
+   * `lastEventId`, only where the store chains appends: the stream's event at `expected` must be this
+   * one, else the append conflicts (an append made behind one still in flight fails when that one did).
+   */
+  append(stream: string, events: NewEvent[], expected: ExpectedRevision, lastEventId?: string): Promise<AppendResult>;
+  /**
+   * Optional: appends take effect in the order they were called and honour `lastEventId`, so a writer
+   * may append behind its own append still in flight (SQLite: one writer thread, in order). Stores on
+   * a server (EventStoreDB, PostgreSQL) leave it out: their appends may take effect in any order.
+   */
+  readonly chainsAppends?: boolean;
   /** events of one stream in revision order, from `fromRevision` (inclusive); [] when it does not exist */
   readStream(stream: string, fromRevision?: number): Promise<RecordedEvent[]>;
   /** one page of $all in position order */

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Decider, FoldableEvent } from "../../domain/decider.ts";
-import { ConcurrencyError, type EventStore, type ExpectedRevision } from "../../domain/event-store.ts";
+import { ConcurrencyError, type AppendResult, type EventStore, type ExpectedRevision } from "../../domain/event-store.ts";
 import type { Actor, NewEvent } from "../../domain/events.ts";
 import { chain } from "../../domain/hash-chain.ts";
 import { eventIdFor } from "../../domain/ids.ts";
@@ -22,6 +22,12 @@ export interface CommandContext {
    * command's outcome is still what `handle` resolves or rejects with.
    */
   decided?: () => void;
+  /**
+   * How long this command's events may wait, once decided, for the stream's next command, so both go
+   * in one append (one commit): for a command whose outcome nobody needs before that next one (the
+   * gateway's hold on a plain request, settled by the same request). 0 or absent: appended at once.
+   */
+  lingerMs?: number;
 }
 
 export interface CommandResult {
@@ -56,6 +62,58 @@ interface Cached {
   bytes: number;
 }
 
+/** the state a stream will have once every append posted on it is durable */
+interface Tip {
+  state: unknown;
+  revision: ExpectedRevision;
+  /** the id of the stream's event at `revision`, when an append in flight leaves it: the next append names it */
+  lastEventId?: string;
+  /** the lane's generation it was decided in: a failure drops the tip only when it is of the same one */
+  generation: number;
+}
+
+/** Per stream, while it has commands: those waiting to be decided, and the batches decided and not settled yet. */
+interface Lane {
+  stream: string;
+  queue: Pending[];
+  /** a drain is deciding this lane's queue */
+  running: boolean;
+  /** the state after the appends in flight; none: the cache's (or the store's) is current */
+  tip?: Tip;
+  /** batches decided and not settled yet */
+  unsettled: number;
+  /** a batch decided and not appended yet, waiting to share the next batch's append */
+  deferred?: Deferred;
+  /** commands at the head of the queue put back by decideAgain, in the order their batches failed */
+  requeued: number;
+  /** batches decided in a row on a tip in flight: past MAX_CHAIN the next waits for them (the state then forgets old ids) */
+  chained: number;
+  /** bumped when a failed append drops the tip: the batches chained behind it fail too and drop nothing */
+  generation: number;
+  /** settles when the batch decided last settled: null when its events (or the state it was decided on) are durable, else why not */
+  last: Promise<unknown>;
+}
+
+interface Decided {
+  pending: Pending;
+  events?: NewEvent[];
+  error?: unknown;
+}
+
+/** a batch decided, with the events it appends */
+interface Part {
+  batch: Pending[];
+  decided: Decided[];
+  events: NewEvent[];
+}
+
+/** a batch whose append waits (CommandContext.lingerMs) to share the stream's next one */
+interface Deferred extends Part {
+  base: Tip;
+  tip: Tip;
+  timer: NodeJS.Timeout;
+}
+
 const MAX_ATTEMPTS = 5;
 
 /** RFC 9562 UUIDv7: time-ordered, so new rows land at the end of the event-id index, not at random */
@@ -65,6 +123,8 @@ export function uuidV7(ms = Date.now()): string {
   return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15, 18)}-${random.slice(19)}`;
 }
 const MAX_BATCH = 256;
+/** batches chained on appends in flight before the lane waits for them (see Lane.chained) */
+const MAX_CHAIN = 8;
 /** a folded state's estimated size when its decider does not tell: it may grow with every event folded */
 const sizeOf = (decider: StreamDecider, state: unknown, revision: ExpectedRevision) =>
   decider.weigh?.(state) ?? 2048 + 128 * (revision === "no_stream" ? 0 : revision + 1);
@@ -80,7 +140,9 @@ const sizeOf = (decider: StreamDecider, state: unknown, revision: ExpectedRevisi
  */
 export function createCommandHandler(store: EventStore, cacheSize = 10_000, cacheBytes = 32 * 2 ** 20) {
   const cache = new BoundedCache<string, Cached>({ maxEntries: cacheSize, maxBytes: cacheBytes }, (c) => c.bytes);
-  const queues = new Map<string, Pending[]>();
+  const lanes = new Map<string, Lane>();
+  /** the store applies appends in the order they were called and checks `lastEventId`: a batch may be appended behind one in flight */
+  const chains = store.chainsAppends === true;
   /** a state may forget old ids only when the store can look them up (see EventStore.usedIds) */
   const lookUp = store.usedIds?.bind(store);
 
@@ -125,78 +187,185 @@ export function createCommandHandler(store: EventStore, cacheSize = 10_000, cach
     })) as NewEvent[];
   }
 
-  /** decides and appends one batch; returns the commands to run again after a conflict */
-  async function runBatch(stream: string, batch: Pending[]): Promise<Pending[]> {
-    const current = await load(stream, batch[0]!.decider);
-    const forgotten = idsToLookUp(batch, current.state);
-    if (forgotten.length > 0) batch[0]!.decider.usedIds!.recall(current.state, await lookUp!(stream, forgotten));
-    let state = current.state;
-    const outcomes: { pending: Pending; events?: NewEvent[]; error?: unknown }[] = [];
+  /**
+   * Decides one batch on the lane's tip, or on the stream as cached or stored, and appends its events:
+   * behind the appends in flight when the store chains them (else drain waited for them). Each command
+   * is answered in `settle`, batch after batch in the order they were decided.
+   */
+  async function decideBatch(lane: Lane, batch: Pending[]): Promise<void> {
+    const { stream } = lane;
+    const onTip = lane.tip !== undefined;
+    let base = lane.tip;
+    if (base === undefined) {
+      const { state, revision } = await load(stream, batch[0]!.decider);
+      base = { state, revision, generation: lane.generation };
+    }
+    const forgotten = idsToLookUp(batch, base.state);
+    if (forgotten.length > 0) batch[0]!.decider.usedIds!.recall(base.state, await lookUp!(stream, forgotten));
+    let state = base.state;
+    const decided: Decided[] = [];
     const all: NewEvent[] = [];
     for (const pending of batch) {
       const { decider } = pending;
       try {
-        const decided = withMetadata(stream, decider.decide(pending.command, state), pending.ctx);
-        const events = decider.lastHash ? chain(decider.lastHash(state), decided) : decided;
-        for (const event of events) state = decider.evolve(state, event);
-        all.push(...events);
-        outcomes.push({ pending, events });
+        const events = withMetadata(stream, decider.decide(pending.command, state), pending.ctx);
+        const chained = decider.lastHash ? chain(decider.lastHash(state), events) : events;
+        for (const event of chained) state = decider.evolve(state, event);
+        all.push(...chained);
+        decided.push({ pending, events: chained });
       } catch (error) {
-        outcomes.push({ pending, error });
+        decided.push({ pending, error });
       }
     }
-    for (const { pending, events } of outcomes) if (events) pending.ctx.decided?.();
-    let position: number;
+    for (const { pending, events } of decided) if (events) pending.ctx.decided?.();
+    lane.chained = onTip ? lane.chained + 1 : 0;
+    lane.unsettled++;
+    const deferred = lane.deferred;
+    if (deferred) {
+      clearTimeout(deferred.timer);
+      lane.deferred = undefined;
+    }
     if (all.length === 0) {
-      position = await store.headPosition();
-    } else {
-      try {
-        const result = await store.append(stream, all, current.revision);
-        keep(stream, batch[0]!.decider, state, result.nextExpectedRevision);
-        position = result.position;
-      } catch (error) {
-        cache.delete(stream); // the cached state was evolved in place: it is no longer the stream's
-        if (!(error instanceof ConcurrencyError)) {
-          for (const { pending } of outcomes) pending.reject(error);
-          return [];
-        }
-        const again = batch.filter((p) => ++p.attempts < MAX_ATTEMPTS);
-        for (const p of batch) if (p.attempts >= MAX_ATTEMPTS) p.reject(error);
-        return again;
-      }
+      if (deferred) appendParts(lane, [deferred], deferred.base, deferred.tip); // refusals wait for the state they saw to be durable
+      lane.last = settle(lane, batch, decided, lane.last, onTip ? "on a tip" : null);
+      return;
     }
-    for (const { pending, events, error } of outcomes) {
-      if (events) pending.resolve({ events, position });
-      else pending.reject(error);
+    const tip: Tip = {
+      state,
+      revision: (base.revision === "no_stream" ? -1 : base.revision) + all.length,
+      lastEventId: all.at(-1)!.metadata.eventId,
+      generation: base.generation,
+    };
+    lane.tip = tip;
+    const part: Part = { batch, decided, events: all };
+    if (deferred) return appendParts(lane, [deferred, part], deferred.base, tip);
+    const lingerMs = Math.min(...decided.map((d) => (d.events ? (d.pending.ctx.lingerMs ?? 0) : Infinity)));
+    if (lingerMs > 0) {
+      // nothing waits on these events but their own commands: the stream's next command may share their append
+      const timer = setTimeout(() => {
+        if (lane.deferred?.timer !== timer) return;
+        lane.deferred = undefined;
+        appendParts(lane, [part], base, tip);
+      }, lingerMs);
+      lane.deferred = { ...part, base, tip, timer };
+      return;
     }
-    return [];
+    appendParts(lane, [part], base, tip);
   }
 
-  async function drain(stream: string, queue: Pending[]) {
-    while (queue.length > 0) {
-      const batch = queue.splice(0, MAX_BATCH);
+  /** One append of these batches' events, in order, at `base` (behind it when it is a tip in flight); each batch is answered once it is durable. */
+  function appendParts(lane: Lane, parts: Part[], base: Tip, tip: Tip) {
+    const events = parts.length === 1 ? parts[0]!.events : parts.flatMap((p) => p.events);
+    const onTip = base.lastEventId !== undefined;
+    // settled at once (an outcome, not a rejection): it is read only once the batches before it settled
+    const appended = store.append(lane.stream, events, base.revision, onTip ? base.lastEventId : undefined).then(
+      (result) => ({ result }),
+      (error: unknown) => ({ error }),
+    );
+    for (const { batch, decided } of parts) lane.last = settle(lane, batch, decided, lane.last, { appended, tip });
+  }
+
+  /** Answers one batch's commands once the batches before it are settled; null when its events (or, with none, the state it was decided on) are durable. */
+  async function settle(
+    lane: Lane,
+    batch: Pending[],
+    decided: Decided[],
+    previous: Promise<unknown>,
+    /** the batch's append; with nothing to append, whether it was decided on a tip in flight (else on a durable state) */
+    append: { appended: Promise<{ result: AppendResult } | { error: unknown }>; tip: Tip } | "on a tip" | null,
+  ): Promise<unknown> {
+    const failedBefore = await previous;
+    try {
+      if (append === null || append === "on a tip") {
+        // decided on a tip that never became durable: decide again
+        if (append === "on a tip" && failedBefore !== null) return decideAgain(lane, batch, failedBefore);
+        const position = await store.headPosition();
+        for (const { pending, events, error } of decided) {
+          if (events) pending.resolve({ events, position });
+          else pending.reject(error);
+        }
+        return null;
+      }
+      const appended = await append.appended;
+      if ("result" in appended) {
+        if (lane.tip === append.tip) {
+          keep(lane.stream, batch[0]!.decider, append.tip.state, appended.result.nextExpectedRevision);
+          lane.tip = undefined; // durable, and cached: the next batch starts from the cache
+        }
+        for (const { pending, events, error } of decided) {
+          if (events) pending.resolve({ events, position: appended.result.position });
+          else pending.reject(error);
+        }
+        return null;
+      }
+      if (append.tip.generation === lane.generation) {
+        // the tip, and the cached state evolved in place, hold this batch's effects: start again from the store
+        lane.generation++;
+        lane.tip = undefined;
+        cache.delete(lane.stream);
+      }
+      if (appended.error instanceof ConcurrencyError) return decideAgain(lane, batch, appended.error);
+      for (const p of batch) p.reject(appended.error);
+      return appended.error;
+    } catch (error) {
+      for (const p of batch) p.reject(error); // the head position could not be read
+      return error;
+    } finally {
+      lane.unsettled--;
+      dropIfIdle(lane);
+    }
+  }
+
+  /** a batch whose append conflicted, or that was decided behind one that failed: decided again, a bounded number of times */
+  function decideAgain(lane: Lane, batch: Pending[], why: unknown): unknown {
+    const retry = batch.filter((p) => ++p.attempts < MAX_ATTEMPTS);
+    for (const p of batch) if (p.attempts >= MAX_ATTEMPTS) p.reject(why);
+    lane.queue.splice(lane.requeued, 0, ...retry); // after those of batches that failed before, before newer commands
+    lane.requeued += retry.length;
+    if (retry.length > 0) run(lane);
+    return why;
+  }
+
+  /** decides the lane's queue batch after batch; one append at a time unless the store chains them */
+  async function drain(lane: Lane) {
+    while (lane.queue.length > 0) {
+      if (lane.tip !== undefined && (!chains || lane.chained >= MAX_CHAIN)) await lane.last;
+      const batch = lane.queue.splice(0, MAX_BATCH);
+      lane.requeued = Math.max(0, lane.requeued - batch.length);
       try {
-        queue.unshift(...(await runBatch(stream, batch)));
+        await decideBatch(lane, batch);
       } catch (error) {
         // loading the stream failed: nothing was appended
-        cache.delete(stream);
+        cache.delete(lane.stream);
         for (const p of batch) p.reject(error);
       }
     }
-    queues.delete(stream);
+    lane.running = false;
+    dropIfIdle(lane);
+  }
+
+  function run(lane: Lane) {
+    if (lane.running) return;
+    lane.running = true;
+    // start once the current task's synchronous work is done, so that commands issued together share
+    // the batch; commands arriving while an append is in flight go in the next batch, decided on the
+    // state that append leaves (appended behind it when the store chains appends, else once it is durable)
+    queueMicrotask(() => void drain(lane));
+  }
+
+  function dropIfIdle(lane: Lane) {
+    if (!lane.running && lane.unsettled === 0 && lane.queue.length === 0 && lanes.get(lane.stream) === lane) lanes.delete(lane.stream);
   }
 
   function handle(stream: string, decider: StreamDecider, command: unknown, ctx: CommandContext): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
-      const pending: Pending = { decider, command, ctx, attempts: 0, resolve, reject };
-      const queue = queues.get(stream);
-      if (queue) return void queue.push(pending);
-      const fresh = [pending];
-      queues.set(stream, fresh);
-      // start once the current task's synchronous work is done, so that commands issued together
-      // share the batch; commands arriving later queue behind the append in flight and go in the
-      // next batch (a loop turn of waiting here only delayed the commit)
-      queueMicrotask(() => void drain(stream, fresh));
+      let lane = lanes.get(stream);
+      if (!lane) {
+        lane = { stream, queue: [], running: false, unsettled: 0, requeued: 0, chained: 0, generation: 0, last: Promise.resolve(null) };
+        lanes.set(stream, lane);
+      }
+      lane.queue.push({ decider, command, ctx, attempts: 0, resolve, reject });
+      run(lane);
     });
   }
 

@@ -38,10 +38,10 @@ describe("createCommandHandler: conflicts with another writer", () => {
     let attempts = 0;
     const racing: EventStore = {
       ...store,
-      append: async (name, events, expected) => {
+      append: async (name, events, expected, lastEventId) => {
         if (armed) attempts++;
         if (armed && attempts <= writes) await other.handle("u1", otherCommand(attempts), ctx(`other-${attempts}`));
-        return store.append(name, events, expected);
+        return store.append(name, events, expected, lastEventId);
       },
     };
     const mine = createCommandHandler(racing).for(accountDecider, accountStream);
@@ -134,10 +134,10 @@ describe("createCommandHandler: batches, cache and failures", () => {
         reads.set(stream, (reads.get(stream) ?? 0) + 1);
         return store.readStream(stream, from);
       },
-      append: async (stream, events, expected) => {
+      append: async (stream, events, expected, lastEventId) => {
         appends.push({ stream, events: events.length });
         if (fail.append-- > 0) throw new Error("disk full");
-        return store.append(stream, events, expected);
+        return store.append(stream, events, expected, lastEventId);
       },
     };
     return { store: wrapped, reads, appends, fail };
@@ -199,5 +199,115 @@ describe("createCommandHandler: batches, cache and failures", () => {
     const stale = createCommandHandler(store).for(accountDecider, accountStream);
     await expect(stale.handle(...payTo("u1", "p3"))).rejects.toThrow("read failed");
     expect((await stale.handle(...payTo("u1", "p3"))).events[1]!.data).toMatchObject({ balanceAfter: 3 * USD });
+  });
+});
+
+// A store whose appends wait for a gate and then take effect in the order they were called (as SQLite's
+// writer thread applies them), or that does not claim to chain them (as PostgreSQL and EventStoreDB).
+describe("createCommandHandler: appends in flight", () => {
+  const ctx = (id: string) => ({ actor: { type: "admin" as const, id: "admin" }, correlationId: id, now: NOW });
+
+  function gated(chainsAppends: boolean) {
+    const store = createMemoryEventStore();
+    let open!: () => void;
+    let gate = new Promise<void>((resolve) => (open = resolve));
+    const called: { expected: unknown; lastEventId?: string }[] = [];
+    const wrapped: EventStore = {
+      ...store,
+      chainsAppends,
+      append: (stream, events, expected, lastEventId) => {
+        called.push({ expected, ...(lastEventId === undefined ? {} : { lastEventId }) });
+        return gate.then(() => store.append(stream, events, expected, lastEventId));
+      },
+    };
+    const release = () => {
+      open();
+      gate = new Promise<void>((resolve) => (open = resolve));
+    };
+    return { store, wrapped, called, release };
+  }
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+  it("chaining store: a command arriving while an append is in flight is decided on the state it leaves and appended behind it at once", async () => {
+    const { store, wrapped, called, release } = gated(true);
+    const handler = createCommandHandler(wrapped).for(accountDecider, accountStream);
+    const first = handler.handle("u1", pay("p1", 10 * USD), ctx("p1"));
+    await tick();
+    const second = handler.handle("u1", manual("t1", "debit", 4 * USD), ctx("t1"));
+    await tick();
+    expect(await store.readStream(accountStream("u1"))).toEqual([]); // nothing durable yet
+    expect(called).toHaveLength(2); // the second append was made before the first was durable
+    expect(called[1]).toEqual({ expected: 1, lastEventId: expect.any(String) }); // behind the first's two events
+    release();
+    await Promise.all([first, second]);
+    const events = await store.readStream(accountStream("u1"));
+    expect(called[1]!.lastEventId).toBe(events[1]!.metadata.eventId);
+    expect(events.at(-1)!.data).toMatchObject({ balanceAfter: 6 * USD });
+    expect(verifyChain(events).ok).toBe(true);
+  });
+
+  it("chaining store: when the append in flight conflicts, the one behind it fails too and both are decided again, in order, on the stored state", async () => {
+    const { store, wrapped, release } = gated(true);
+    const handler = createCommandHandler(wrapped).for(accountDecider, accountStream);
+    const other = createCommandHandler(store).for(accountDecider, accountStream);
+    await Promise.all([handler.handle("u1", pay("p0", 10 * USD), ctx("p0")), tick().then(release)]);
+    const first = handler.handle("u1", manual("t-first", "debit", 3 * USD), ctx("first")); // decided on 10 USD
+    await tick();
+    const behind = handler.handle("u1", manual("t-behind", "debit", 3 * USD), ctx("behind")); // decided on 7 USD, chained
+    await tick();
+    await other.handle("u1", manual("t-other", "debit", 6 * USD), ctx("other")); // another instance moves the stream: 4 USD
+    const settled = Promise.allSettled([first, behind]);
+    for (let i = 0; i < 5; i++) {
+      release();
+      await tick();
+    }
+    const [a, b] = await settled;
+    expect(a.status).toBe("fulfilled"); // decided again on 4 USD: 1 USD left
+    expect(b).toMatchObject({ status: "rejected", reason: { code: "ACCOUNT.INSUFFICIENT_FUNDS" } }); // decided again on 1 USD
+    const events = await store.readStream(accountStream("u1"));
+    expect(events.filter((e) => e.type === "transaction_created").map((e) => (e.data as { transactionId: string }).transactionId)).toEqual([
+      "txn_p0",
+      "t-other",
+      "t-first",
+    ]);
+    expect(events.at(-1)!.data).toMatchObject({ balanceAfter: USD });
+    expect(verifyChain(events).ok).toBe(true);
+  });
+
+  it("lingerMs: a command's events wait for the stream's next command and go in its append; alone, they go after lingerMs", async () => {
+    const store = createMemoryEventStore();
+    const calls: number[] = [];
+    const counting: EventStore = { ...store, append: (...args) => (calls.push(args[1].length), store.append(...args)) };
+    const handler = createCommandHandler(counting).for(accountDecider, accountStream);
+    await handler.handle("u1", pay("p0", 10 * USD), ctx("p0"));
+    let decided = false;
+    const held = handler.handle("u1", manual("t1", "debit", USD), { ...ctx("t1"), lingerMs: 60_000, decided: () => (decided = true) });
+    await tick();
+    expect([decided, calls]).toEqual([true, [2]]); // decided, not appended
+    const next = handler.handle("u1", manual("t2", "debit", 2 * USD), ctx("t2")); // decided on the state t1 leaves
+    await Promise.all([held, next]);
+    expect(calls).toEqual([2, 2]); // t1 and t2 in one append
+    expect((await store.readStream(accountStream("u1"))).at(-1)!.data).toMatchObject({ balanceAfter: 7 * USD });
+
+    const alone = handler.handle("u1", manual("t3", "debit", USD), { ...ctx("t3"), lingerMs: 5 });
+    await alone; // appended once its linger ran out
+    expect(calls).toEqual([2, 2, 1]);
+  });
+
+  it("a store that does not chain appends gets one at a time: the next batch waits until the append in flight is durable", async () => {
+    const { store, wrapped, called, release } = gated(false);
+    const handler = createCommandHandler(wrapped).for(accountDecider, accountStream);
+    const first = handler.handle("u1", pay("p1", 10 * USD), ctx("p1"));
+    await tick();
+    const second = handler.handle("u1", manual("t1", "debit", 4 * USD), ctx("t1"));
+    await tick();
+    expect(called).toHaveLength(1);
+    release();
+    await first;
+    await tick();
+    expect(called).toEqual([{ expected: "no_stream" }, { expected: 1 }]); // decided on the durable state: no lastEventId
+    release();
+    await second;
+    expect((await store.readStream(accountStream("u1"))).at(-1)!.data).toMatchObject({ balanceAfter: 6 * USD });
   });
 });

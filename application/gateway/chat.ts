@@ -56,6 +56,13 @@ const CLIENT_ERRORS = new Map([
   [413, "UPSTREAM.TOO_LARGE"],
   [422, "UPSTREAM.UNPROCESSABLE"],
 ]);
+/**
+ * A plain answer reaches the client only with its settlement, so its hold's append may wait this long
+ * for the settlement (or the release) to share it: one commit, one fsync, when the provider answers
+ * sooner; else the hold is appended alone, off the request's path. A stream's hold is appended at once:
+ * its first chunk waits for it.
+ */
+const PLAIN_HOLD_LINGER_MS = 25;
 const SECRETISH = /\b(?:sk|rk|aia|or|key|Bearer)[-_ ][A-Za-z0-9_-]{6,}|[A-Za-z0-9_-]{24,}/g;
 
 /** An upstream 4xx message the client may see: JSON `error.message` only, credentials and secret-like words redacted, truncated. */
@@ -158,13 +165,15 @@ export async function openChat(gw: Gateway, call: ChatCall): Promise<OpenChat> {
   };
   // The upstream call starts once the hold is decided, while its append is made durable; nothing goes
   // to the client before the hold is durable (holdDurable: the plain answer's settlement, a stream's
-  // first chunk), so its fsync is off the latency path. A hold that fails after its decision (the store
+  // first chunk), so its fsync is off the latency path (a plain request's hold mostly shares the
+  // settlement's append: PLAIN_HOLD_LINGER_MS). A hold that fails after its decision (the store
   // failed the append, or another instance's append made it be decided anew and refused) aborts the
   // upstream call; nothing is charged.
   let accepted!: () => void;
   const decided = new Promise<null>((resolve) => (accepted = () => resolve(null)));
   const upstream = abortedWith(call.signal); // or when the hold fails
-  const holding = reserve(gw.platform, { ...first, decided: accepted }, hold, caller.limits.budget).then(
+  const lingerMs = isStream(call.request) ? 0 : PLAIN_HOLD_LINGER_MS;
+  const holding = reserve(gw.platform, { ...first, decided: accepted, lingerMs }, hold, caller.limits.budget).then(
     () => null,
     (error: unknown) => {
       upstream.abort();
@@ -216,18 +225,31 @@ export async function abandon(gw: Gateway, open: Pick<OpenChat, "call" | "hold" 
   await release(gw.platform, open.call.context(), open.hold, reason).catch((error) => gw.onError(error, "release"));
 }
 
-/** Settles what the request is billed for; the tokens go into the key's rate window. */
+/**
+ * Settles what the request is billed for; the tokens go into the key's rate window. The settlement is
+ * decided at once, on the state the hold's append leaves, and appended behind it where the store chains
+ * appends (SQLite): one commit often carries both, and the answer then waits for one fsync, not two. A
+ * hold that fails makes the settlement fail too (it was decided behind it): nothing is charged.
+ */
 export async function charge(gw: Gateway, open: OpenChat, usage: TokenUsage) {
+  const settling = settle(
+    gw.platform,
+    open.call.context(),
+    open.hold,
+    {
+      provider: open.candidate.provider,
+      model: open.candidate.model.id,
+      promptTokens: usage.promptTokens,
+      completionTokens: usage.completionTokens,
+      prices: open.candidate.prices,
+      source: usage.source,
+    },
+    () => holdDurable(gw, open),
+  );
+  settling.catch(() => undefined); // read below, unless the hold failed (then holdDurable throws why)
   await holdDurable(gw, open);
   open.ticket.finish(usage.promptTokens + usage.completionTokens);
-  return settle(gw.platform, open.call.context(), open.hold, {
-    provider: open.candidate.provider,
-    model: open.candidate.model.id,
-    promptTokens: usage.promptTokens,
-    completionTokens: usage.completionTokens,
-    prices: open.candidate.prices,
-    source: usage.source,
-  });
+  return settling;
 }
 
 /**

@@ -49,9 +49,11 @@ export const chargeFor = (usage: Pick<SettledUsage, "promptTokens" | "completion
 /**
  * Charges the usage and releases the hold in one append. A hold that was already released (it expired
  * and the sweeper or a later reservation released it) still gets its charge, as plain usage with the
- * same usageId: what was delivered is billed exactly once either way.
+ * same usageId: what was delivered is billed exactly once either way. `holdDurable`, when the
+ * settlement may be decided before the hold's append is durable: resolves once it is, rejects when it
+ * never will be (then nothing was delivered, and nothing is charged).
  */
-export async function settle(p: Accounts, ctx: CommandContext, hold: Hold, usage: SettledUsage) {
+export async function settle(p: Accounts, ctx: CommandContext, hold: Hold, usage: SettledUsage, holdDurable?: () => Promise<void>) {
   const cost = chargeFor(usage, hold);
   const data = {
     userId: hold.userId,
@@ -79,6 +81,7 @@ export async function settle(p: Accounts, ctx: CommandContext, hold: Hold, usage
     return { cost, position: r.position };
   } catch (error) {
     if (!isCode(error, "RESERVATION.NOT_ACTIVE")) throw error;
+    await holdDurable?.(); // a hold that was never written is not a released one
     try {
       const r = await p.accounts.handle(hold.userId, { type: "trackUsage", now: ctx.now, data }, ctx);
       return { cost, position: r.position };

@@ -147,9 +147,9 @@ describe("gateway: broken streams, timeouts and the hold cap", () => {
     // the settlement's append is slowed down: a gateway that sent [DONE] before it would be caught
     const store = h.t.platform.events;
     const append = store.append.bind(store);
-    const spy = vi.spyOn(store, "append").mockImplementation(async (stream: string, events: NewEvent[], expected) => {
+    const spy = vi.spyOn(store, "append").mockImplementation(async (stream: string, events: NewEvent[], expected, lastEventId) => {
       if (events.some((e) => e.type === "ai_usage")) await sleep(200);
-      return append(stream, events, expected);
+      return append(stream, events, expected, lastEventId);
     });
     try {
       const response = await fetch(`${h.url}/v1/chat/completions`, {

@@ -51,13 +51,15 @@ export function createMemoryEventStore(): EventStore {
     });
   }
 
-  function appendNow(stream: string, events: NewEvent[], expected: ExpectedRevision): AppendResult {
+  function appendNow(stream: string, events: NewEvent[], expected: ExpectedRevision, lastEventId?: string): AppendResult {
     if (closing.signal.aborted) throw new Error("event store is closed");
     if (events.length === 0) throw new Error(`append to ${stream}: no events`);
     const rows = streams.get(stream) ?? [];
     const current = rows.length - 1;
     const actual: ExpectedRevision = current < 0 ? "no_stream" : current;
     const exp = expected === "no_stream" ? -1 : expected;
+    // behind an append that failed: the event it names is not the stream's at `expected`
+    if (lastEventId !== undefined && rows[exp]?.eventId !== lastEventId) throw new ConcurrencyError(stream, expected, actual);
     const eventIds = events.map((e) => e.metadata.eventId);
     if (exp !== current) {
       // Idempotent retry (EventStoreDB semantics): the ids stored right after `expected` are ours.
@@ -94,8 +96,10 @@ export function createMemoryEventStore(): EventStore {
   }
 
   return {
-    async append(stream, events, expected) {
-      return appendNow(stream, events, expected);
+    // appendNow runs when append is called: appends take effect in call order
+    chainsAppends: true,
+    async append(stream, events, expected, lastEventId) {
+      return appendNow(stream, events, expected, lastEventId);
     },
     async readStream(stream, fromRevision = 0) {
       return (streams.get(stream) ?? []).slice(Math.max(0, fromRevision)).map(toRecorded);

@@ -2,10 +2,14 @@ import { describe, expect, it } from "vitest";
 import { eventStoreContract, testEvent } from "../../test/contracts/event-store.contract.ts";
 import { createMemoryEventStore } from "./event-store.ts";
 
-eventStoreContract("memory", async () => {
-  const store = createMemoryEventStore();
-  return { store, cleanup: () => store.close() };
-});
+eventStoreContract(
+  "memory",
+  async () => {
+    const store = createMemoryEventStore();
+    return { store, cleanup: () => store.close() };
+  },
+  { chainsAppends: true },
+);
 
 describe("memory event store", () => {
   it("stores copies: mutating an appended or read event changes nothing stored", async () => {

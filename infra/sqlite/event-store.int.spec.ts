@@ -15,22 +15,26 @@ async function tempFile() {
   return { dir, file: join(dir, "events.db") };
 }
 
-eventStoreContract("sqlite", async () => {
-  const { dir, file } = await tempFile();
-  const opened = [openSqliteEventStore(file)];
-  return {
-    store: opened[0]!,
-    reopen: async () => {
-      const store = openSqliteEventStore(file);
-      opened.push(store);
-      return store;
-    },
-    cleanup: async () => {
-      for (const s of opened) await s.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
+eventStoreContract(
+  "sqlite",
+  async () => {
+    const { dir, file } = await tempFile();
+    const opened = [openSqliteEventStore(file)];
+    return {
+      store: opened[0]!,
+      reopen: async () => {
+        const store = openSqliteEventStore(file);
+        opened.push(store);
+        return store;
+      },
+      cleanup: async () => {
+        for (const s of opened) await s.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  { chainsAppends: true },
+);
 
 describe("sqlite event store", () => {
   let dir: string;

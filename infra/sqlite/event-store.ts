@@ -72,6 +72,8 @@ interface Row {
 interface Append {
   stream: string;
   expected: ExpectedRevision;
+  /** the event the stream must hold at `expected` (EventStore.append) */
+  lastEventId?: string;
   rows: { eventId: string; type: string; data: string; metadata: string }[];
 }
 interface Pending extends Append {
@@ -176,7 +178,7 @@ export function openSqliteEventStore(file: string, options: SqliteEventStoreOpti
     if (queue.length === 0) return;
     const id = nextId++;
     inFlight.set(id, queue);
-    const batch = queue.map(({ stream, expected, rows }): Append => ({ stream, expected, rows }));
+    const batch = queue.map(({ stream, expected, lastEventId, rows }): Append => ({ stream, expected, lastEventId, rows }));
     queue = [];
     writer ??= startWriter();
     writer.ref(); // an append in flight keeps the process alive
@@ -267,7 +269,9 @@ export function openSqliteEventStore(file: string, options: SqliteEventStoreOpti
       return db;
     },
     stats,
-    append(stream: string, events: NewEvent[], expected: ExpectedRevision) {
+    // one writer thread takes the appends in the order they were called (one message per loop turn, in order)
+    chainsAppends: true,
+    append(stream: string, events: NewEvent[], expected: ExpectedRevision, lastEventId?: string) {
       if (closed) return Promise.reject(new Error("event store is closed"));
       if (events.length === 0) return Promise.reject(new Error(`append to ${stream}: no events`));
       return new Promise<AppendResult>((resolve, reject) => {
@@ -277,7 +281,7 @@ export function openSqliteEventStore(file: string, options: SqliteEventStoreOpti
           data: JSON.stringify(e.data),
           metadata: JSON.stringify(e.metadata),
         }));
-        queue.push({ stream, expected, rows, resolve, reject });
+        queue.push({ stream, expected, lastEventId, rows, resolve, reject });
         schedule();
       });
     },

@@ -10,7 +10,7 @@ import { parentPort, receiveMessageOnPort, workerData } from "node:worker_thread
 import Database from "better-sqlite3";
 
 /** @typedef {"no_stream" | number} ExpectedRevision */
-/** @typedef {{ stream: string; expected: ExpectedRevision; rows: { eventId: string; type: string; data: string; metadata: string }[] }} Append */
+/** @typedef {{ stream: string; expected: ExpectedRevision; lastEventId?: string; rows: { eventId: string; type: string; data: string; metadata: string }[] }} Append */
 /** @typedef {{ ok: { nextExpectedRevision: number; position: number } } | { conflict: { stream: string; expected: ExpectedRevision; actual: ExpectedRevision } }} Outcome */
 
 const port = parentPort;
@@ -26,6 +26,7 @@ db.pragma("temp_store = MEMORY"); // savepoint journals of group commits stay of
 db.pragma(`cache_size = -${cacheKib}`); // page cache bounded in KiB (event-store.ts, PAGE_CACHE_KIB)
 
 const currentRevision = db.prepare("SELECT revision FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1").pluck();
+const eventIdAt = db.prepare("SELECT event_id FROM events WHERE stream = ? AND revision = ?").pluck();
 const storedAfter = db.prepare(
   "SELECT event_id, revision, position FROM events WHERE stream = ? AND revision > ? ORDER BY revision LIMIT ?",
 );
@@ -49,6 +50,8 @@ function appendOne(a, at) {
   const actual = current < 0 ? "no_stream" : current;
   const exp = a.expected === "no_stream" ? -1 : a.expected;
   const conflict = { conflict: { stream: a.stream, expected: a.expected, actual } };
+  // appended behind an append that failed: the stream does not hold the event it was decided after
+  if (a.lastEventId !== undefined && eventIdAt.get(a.stream, exp) !== a.lastEventId) return conflict;
   if (exp !== current) {
     // Idempotent retry (EventStoreDB semantics): the ids stored right after `expected` are ours.
     const stored = /** @type {{ event_id: string; revision: number; position: number }[]} */ (

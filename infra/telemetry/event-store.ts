@@ -38,10 +38,10 @@ export function instrumentEventStore(store: EventStore, metrics: Metrics, labels
     }
   }
 
-  async function append(...[stream, events, expected]: Parameters<EventStore["append"]>) {
+  async function append(...[stream, events, expected, lastEventId]: Parameters<EventStore["append"]>) {
     const started = performance.now();
     try {
-      const result = await store.append(stream, events, expected);
+      const result = await store.append(stream, events, expected, lastEventId);
       count(events);
       return result;
     } catch (error) {
@@ -61,9 +61,9 @@ export function instrumentEventStore(store: EventStore, metrics: Metrics, labels
     // (the handler appends the commands waiting on a stream together: one append, one span, under the
     // first command of a sampled trace); events without one belong to no sampled trace: no span
     append: tracer
-      ? (stream, events, expected) => {
+      ? (stream, events, expected, lastEventId) => {
           const parent = events.find((e) => e.metadata.traceparent !== undefined)?.metadata.traceparent;
-          if (parent === undefined) return append(stream, events, expected);
+          if (parent === undefined) return append(stream, events, expected, lastEventId);
           return inSpan(
             tracer,
             "event_store.append",
@@ -73,7 +73,7 @@ export function instrumentEventStore(store: EventStore, metrics: Metrics, labels
               attributes: () => ({ "aggregator.stream_kind": streamKind(stream), "aggregator.events": events.length }),
               expected: (error) => error instanceof ConcurrencyError,
             },
-            () => append(stream, events, expected),
+            () => append(stream, events, expected, lastEventId),
           );
         }
       : append,

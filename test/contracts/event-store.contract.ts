@@ -69,7 +69,8 @@ function subscribe(store: EventStore, after: number) {
   return { seen, waitFor, stop: async () => (controller.abort(), await done) };
 }
 
-export function eventStoreContract(name: string, factory: () => Promise<EventStoreFixture>): void {
+/** chainsAppends: the adapter declares EventStore.chainsAppends (its appends take effect in call order) */
+export function eventStoreContract(name: string, factory: () => Promise<EventStoreFixture>, { chainsAppends = false } = {}): void {
   describe(`EventStore contract: ${name}`, () => {
     let fx: EventStoreFixture;
     let store: EventStore;
@@ -109,6 +110,25 @@ export function eventStoreContract(name: string, factory: () => Promise<EventSto
       expect((await store.readStream(s("s-1"))).map((e) => e.revision)).toEqual([0, 1, 2, 3]);
       await expect(store.append(s("s-1"), [], 3)).rejects.toThrow(); // an empty append is a bug
     });
+
+    it(`${chainsAppends ? "chains" : "does not claim to chain"} appends`, () => {
+      expect(store.chainsAppends === true).toBe(chainsAppends);
+    });
+
+    if (chainsAppends)
+      it("chained: an append called behind one in flight takes effect after it; lastEventId must be the stream's event at `expected`", async () => {
+        const [a, b, c] = [testEvent(), testEvent(), testEvent()];
+        const first = store.append(s("s-1"), [a], "no_stream");
+        const second = store.append(s("s-1"), [b], 0, a.metadata.eventId); // before the first resolved
+        expect((await Promise.all([first, second])).map((r) => r.nextExpectedRevision)).toEqual([0, 1]);
+        // behind an append that failed: the revision matches, the event there is not the one it follows
+        const failing = store.append(s("s-1"), [testEvent()], 0);
+        const behind = store.append(s("s-1"), [c], 1, "an-event-that-never-was");
+        await conflict(failing, { expected: 0, actual: 1 });
+        await conflict(behind, { expected: 1, actual: 1 });
+        expect((await store.readStream(s("s-1"))).map((e) => e.metadata.eventId)).toEqual([a.metadata.eventId, b.metadata.eventId]);
+        expect((await store.append(s("s-1"), [c], 1, b.metadata.eventId)).nextExpectedRevision).toBe(2);
+      });
 
     it("a retry with the same ids at the same expected revision returns the original result and writes nothing", async () => {
       const events = [testEvent(), testEvent()];
