@@ -100,7 +100,9 @@ async function main() {
   );
   // the disk's own commit cost where ours keeps its data, before any server runs (and again at the end)
   const diskBefore = fdatasyncMs(tmpdir());
-  console.log(`disk under ${tmpdir()}: 4 KiB write + fdatasync p50 ${ms(diskBefore.p50)}, p99 ${ms(diskBefore.p99)} (2,000, one at a time)`);
+  console.log(
+    `disk under ${tmpdir()}: 4 KiB write + fdatasync p50 ${ms(diskBefore.p50)}, p99 ${ms(diskBefore.p99)} (2,000, one at a time)`,
+  );
   const fixture = await startFixture();
   const measured: Measured[] = [];
   try {
@@ -277,7 +279,9 @@ async function main() {
       // (a plain answer waits for its settlement, a stream's first token for its hold).
       const disk = fdatasyncMs(tmpdir());
       const floor = (load: string) => get(load, FLOOR);
-      console.log(`\nFloors (disk at the end: fdatasync p50 ${ms(disk.p50)}, p99 ${ms(disk.p99)}; at the start ${ms(diskBefore.p50)} / ${ms(diskBefore.p99)})`);
+      console.log(
+        `\nFloors (disk at the end: fdatasync p50 ${ms(disk.p50)}, p99 ${ms(disk.p99)}; at the start ${ms(diskBefore.p50)} / ${ms(diskBefore.p99)})`,
+      );
       printTable([
         {
           metric: "added p50, plain",
