@@ -4,8 +4,8 @@
 // The server runs as `npm start` does, plus the bench-only probe bench/probes/commit-probe.mjs (no production
 // code): per request, arrival → posted to the writer → taken off the writer's port → committed (transaction +
 // fsync) → reply read on the main thread → appends resolved → response sent. Loads: durable trackUsage at 64
-// connections (closed loop, 64 accounts, as bench/core.ts) and the gateway at 300 req/s (open loop, two appends
-// per request, as bench/gateway.ts). With BENCH_BEFORE the two checkouts alternate within each round, so
+// connections (closed loop, 64 accounts, as bench/core.ts) and the gateway at 300 req/s (open loop, hold and
+// settlement per request, as bench/gateway.ts). With BENCH_BEFORE the two checkouts alternate within each round, so
 // both see the same machine; the probe perturbs both alike (a regex per event, a clock read per step).
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";

@@ -8,8 +8,9 @@
 // 1. plain at RATE (300) req/s, open loop: request → whole answer;
 // 2. STREAMS (50) concurrent streams, each started when the previous one ended: request → first token;
 // 3. CONNECTIONS (64) connections, closed loop, plain: the most answers per second.
-// Ours makes two durable (fsynced) appends per request (hold, settlement) and sends the answer, or
-// [DONE], only after the settlement: every answer is checked for it. Figures per round, then the
+// Ours makes durable (fsynced) appends per request (hold, settlement: on a plain request mostly one
+// append carries both) and sends the answer, or [DONE], only after the settlement: every answer is
+// checked for it. Figures per round, then the
 // median of the rounds. Peak RSS: VmRSS sampled every 100 ms during each load, and VmHWM at the end.
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -246,31 +246,70 @@ describe("createCommandHandler: appends in flight", () => {
     expect(verifyChain(events).ok).toBe(true);
   });
 
-  it("chaining store: when the append in flight conflicts, the one behind it fails too and both are decided again, in order, on the stored state", async () => {
+  it("chaining store: when the append in flight conflicts, those behind it fail too and all are decided again, in their order, on the stored state", async () => {
     const { store, wrapped, release } = gated(true);
     const handler = createCommandHandler(wrapped).for(accountDecider, accountStream);
     const other = createCommandHandler(store).for(accountDecider, accountStream);
     await Promise.all([handler.handle("u1", pay("p0", 10 * USD), ctx("p0")), tick().then(release)]);
-    const first = handler.handle("u1", manual("t-first", "debit", 3 * USD), ctx("first")); // decided on 10 USD
-    await tick();
-    const behind = handler.handle("u1", manual("t-behind", "debit", 3 * USD), ctx("behind")); // decided on 7 USD, chained
+    const debit = async (id: string, amount: number) => {
+      const done = handler.handle("u1", manual(id, "debit", amount), ctx(id));
+      await tick(); // its own batch, appended behind the one before
+      return done;
+    };
+    const first = debit("t-first", 3 * USD); // decided on 10 USD
+    const second = debit("t-second", USD / 2); // on 7 USD, chained
+    const third = debit("t-third", (USD * 6) / 10); // on 6.5 USD, chained
     await tick();
     await other.handle("u1", manual("t-other", "debit", 6 * USD), ctx("other")); // another instance moves the stream: 4 USD
-    const settled = Promise.allSettled([first, behind]);
+    const settled = Promise.allSettled([first, second, third]);
     for (let i = 0; i < 5; i++) {
       release();
       await tick();
     }
-    const [a, b] = await settled;
-    expect(a.status).toBe("fulfilled"); // decided again on 4 USD: 1 USD left
-    expect(b).toMatchObject({ status: "rejected", reason: { code: "ACCOUNT.INSUFFICIENT_FUNDS" } }); // decided again on 1 USD
+    // decided again in their order on 4 USD: 3 → 1 USD left, 0.5 → 0.5 USD left, 0.6 refused (in another order: 0.6 then 0.5 refused)
+    const outcomes = await settled;
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "fulfilled", "rejected"]);
+    expect(outcomes[2]).toMatchObject({ reason: { code: "ACCOUNT.INSUFFICIENT_FUNDS" } });
     const events = await store.readStream(accountStream("u1"));
     expect(events.filter((e) => e.type === "transaction_created").map((e) => (e.data as { transactionId: string }).transactionId)).toEqual([
       "txn_p0",
       "t-other",
       "t-first",
+      "t-second",
     ]);
-    expect(events.at(-1)!.data).toMatchObject({ balanceAfter: USD });
+    expect(events.at(-1)!.data).toMatchObject({ balanceAfter: USD / 2 });
+    expect(verifyChain(events).ok).toBe(true);
+  });
+
+  it("chaining store: batches that fail while the lane waits (past 8 chained) are decided again in their order, before newer commands", async () => {
+    const { store, wrapped, release } = gated(true);
+    const handler = createCommandHandler(wrapped).for(accountDecider, accountStream);
+    const other = createCommandHandler(store).for(accountDecider, accountStream);
+    await Promise.all([handler.handle("u1", pay("p0", 10 * USD), ctx("p0")), tick().then(release)]);
+    const debits: Promise<unknown>[] = [];
+    for (let i = 1; i <= 10; i++) {
+      debits.push(handler.handle("u1", manual(`t${i}`, "debit", USD), ctx(`t${i}`))); // 1 USD each: all fit the 10 USD
+      await tick(); // each its own batch: t1 on the cache, t2…t9 chained, t10 waits for them
+    }
+    await other.handle("u1", manual("t-other", "debit", (USD * 9) / 2), ctx("other")); // 5.5 USD left
+    const settled = Promise.allSettled(debits);
+    for (let i = 0; i < 10; i++) {
+      release();
+      await tick();
+    }
+    const outcomes = await settled;
+    // decided again in their order: t1…t5 fit the 5.5 USD, the rest are refused
+    expect(outcomes.map((o) => o.status)).toEqual([...Array(5).fill("fulfilled"), ...Array(5).fill("rejected")]);
+    const events = await store.readStream(accountStream("u1"));
+    expect(events.filter((e) => e.type === "transaction_created").map((e) => (e.data as { transactionId: string }).transactionId)).toEqual([
+      "txn_p0",
+      "t-other",
+      "t1",
+      "t2",
+      "t3",
+      "t4",
+      "t5",
+    ]);
     expect(verifyChain(events).ok).toBe(true);
   });
 
