@@ -56,13 +56,6 @@ const CLIENT_ERRORS = new Map([
   [413, "UPSTREAM.TOO_LARGE"],
   [422, "UPSTREAM.UNPROCESSABLE"],
 ]);
-/**
- * A plain answer reaches the client only with its settlement, so its hold's append may wait this long
- * for the settlement (or the release) to share it: one commit, one fsync, when the provider answers
- * sooner; else the hold is appended alone, off the request's path. A stream's hold is appended at once:
- * its first chunk waits for it.
- */
-const PLAIN_HOLD_LINGER_MS = 25;
 const SECRETISH = /\b(?:sk|rk|aia|or|key|Bearer)[-_ ][A-Za-z0-9_-]{6,}|[A-Za-z0-9_-]{24,}/g;
 
 /** An upstream 4xx message the client may see: JSON `error.message` only, credentials and secret-like words redacted, truncated. */
@@ -166,13 +159,13 @@ export async function openChat(gw: Gateway, call: ChatCall): Promise<OpenChat> {
   // The upstream call starts once the hold is decided, while its append is made durable; nothing goes
   // to the client before the hold is durable (holdDurable: the plain answer's settlement, a stream's
   // first chunk), so its fsync is off the latency path (a plain request's hold mostly shares the
-  // settlement's append: PLAIN_HOLD_LINGER_MS). A hold that fails after its decision (the store
+  // settlement's append: plainHoldLingerMs). A hold that fails after its decision (the store
   // failed the append, or another instance's append made it be decided anew and refused) aborts the
   // upstream call; nothing is charged.
   let accepted!: () => void;
   const decided = new Promise<null>((resolve) => (accepted = () => resolve(null)));
   const upstream = abortedWith(call.signal); // or when the hold fails
-  const lingerMs = isStream(call.request) ? 0 : PLAIN_HOLD_LINGER_MS;
+  const lingerMs = isStream(call.request) ? 0 : gw.options.plainHoldLingerMs;
   const holding = reserve(gw.platform, { ...first, decided: accepted, lingerMs }, hold, caller.limits.budget).then(
     () => null,
     (error: unknown) => {
@@ -186,9 +179,9 @@ export async function openChat(gw: Gateway, call: ChatCall): Promise<OpenChat> {
     const answered = await attempt(gw, call, quote, upstream.signal);
     return { call, quote, hold, holding, ticket, ...answered };
   } catch (error) {
+    await abandon(gw, { call, hold, holding, ticket }, call.signal.aborted ? "cancelled" : "failed");
     const failed = await holding;
     if (failed) throw refused(gw, caller, ticket, failed);
-    await abandon(gw, { call, hold, holding, ticket }, call.signal.aborted ? "cancelled" : "failed");
     throw error;
   }
 }
@@ -218,11 +211,18 @@ export async function holdDurable(gw: Gateway, open: OpenChat) {
   throw refused(gw, open.call.caller, open.ticket, failed);
 }
 
-/** No charge: the hold is released and the request's tokens leave the rate window. */
+/**
+ * No charge: the hold is released and the request's tokens leave the rate window. The release is decided
+ * at once, behind the hold (one append with it while it still lingers); a hold that was never written is
+ * not active, so there is nothing to release and nothing to report.
+ */
 export async function abandon(gw: Gateway, open: Pick<OpenChat, "call" | "hold" | "holding" | "ticket">, reason: "failed" | "cancelled") {
   open.ticket.finish(0);
-  if (await open.holding) return; // the hold was never written
-  await release(gw.platform, open.call.context(), open.hold, reason).catch((error) => gw.onError(error, "release"));
+  try {
+    await release(gw.platform, open.call.context(), open.hold, reason);
+  } catch (error) {
+    if (!(await open.holding)) gw.onError(error, "release");
+  }
 }
 
 /**

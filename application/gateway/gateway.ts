@@ -14,6 +14,13 @@ export interface GatewayOptions {
   timeouts: UpstreamTimeouts;
   /** a hold expires this long after the longest a request may run (timeouts.totalMs) */
   holdMarginMs: number;
+  /**
+   * A plain answer reaches the client only with its settlement, so its hold's append may wait this long
+   * for the settlement (or the release) to share it: one commit, one fsync, when the provider answers
+   * sooner; else the hold is appended alone, off the request's path. A stream's hold is appended at once:
+   * its first chunk waits for it.
+   */
+  plainHoldLingerMs: number;
   breaker: BreakerOptions;
   sweepIntervalMs: number;
   /** largest non-streamed upstream answer accepted */
@@ -28,6 +35,7 @@ export interface GatewayOptions {
 export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   timeouts: { connectMs: 5_000, firstByteMs: 300_000, idleMs: 120_000, totalMs: 600_000 },
   holdMarginMs: 60_000,
+  plainHoldLingerMs: 25,
   breaker: { failureThreshold: 5, cooldownMs: 30_000 },
   sweepIntervalMs: 30_000,
   maxAnswerBytes: 32 * 1024 * 1024,

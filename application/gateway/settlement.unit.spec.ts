@@ -94,6 +94,35 @@ describe("reserve → settle | release", () => {
     expect(all.at(-1)!.data).toMatchObject({ reservationId: "rsv_1", amount: 1000, reason: "settled" });
   });
 
+  it("a lingering hold (plain request) and its settlement or release go in ONE append, neither waiting for the linger", async () => {
+    const { events, stream } = await platform();
+    const appends: string[][] = [];
+    const counting = {
+      ...events,
+      append: (...args: Parameters<typeof events.append>) => (appends.push(args[1].map((e) => e.type)), events.append(...args)),
+    };
+    const q = { events: counting, accounts: createCommandHandler(counting).for(accountDecider, accountStream) };
+    const lingering = { ...ctx, lingerMs: 60_000 }; // far beyond the test's timeout: nothing may wait for it
+    const held = reserve(q, lingering, hold(1000, "a"));
+    await settle(q, ctx, hold(1000, "a"), usage(10, 3));
+    await held;
+    const releasing = reserve(q, lingering, hold(1000, "b"));
+    await release(q, ctx, hold(1000, "b"), "failed");
+    await releasing;
+    expect(appends).toEqual([
+      ["usage_reserved", "ai_usage", "transaction_created", "usage_released"],
+      ["usage_reserved", "usage_released"],
+    ]);
+    expect(kinds(await stream())).toEqual([
+      "usage_reserved",
+      "ai_usage",
+      "transaction_created",
+      "usage_released",
+      "usage_reserved",
+      "usage_released",
+    ]);
+  });
+
   it("caps the charge at the hold", async () => {
     const { p, stream } = await platform();
     await reserve(p, ctx, hold(133));

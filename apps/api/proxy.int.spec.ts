@@ -222,3 +222,47 @@ describe("OpenAI-compatible proxy", () => {
     });
   });
 });
+
+// A plain request's hold waits (plainHoldLingerMs) to share its settlement's append; here it would wait
+// 10 minutes, past every test's timeout: a request that waited for it instead of carrying it would fail.
+describe("a plain request's lingering hold", () => {
+  let h: GatewayHarness;
+  beforeAll(async () => {
+    h = await startGatewayHarness(undefined, {}, { plainHoldLingerMs: 600_000 });
+  });
+  afterAll(() => h.close());
+  const user = async (userId: string) => {
+    await h.fund(userId, "10");
+    return h.client((await h.key(userId)).key);
+  };
+
+  it("goes in one append with the settlement, or with the release when every provider fails; a stream's hold does not linger", async () => {
+    h.fixture.script(() => ({ usage: { prompt_tokens: 10, completion_tokens: 5 } }));
+    const client = await user("linger-1");
+    await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });
+    const settled = await h.events("linger-1");
+    expect(types(settled)).toEqual(["usage_reserved", "ai_usage", "usage_released"]);
+    expect(settled.at(-1)!.position - settled.at(-4)!.position).toBe(3); // hold, usage, its transaction, release: adjacent
+
+    h.fixture.script(() => ({ status: 500, errorBody: { error: { message: "down" } } }));
+    const failing = await user("linger-2");
+    const error = await failing.chat.completions
+      .create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }, { maxRetries: 0 })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 502 });
+    expect(types(await h.events("linger-2"))).toEqual(["usage_reserved", "usage_released"]);
+    expect(await h.ledger("linger-2")).toEqual({ balance: 10_000_000, held: 0 });
+
+    h.fixture.script(() => ({ content: ["a", "b"], usage: { prompt_tokens: 4, completion_tokens: 2 } }));
+    const streaming = await user("linger-3");
+    let text = "";
+    const stream = await streaming.chat.completions.create({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "hi" }],
+      stream: true,
+    });
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+    expect(text).toBe("ab");
+    expect(types(await h.events("linger-3"))).toEqual(["usage_reserved", "ai_usage", "usage_released"]);
+  });
+});
