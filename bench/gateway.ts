@@ -283,28 +283,17 @@ async function main() {
       console.log(
         `\nFloors (disk at the end: fdatasync p50 ${ms(disk.p50)}, p99 ${ms(disk.p99)}; at the start ${ms(diskBefore.p50)} / ${ms(diskBefore.p99)})`,
       );
+      const latency = (metric: string, target: string, load: string, field: "addedP50" | "addedP99") => ({
+        metric,
+        target,
+        ours: ms(get(load)[field]),
+        "bare proxy": ms(floor(load)[field]),
+        "bare proxy + one fdatasync p50": ms(floor(load)[field] + disk.p50),
+      });
       printTable([
-        {
-          metric: "added p50, plain",
-          target: "≤ 1.0 ms",
-          ours: ms(get(plainLoad).addedP50),
-          "bare proxy": ms(floor(plainLoad).addedP50),
-          "bare proxy + one fdatasync p50": ms(floor(plainLoad).addedP50 + disk.p50),
-        },
-        {
-          metric: "added p99, plain",
-          target: "≤ 5 ms",
-          ours: ms(get(plainLoad).addedP99),
-          "bare proxy": ms(floor(plainLoad).addedP99),
-          "bare proxy + one fdatasync p50": ms(floor(plainLoad).addedP99 + disk.p50),
-        },
-        {
-          metric: "added TTFT p99, streams",
-          target: "≤ 10 ms",
-          ours: ms(get(streamLoad).addedP99),
-          "bare proxy": ms(floor(streamLoad).addedP99),
-          "bare proxy + one fdatasync p50": ms(floor(streamLoad).addedP99 + disk.p50),
-        },
+        latency("added p50, plain", "≤ 1.0 ms", plainLoad, "addedP50"),
+        latency("added p99, plain", "≤ 5 ms", plainLoad, "addedP99"),
+        latency("added TTFT p99, streams", "≤ 10 ms", streamLoad, "addedP99"),
         {
           metric: "max throughput ÷ fixture",
           target: "≥ 0.15",
