@@ -2,7 +2,8 @@
 // peer (Portkey's open-source gateway, no billing) adds over the same fixture, in the same run.
 //   npm run bench -- gateway   (BENCH_SECONDS per phase, default 10; BENCH_ROUNDS, default 3;
 //                               BENCH_PEER=none leaves Portkey out; BENCH_TMPFS=1 adds ours on tmpfs;
-//                               BENCH_FLOOR=none leaves the bare proxy out)
+//                               BENCH_FLOOR=none leaves the bare proxy out; BENCH_BEFORE=<dir>: a built
+//                               checkout of another commit, measured too, right after ours in each round)
 // Each round measures every target in turn (the fixture directly, ours = `npm start`, Portkey, and the
 // floor: bench/bare-proxy.ts, fastify + undici passing requests through with nothing else):
 // 1. plain at RATE (300) req/s, open loop: request → whole answer;
@@ -14,7 +15,7 @@
 // median of the rounds. Peak RSS: VmRSS sampled every 100 ms during each load, and VmHWM at the end.
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { startServer } from "../test/harness/server.ts";
 import { atRate, closeLoad, concurrentStreams, maxThroughput, median, pct, type Phase, type Target } from "./load.ts";
 import { fdatasyncMs, fmt, memoryOf, printMachine, printTable, sampleRss } from "./machine.ts";
@@ -50,10 +51,16 @@ async function seed(url: string): Promise<string[]> {
   return keys;
 }
 
-/** `npm start` (through the test harness, as every test starts it) on a fresh DATA_DIR under `parent` */
-async function startOurs(name: string, parent: string, fixtureUrl: string) {
+/**
+ * `npm start` (through the test harness, as every test starts it) on a fresh DATA_DIR under `parent`;
+ * `checkout`: another built checkout of this repository, started through its own harness (its dist/)
+ */
+async function startOurs(name: string, parent: string, fixtureUrl: string, checkout?: string) {
   const dir = mkdtempSync(join(parent, "aggregator-bench-gateway-"));
-  const server = await startServer({
+  const start: typeof startServer = checkout
+    ? ((await import(join(resolve(checkout), "test", "harness", "server.ts"))) as { startServer: typeof startServer }).startServer
+    : startServer;
+  const server = await start({
     DATA_DIR: dir,
     ADMIN_TOKEN,
     LOG_LEVEL: "warn",
@@ -118,6 +125,8 @@ async function main() {
       stop: async () => undefined,
     });
     measured.push(await startOurs("ours (npm start)", tmpdir(), fixture.url));
+    const before = process.env.BENCH_BEFORE;
+    if (before) measured.push(await startOurs(`before: ${before}`, tmpdir(), fixture.url, before));
     if (process.env.BENCH_TMPFS === "1" && existsSync("/dev/shm"))
       measured.push(await startOurs("diagnostic: ours, DATA_DIR on tmpfs", "/dev/shm", fixture.url));
     if (process.env.BENCH_PEER !== "none")
