@@ -256,9 +256,8 @@ export function createCommandHandler(store: EventStore, cacheSize = 10_000, cach
   /** One append of these batches' events, in order, at `base` (behind it when it is a tip in flight); each batch is answered once it is durable. */
   function appendParts(lane: Lane, parts: Part[], base: Tip, tip: Tip) {
     const events = parts.length === 1 ? parts[0]!.events : parts.flatMap((p) => p.events);
-    const onTip = base.lastEventId !== undefined;
     // settled at once (an outcome, not a rejection): it is read only once the batches before it settled
-    const appended = store.append(lane.stream, events, base.revision, onTip ? base.lastEventId : undefined).then(
+    const appended = store.append(lane.stream, events, base.revision, base.lastEventId).then(
       (result) => ({ result }),
       (error: unknown) => ({ error }),
     );
