@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { accountDecider, type AccountCommand } from "../../domain/account.ts";
 import { manual, NOW, pay, USD } from "../../test/fixtures/account.fixtures.ts";
 import { ConcurrencyError, type EventStore } from "../../domain/event-store.ts";
-import { accountStream } from "../../domain/events.ts";
+import { accountStream, type RecordedEvent } from "../../domain/events.ts";
 import { verifyChain } from "../../domain/hash-chain.ts";
 import { isUuid } from "../../domain/ids.ts";
 import { createMemoryEventStore } from "../../infra/memory/event-store.ts";
@@ -227,14 +227,36 @@ describe("createCommandHandler: appends in flight", () => {
     return { store, wrapped, called, release };
   }
   const tick = () => new Promise((resolve) => setImmediate(resolve));
-
-  it("chaining store: a command arriving while an append is in flight is decided on the state it leaves and appended behind it at once", async () => {
-    const { store, wrapped, called, release } = gated(true);
-    const handler = createCommandHandler(wrapped).for(accountDecider, accountStream);
+  /** opens the gate `times` times, a loop turn apart: the appends in flight and those decided again behind them */
+  const releaseEach = async (release: () => void, times: number) => {
+    for (let i = 0; i < times; i++) {
+      release();
+      await tick();
+    }
+  };
+  const transactionIds = (events: RecordedEvent[]) =>
+    events.filter((e) => e.type === "transaction_created").map((e) => (e.data as { transactionId: string }).transactionId);
+  /** 10 USD paid in, then, a loop turn later (the payment's append still in flight), 4 USD debited */
+  async function payThenDebit(chainsAppends: boolean) {
+    const gate = gated(chainsAppends);
+    const handler = createCommandHandler(gate.wrapped).for(accountDecider, accountStream);
     const first = handler.handle("u1", pay("p1", 10 * USD), ctx("p1"));
     await tick();
     const second = handler.handle("u1", manual("t1", "debit", 4 * USD), ctx("t1"));
     await tick();
+    return { ...gate, first, second };
+  }
+  /** a chaining gated store with 10 USD paid in, this handler, and another instance's handler on the store itself */
+  async function funded() {
+    const gate = gated(true);
+    const handler = createCommandHandler(gate.wrapped).for(accountDecider, accountStream);
+    const other = createCommandHandler(gate.store).for(accountDecider, accountStream);
+    await Promise.all([handler.handle("u1", pay("p0", 10 * USD), ctx("p0")), tick().then(gate.release)]);
+    return { ...gate, handler, other };
+  }
+
+  it("chaining store: a command arriving while an append is in flight is decided on the state it leaves and appended behind it at once", async () => {
+    const { store, called, release, first, second } = await payThenDebit(true);
     expect(await store.readStream(accountStream("u1"))).toEqual([]); // nothing durable yet
     expect(called).toHaveLength(2); // the second append was made before the first was durable
     expect(called[1]).toEqual({ expected: 1, lastEventId: expect.any(String) }); // behind the first's two events
@@ -247,10 +269,7 @@ describe("createCommandHandler: appends in flight", () => {
   });
 
   it("chaining store: when the append in flight conflicts, those behind it fail too and all are decided again, in their order, on the stored state", async () => {
-    const { store, wrapped, release } = gated(true);
-    const handler = createCommandHandler(wrapped).for(accountDecider, accountStream);
-    const other = createCommandHandler(store).for(accountDecider, accountStream);
-    await Promise.all([handler.handle("u1", pay("p0", 10 * USD), ctx("p0")), tick().then(release)]);
+    const { store, handler, other, release } = await funded();
     const debit = async (id: string, amount: number) => {
       const done = handler.handle("u1", manual(id, "debit", amount), ctx(id));
       await tick(); // its own batch, appended behind the one before
@@ -262,30 +281,19 @@ describe("createCommandHandler: appends in flight", () => {
     await tick();
     await other.handle("u1", manual("t-other", "debit", 6 * USD), ctx("other")); // another instance moves the stream: 4 USD
     const settled = Promise.allSettled([first, second, third]);
-    for (let i = 0; i < 5; i++) {
-      release();
-      await tick();
-    }
+    await releaseEach(release, 5);
     // decided again in their order on 4 USD: 3 → 1 USD left, 0.5 → 0.5 USD left, 0.6 refused (in another order: 0.6 then 0.5 refused)
     const outcomes = await settled;
     expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "fulfilled", "rejected"]);
     expect(outcomes[2]).toMatchObject({ reason: { code: "ACCOUNT.INSUFFICIENT_FUNDS" } });
     const events = await store.readStream(accountStream("u1"));
-    expect(events.filter((e) => e.type === "transaction_created").map((e) => (e.data as { transactionId: string }).transactionId)).toEqual([
-      "txn_p0",
-      "t-other",
-      "t-first",
-      "t-second",
-    ]);
+    expect(transactionIds(events)).toEqual(["txn_p0", "t-other", "t-first", "t-second"]);
     expect(events.at(-1)!.data).toMatchObject({ balanceAfter: USD / 2 });
     expect(verifyChain(events).ok).toBe(true);
   });
 
   it("chaining store: batches that fail while the lane waits (past 8 chained) are decided again in their order, before newer commands", async () => {
-    const { store, wrapped, release } = gated(true);
-    const handler = createCommandHandler(wrapped).for(accountDecider, accountStream);
-    const other = createCommandHandler(store).for(accountDecider, accountStream);
-    await Promise.all([handler.handle("u1", pay("p0", 10 * USD), ctx("p0")), tick().then(release)]);
+    const { store, handler, other, release } = await funded();
     const debits: Promise<unknown>[] = [];
     for (let i = 1; i <= 10; i++) {
       debits.push(handler.handle("u1", manual(`t${i}`, "debit", USD), ctx(`t${i}`))); // 1 USD each: all fit the 10 USD
@@ -293,23 +301,12 @@ describe("createCommandHandler: appends in flight", () => {
     }
     await other.handle("u1", manual("t-other", "debit", (USD * 9) / 2), ctx("other")); // 5.5 USD left
     const settled = Promise.allSettled(debits);
-    for (let i = 0; i < 10; i++) {
-      release();
-      await tick();
-    }
+    await releaseEach(release, 10);
     const outcomes = await settled;
     // decided again in their order: t1…t5 fit the 5.5 USD, the rest are refused
     expect(outcomes.map((o) => o.status)).toEqual([...Array(5).fill("fulfilled"), ...Array(5).fill("rejected")]);
     const events = await store.readStream(accountStream("u1"));
-    expect(events.filter((e) => e.type === "transaction_created").map((e) => (e.data as { transactionId: string }).transactionId)).toEqual([
-      "txn_p0",
-      "t-other",
-      "t1",
-      "t2",
-      "t3",
-      "t4",
-      "t5",
-    ]);
+    expect(transactionIds(events)).toEqual(["txn_p0", "t-other", "t1", "t2", "t3", "t4", "t5"]);
     expect(verifyChain(events).ok).toBe(true);
   });
 
@@ -334,12 +331,7 @@ describe("createCommandHandler: appends in flight", () => {
   });
 
   it("a store that does not chain appends gets one at a time: the next batch waits until the append in flight is durable", async () => {
-    const { store, wrapped, called, release } = gated(false);
-    const handler = createCommandHandler(wrapped).for(accountDecider, accountStream);
-    const first = handler.handle("u1", pay("p1", 10 * USD), ctx("p1"));
-    await tick();
-    const second = handler.handle("u1", manual("t1", "debit", 4 * USD), ctx("t1"));
-    await tick();
+    const { store, called, release, first, second } = await payThenDebit(false);
     expect(called).toHaveLength(1);
     release();
     await first;
