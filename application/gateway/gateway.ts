@@ -82,7 +82,11 @@ export function createGateway(platform: Platform, providers: Map<string, ChatPro
     sweeper,
     onError,
     redact,
-    leaks: (text: string) => redact(text) !== text,
+    /** runs twice on every streamed event: a loop, not redact's array of providers */
+    leaks(text: string) {
+      for (const provider of providers.values()) if (provider.redact(text) !== text) return true;
+      return false;
+    },
     anomaly(provider: string, kind: UpstreamAnomaly) {
       options.onAnomaly?.(provider, kind);
       onWarn(`upstream ${kind}`, { provider, kind });

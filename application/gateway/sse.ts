@@ -35,6 +35,10 @@ export class SseSplitter {
 /** The `data` field of one raw event (data lines joined by "\n"), or null when it has none (comments). */
 export function sseData(event: Buffer): string | null {
   const text = event.toString("utf8");
+  // the usual event, one `data:` line ended by "\n\n", without splitting it into lines
+  const end = text.length - 2;
+  if (text.startsWith("data:") && text.indexOf("\n") === end && text.charCodeAt(end - 1) !== 13)
+    return text.slice(text.charCodeAt(5) === 32 ? 6 : 5, end);
   let data: string | null = null;
   for (const line of text.split(/\r?\n/)) {
     if (!line.startsWith("data:")) continue;

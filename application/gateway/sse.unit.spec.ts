@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { sseData, sseEvent, SseSplitter } from "./sse.ts";
 
@@ -19,6 +20,33 @@ describe("SseSplitter", () => {
     const events = splitter.push(Buffer.from("data:one\r\ndata: two\r\n\r\ndata: cut"));
     expect(events.map((e) => sseData(e))).toEqual(["one\ntwo"]);
     expect(splitter.rest().toString()).toBe("data: cut");
+  });
+
+  it("reads the data of any event as the line-by-line reading does (the one-line shortcut included)", () => {
+    const lineByLine = (event: Buffer) => {
+      const lines = event
+        .toString("utf8")
+        .split(/\r?\n/)
+        .filter((line) => line.startsWith("data:"));
+      return lines.length === 0 ? null : lines.map((line) => line.slice(line.charCodeAt(5) === 32 ? 6 : 5)).join("\n");
+    };
+    const line = fc.oneof(
+      fc.string().map((text) => `data:${text}`),
+      fc.string().map((text) => `data: ${text}`),
+      fc.string().map((text) => `: ${text}`),
+      fc.string(),
+    );
+    const event = fc.tuple(fc.array(line, { minLength: 1, maxLength: 3 }), fc.constantFrom("\n", "\r\n")).map(([lines, eol]) => {
+      const text = lines.map((l) => l.replace(/\r?\n/g, " ")).join(eol);
+      return Buffer.from(`${text}${eol}${eol}`);
+    });
+    fc.assert(
+      fc.property(event, (e) => {
+        expect(sseData(e)).toBe(lineByLine(e));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(sseData(Buffer.from("data: a\r\n\n"))).toBe("a");
   });
 
   it("formats events", () => {

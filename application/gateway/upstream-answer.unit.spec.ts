@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { checkAnswer, classifyEvent } from "./upstream-answer.ts";
+import { z } from "zod";
+import { checkAnswer, classifyEvent, isChunk } from "./upstream-answer.ts";
 
 const KEY = "sk-upstream-secret-0123456789";
 const leaks = (text: string) => text.includes(KEY);
@@ -72,5 +73,64 @@ describe("classifyEvent (one SSE event of a streamed 200)", () => {
     const duplicate = `{"choices":[],"note":"${KEY}","note":"hidden"}`;
     const event = classifyEvent(duplicate, leaks);
     expect(event.kind === "chunk" && event.text).toBe('{"choices":[],"note":"hidden"}');
+  });
+});
+
+describe("isChunk (the streamed chunk's shape, checked by hand)", () => {
+  // the same rules in zod's words: the hand-written check must agree with them on any value
+  const content = z.union([z.string(), z.null(), z.array(z.unknown())]).optional();
+  const chunkSchema = z.looseObject({
+    object: z.literal("chat.completion.chunk").optional(),
+    choices: z
+      .array(
+        z.looseObject({
+          index: z.number().int().min(0).optional(),
+          delta: z.looseObject({ role: z.string().max(64).optional(), content }).optional(),
+          finish_reason: z.string().max(64).nullable().optional(),
+        }),
+      )
+      .max(128),
+  });
+  // mostly valid values, each part sometimes replaced by any JSON: a disagreement anywhere shows
+  const text = fc.oneof(fc.string({ maxLength: 3 }), fc.string({ minLength: 60, maxLength: 70 }));
+  const anything = fc.oneof(fc.jsonValue({ maxDepth: 2 }), text);
+  const valid = <T>(value: fc.Arbitrary<T>) => fc.oneof({ arbitrary: value, weight: 6 }, { arbitrary: anything, weight: 1 });
+  const field = <T>(value: fc.Arbitrary<T>) => fc.option(valid(value), { nil: undefined, freq: 3 });
+  const choice = valid(
+    fc.record(
+      {
+        index: field(fc.oneof(fc.integer({ min: -2, max: 3 }), fc.double(), fc.constant(2 ** 53))),
+        delta: field(
+          fc.record(
+            { role: field(text), content: field(fc.oneof(text, fc.constant(null), fc.array(anything, { maxLength: 2 }))) },
+            { requiredKeys: [] },
+          ),
+        ),
+        finish_reason: field(fc.oneof(text, fc.constant(null))),
+      },
+      { requiredKeys: [] },
+    ),
+  );
+  const value = valid(
+    fc.record(
+      {
+        object: field(fc.constantFrom("chat.completion.chunk", "chat.completion")),
+        choices: valid(
+          fc.oneof({ arbitrary: fc.array(choice, { maxLength: 3 }), weight: 9 }, fc.constant(Array.from({ length: 129 }, () => ({})))),
+        ),
+        id: field(text),
+      },
+      { requiredKeys: ["choices"] },
+    ),
+  );
+
+  it("accepts exactly what the chunk schema accepts", () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        const json = JSON.parse(JSON.stringify(v ?? null)) as unknown; // as a provider's event arrives: parsed JSON
+        expect(isChunk(json)).toBe(chunkSchema.safeParse(json).success);
+      }),
+      { numRuns: 5000 },
+    );
   });
 });
