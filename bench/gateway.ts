@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startServer } from "../test/harness/server.ts";
 import { atRate, closeLoad, concurrentStreams, maxThroughput, median, pct, type Phase, type Target } from "./load.ts";
-import { fdatasyncMs, fmt, memoryOf, printMachine, printTable, sampleRss } from "./machine.ts";
+import { childrenOf, cpuSecondsOf, fdatasyncMs, fmt, memoryOf, printMachine, printTable, sampleRss } from "./machine.ts";
 import { portkeyHeaders, startBareProxy, startFixture, startPortkey, type Peer } from "./peers.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -99,7 +99,12 @@ interface Sample {
   errors: string;
   settled: string;
   rssMb: number | null;
+  /** CPU (user + system, every thread, child processes too) per request answered in the phase, in ms */
+  cpuMs: number | null;
 }
+
+/** CPU seconds used so far by `pid` and its child processes (USER_HZ resolution: 10 ms) */
+const cpuOfTree = (pid: number) => [pid, ...childrenOf(pid)].reduce((sum, p) => sum + (cpuSecondsOf(p) ?? 0), 0);
 
 async function main() {
   printMachine("gateway: latency and throughput added over the upstream fixture, ours and Portkey's (issues 4, 13)");
@@ -159,9 +164,13 @@ async function main() {
         for (const m of measured) {
           await measure(m.target, WARMUP_SECONDS);
           const rss = m.pid === null ? null : sampleRss(m.pid, 100);
+          const cpuBefore = m.pid === null ? 0 : cpuOfTree(m.pid);
           const r = await measure(m.target, SECONDS);
+          const cpuSeconds = m.pid === null ? null : cpuOfTree(m.pid) - cpuBefore;
           const rssMb = rss?.stop() ?? null;
           const phase = "latencies" in r ? (r as Phase) : null;
+          const answered = phase ? phase.requests : (r as { reqPerSec: number }).reqPerSec * SECONDS;
+          const cpuMs = cpuSeconds === null || answered === 0 ? null : (cpuSeconds * 1000) / answered;
           const sample: Sample = phase
             ? {
                 p50: pct(phase.latencies, 50),
@@ -170,6 +179,7 @@ async function main() {
                 errors: phase.errors ? `${phase.errors} (${phase.failures})` : "0",
                 settled: m.ours ? `${phase.settled}/${phase.requests}` : "-",
                 rssMb,
+                cpuMs,
               }
             : {
                 p50: NaN,
@@ -178,6 +188,7 @@ async function main() {
                 errors: String((r as { errors: number }).errors),
                 settled: "-",
                 rssMb,
+                cpuMs,
               };
           ((results[load] ??= {})[m.target.name] ??= []).push(sample);
         }
@@ -188,7 +199,7 @@ async function main() {
     const direct = measured[0]!.target.name;
     const perRound: Record<string, string | number>[] = [];
     const summary: Record<string, string | number>[] = [];
-    const med = new Map<string, { addedP50: number; addedP99: number; ratio: number; rssMb: number }>(); // by `${load}|${target}`
+    const med = new Map<string, { addedP50: number; addedP99: number; ratio: number; rssMb: number; cpuMs: number }>(); // by `${load}|${target}`
     for (const [load, byTarget] of Object.entries(results)) {
       const latency = !load.startsWith("max throughput");
       for (const m of measured) {
@@ -211,6 +222,7 @@ async function main() {
             errors: s.errors,
             "settled before end": s.settled,
             "peak RSS (sampled)": s.rssMb === null ? "-" : `${fmt(s.rssMb, 1)} MB`,
+            "CPU per request": s.cpuMs === null ? "-" : ms(s.cpuMs),
           }),
         );
         if (m.pid === null) continue;
@@ -218,7 +230,8 @@ async function main() {
         const addedP99 = median(samples.map((s, i) => s.p99 - byTarget[direct]![i]!.p99));
         const ratio = median(samples.map((s, i) => s.reqPerSec / byTarget[direct]![i]!.reqPerSec));
         const rssMb = Math.max(...samples.map((s) => s.rssMb ?? NaN));
-        med.set(`${load}|${m.target.name}`, { addedP50, addedP99, ratio, rssMb });
+        const cpuMs = median(samples.map((s) => s.cpuMs ?? NaN));
+        med.set(`${load}|${m.target.name}`, { addedP50, addedP99, ratio, rssMb, cpuMs });
         summary.push({
           load,
           target: m.target.name,
@@ -226,6 +239,7 @@ async function main() {
           "added p99 (median)": latency ? ms(addedP99) : "-",
           "req/s ÷ direct (median)": latency ? "-" : fmt(ratio, 3),
           "peak RSS (max sample)": `${fmt(rssMb, 1)} MB`,
+          "CPU per request (median)": ms(cpuMs),
         });
       }
     }
@@ -310,6 +324,14 @@ async function main() {
           "bare proxy": fmt(floor(maxLoad).ratio, 3),
           "bare proxy + one fdatasync p50": "-",
         },
+        // what the latency and throughput targets come down to on two shared cores: CPU taken from the others
+        ...[plainLoad, streamLoad, maxLoad].map((load) => ({
+          metric: `CPU per request, ${load}`,
+          target: "-",
+          ours: ms(get(load).cpuMs),
+          "bare proxy": ms(floor(load).cpuMs),
+          "bare proxy + one fdatasync p50": "-",
+        })),
       ]);
     }
     console.log("\nPeak RSS over the whole run (VmHWM; npm start is one process: the API and its projector thread)");
