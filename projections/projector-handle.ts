@@ -1,5 +1,5 @@
 import type { EventStore } from "../domain/event-store.ts";
-import { runProjector, type ProjectorOptions } from "./projector.ts";
+import { runProjector, urgency, type ProjectorOptions } from "./projector.ts";
 import { readCheckpoint } from "./checkpoints.ts";
 import type { Projection } from "./projection.ts";
 import type { ReadStore } from "./read-store.ts";
@@ -7,10 +7,15 @@ import type { ReadStore } from "./read-store.ts";
 export interface ProjectorHandle {
   /** global position the read models have applied */
   position(): number;
-  /** resolves true once the read models applied `position`, false after `timeoutMs` */
-  waitFor(position: number, timeoutMs?: number): Promise<boolean>;
+  /**
+   * resolves true once the read models applied `position`, false after `timeoutMs`; a query's wait hurries
+   * the projector (see hurry), `hurry: false` only follows its progress (the thread's position reports)
+   */
+  waitFor(position: number, timeoutMs?: number, hurry?: boolean): Promise<boolean>;
   /** waits (briefly) until the read models reach the event store's head */
   catchUp(timeoutMs?: number): Promise<boolean>;
+  /** a query waits for a position: the live projector stops lingering for more events (projector.ts, Urgency) */
+  hurry(): void;
   stop(): Promise<void>;
 }
 
@@ -31,9 +36,11 @@ export async function startProjector(
   onError: (e: unknown) => void,
   underLease?: UnderLease,
   observe?: ProjectorOptions["observe"],
+  lingerMs?: number,
 ): Promise<ProjectorHandle> {
   const applied = appliedPositions(await readCheckpoint(reads));
   const controller = new AbortController();
+  const urgent = urgency();
 
   const project = async (signal: AbortSignal) => {
     for (let delay = 100; !signal.aborted; delay = Math.min(delay * 2, 30_000)) {
@@ -44,6 +51,8 @@ export async function startProjector(
           projections,
           signal,
           observe,
+          urgency: urgent,
+          ...(lingerMs === undefined ? {} : { lingerMs }),
           onBatch(position) {
             delay = 100;
             applied.reached(position);
@@ -61,12 +70,18 @@ export async function startProjector(
     ? setInterval(() => void readCheckpoint(reads).then(applied.reached, () => undefined), 100).unref()
     : undefined;
 
+  const waitFor = (position: number, timeoutMs?: number, hurry = true) => {
+    if (hurry && position > applied.position()) urgent.hurry();
+    return applied.waitFor(position, timeoutMs);
+  };
   return {
     position: applied.position,
-    waitFor: applied.waitFor,
-    catchUp: async (timeoutMs = 1000) => applied.waitFor(await events.headPosition(), timeoutMs),
+    waitFor,
+    catchUp: async (timeoutMs = 1000) => waitFor(await events.headPosition(), timeoutMs),
+    hurry: urgent.hurry,
     async stop() {
       controller.abort();
+      urgent.hurry(); // a linger under way ends now
       if (follower) clearInterval(follower);
       await running;
       applied.cancel();
@@ -127,6 +142,7 @@ export function watchProjector(events: EventStore, reads: ReadStore, intervalMs 
     position: () => applied,
     waitFor,
     catchUp: async (timeoutMs = 1000) => waitFor(await events.headPosition(), timeoutMs),
+    hurry: () => undefined, // another process projects: it lingers at most LINGER_MS
     stop: async () => clearInterval(timer),
   };
 }

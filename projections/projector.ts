@@ -17,6 +17,9 @@ export interface ProjectorOptions {
   onBatch?: (position: number, events: number) => void;
   /** wraps the application of each batch (metrics, a span): calls `apply` once and returns its promise */
   observe?: (batch: RecordedEvent[], apply: () => Promise<void>) => Promise<void>;
+  /** how long a small live batch waits for more (LINGER_MS), cut short by `urgency.hurry()` */
+  lingerMs?: number;
+  urgency?: Urgency;
 }
 
 /**
@@ -68,13 +71,51 @@ const TICK = Symbol("tick");
 const tick = () => new Promise<typeof TICK>((resolve) => setImmediate(() => resolve(TICK)));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Live, a batch smaller than this waits briefly for more: fewer, larger writes at a few ms of lag. */
+/**
+ * Live, a batch smaller than this waits briefly for more: fewer, larger writes. At 300 gateway requests/s
+ * a 20 ms wait (it was 5) took a third less of the projector thread's CPU (BENCHMARKS.md, session 21);
+ * a query waiting for a position (`minPosition`) ends the wait at once (`Urgency`), so the lag it adds is
+ * only that of reads nobody waits for.
+ */
 const SMALL_BATCH = 64;
-const LINGER_MS = 5;
+export const LINGER_MS = 20;
+
+/** Ends the projector's linger early: a query waits for a position. A hurry during a batch ends the next linger. */
+export interface Urgency {
+  hurry(): void;
+  /** resolves after `ms`, or at once when hurried (since the last linger ended) */
+  linger(ms: number): Promise<void>;
+}
+
+export function urgency(): Urgency {
+  let wake: (() => void) | undefined;
+  let hurried = false;
+  return {
+    hurry() {
+      if (wake) wake();
+      else hurried = true;
+    },
+    linger(ms) {
+      if (hurried) {
+        hurried = false;
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          wake = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        wake = done;
+      });
+    },
+  };
+}
 
 /** Catch-up from the stored checkpoint in batches, then live, until the signal aborts. */
 export async function runProjector(options: ProjectorOptions): Promise<void> {
-  const { events, reads, projections, name = LIVE_PROJECTOR, batchSize = 1000, signal } = options;
+  const { events, reads, projections, name = LIVE_PROJECTOR, batchSize = 1000, signal, lingerMs = LINGER_MS } = options;
   const collectionOf = options.collectionOf ?? ((p: Projection) => p.collection);
   for (const projection of projections) {
     for (const fields of projection.indexes ?? []) await reads.collection(collectionOf(projection)).ensureIndex(fields);
@@ -99,7 +140,7 @@ export async function runProjector(options: ProjectorOptions): Promise<void> {
     await (options.observe ? options.observe(batch, () => applyBatch(options, batch)) : applyBatch(options, batch));
     options.onBatch?.(batch.at(-1)!.position, batch.length);
     // let the rest of the process (HTTP, the relay) run between batches of a long catch-up
-    if (batch.length < SMALL_BATCH && !signal.aborted) await sleep(LINGER_MS);
+    if (batch.length < SMALL_BATCH && !signal.aborted) await (options.urgency ? options.urgency.linger(lingerMs) : sleep(lingerMs));
     else await tick();
   }
 }

@@ -4,7 +4,8 @@ import type { AnalyticsEventTracked, NewEvent, RecordedEvent } from "../domain/e
 import { createMemoryEventStore } from "../infra/memory/event-store.ts";
 import { createMemoryReadStore } from "../infra/memory/read-store.ts";
 import type { Projection } from "./projection.ts";
-import { applyBatch, runProjector } from "./projector.ts";
+import { applyBatch, runProjector, urgency } from "./projector.ts";
+import { startProjector } from "./projector-handle.ts";
 import { LIVE_PROJECTOR, readCheckpoint } from "./checkpoints.ts";
 import type { Doc, ReadStore } from "./read-store.ts";
 
@@ -198,5 +199,48 @@ describe("runProjector", () => {
     });
     expect(batches).toEqual([4]); // one batch: positions 3 and 4, all that was available
     expect((await doc(reads, "a"))!.seen).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe("the live projector's linger, cut short by a query waiting for a position", () => {
+  it("urgency: a linger lasts its time unless hurried; a hurry between lingers ends the next one at once, once", async () => {
+    vi.useFakeTimers();
+    try {
+      const u = urgency();
+      let ended = false;
+      void u.linger(1000).then(() => (ended = true));
+      await vi.advanceTimersByTimeAsync(999);
+      expect(ended).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(ended).toBe(true);
+      ended = false;
+      void u.linger(1000).then(() => (ended = true));
+      u.hurry();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(ended).toBe(true);
+      u.hurry(); // while no linger runs (a batch is being applied)
+      let next = false;
+      void u.linger(1000).then(() => (next = true));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(next).toBe(true);
+      let after = false;
+      void u.linger(1000).then(() => (after = true));
+      await vi.advanceTimersByTimeAsync(999);
+      expect(after).toBe(false); // the hurry was used up
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("with a 10-minute linger, a minPosition wait still sees a new event applied (waitFor hurries the projector), and stop ends the linger", async () => {
+    const events = createMemoryEventStore();
+    const reads = createMemoryReadStore();
+    const projector = await startProjector(events, reads, [tally], (e) => expect.fail(String(e)), undefined, undefined, 600_000);
+    await events.append("analytics-first", [tracked("a")], "no_stream");
+    await vi.waitFor(() => expect(projector.position()).toBe(1)); // applied, nobody waiting: it lingers now
+    const { position } = await events.append("analytics-second", [tracked("a")], "no_stream");
+    expect(await projector.waitFor(position, 3_000)).toBe(true);
+    expect((await doc(reads, "a"))!.seen).toEqual([1, position]);
+    await projector.stop(); // lingering again after that batch: stop must not wait 10 minutes
   });
 });

@@ -59,6 +59,8 @@ export interface ComposeOptions {
   gateway?: Partial<GatewayOptions>;
   /** the Kafka client id of this program's producer */
   clientId?: string;
+  /** how long the live projector waits for more events after a small batch (default projector.ts LINGER_MS; tests lengthen it) */
+  projectorLingerMs?: number;
   /** the service name on this program's traces (default "ai-aggregator") */
   service?: string;
 }
@@ -212,6 +214,7 @@ export function compose(config: Config, options: ComposeOptions = {}) {
           (err) => logger.error({ err }, "projector failed, retrying"),
           lease,
           observeProjector(metrics, await tracer()),
+          options.projectorLingerMs,
         );
       }
       metrics.watchProjector(events, () => projector.position(), projections);
@@ -327,6 +330,7 @@ export function compose(config: Config, options: ComposeOptions = {}) {
       return (await import("../projector/supervisor.ts")).startBackgroundWorker(config, events, reads, get(TOKENS.logger), {
         begin: options.backgroundStarts,
         hungAfterMs: options.backgroundHungAfterMs,
+        ...(options.projectorLingerMs === undefined ? {} : { lingerMs: options.projectorLingerMs }),
       });
     },
     (background) => background?.stop(),

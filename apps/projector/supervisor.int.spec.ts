@@ -145,6 +145,32 @@ describe("the projector in npm start's worker thread (SQLite)", () => {
   });
 });
 
+describe("the thread's projector lingering for more events (SQLite)", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // a 10-minute linger: only the API's hurry (a query waiting for a position) can end it in time
+    t = await testApp({ LOG_LEVEL: "error" }, { background: true, projectorLingerMs: 600_000 });
+  });
+  afterAll(async () => t.close());
+
+  it("a minPosition read of the API's own write is answered although the projector lingers after each batch", async () => {
+    const pay = (amount: string) =>
+      t.app.inject({ method: "POST", url: "/billing/payment/process", headers: t.admin, payload: { userId: "lin", amount } });
+    const balanceAt = (position: number) => t.app.inject({ url: `/billing/balance/lin?minPosition=${position}`, headers: t.admin });
+    for (const [amount, total] of [
+      ["5", "5"],
+      ["7", "12"],
+      ["1", "13"],
+    ] as const) {
+      const paid = await pay(amount);
+      expect(paid.statusCode).toBe(201);
+      const balance = await balanceAt(paid.json().position); // 503 READ_MODEL.LAGGING after 5 s without the hurry
+      expect(balance.statusCode, balance.body).toBe(200);
+      expect(balance.json().balance).toBe(total);
+    }
+  });
+});
+
 describe("npm start's worker thread terminated while catching up a backlog (SQLite)", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "aggregator-thread-crash-"));
   let head = 0;

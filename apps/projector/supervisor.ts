@@ -7,7 +7,8 @@
 // checkpoints: the position guards make a replayed batch a no-op, as after any crash. The thread cannot
 // outlive `npm start`: it is part of the process.
 // The API's side is a ProjectorHandle fed by the thread's `applied` messages: `minPosition` waits end as
-// soon as the thread has applied the position, without polling the checkpoint.
+// soon as the thread has applied the position, without polling the checkpoint; a wait for a position not
+// applied yet sends `hurry`, so the thread's projector does not linger for more events first.
 import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
 import type { EventStore } from "../../domain/event-store.ts";
@@ -18,12 +19,13 @@ import type { ReadStore } from "../../projections/read-store.ts";
 
 /** thread → API: the read models applied `position`; or its event loop still turns (every `heartbeatMs`) */
 export type WorkerMessage = { type: "applied"; position: number } | { type: "alive" };
-/** API → thread */
-export type SupervisorMessage = "stop";
+/** API → thread: stop (finish and close), hurry (a query waits for a position: stop lingering) */
+export type SupervisorMessage = "stop" | "hurry";
 /** what the thread starts with: the configuration as environment variables, and its heartbeat period */
 export interface WorkerData {
   env: Record<string, string>;
   heartbeatMs: number;
+  lingerMs?: number;
 }
 
 export interface BackgroundWorker {
@@ -40,6 +42,8 @@ export interface SupervisorOptions {
   begin?: Promise<unknown>;
   /** a thread that sent nothing for this long is terminated and replaced (default 10 s; tests shorten it) */
   hungAfterMs?: number;
+  /** the thread's projector linger (ComposeOptions.projectorLingerMs) */
+  lingerMs?: number;
 }
 
 // Under tsx (development, tests) a small module loads worker.ts through tsx's API (Node 20 applies no
@@ -61,7 +65,7 @@ export async function startBackgroundWorker(
   events: EventStore,
   reads: ReadStore,
   log: Logger,
-  { begin = Promise.resolve(), hungAfterMs = HUNG_AFTER_MS }: SupervisorOptions = {},
+  { begin = Promise.resolve(), hungAfterMs = HUNG_AFTER_MS, lingerMs }: SupervisorOptions = {},
 ): Promise<BackgroundWorker> {
   const applied = appliedPositions(await readCheckpoint(reads));
   let stopping = false;
@@ -69,7 +73,7 @@ export async function startBackgroundWorker(
   let lastHeard = 0;
   let ended = Promise.resolve();
   let delay = FIRST_DELAY_MS;
-  const workerData: WorkerData = { env: envOf(config), heartbeatMs: HEARTBEAT_MS };
+  const workerData: WorkerData = { env: envOf(config), heartbeatMs: HEARTBEAT_MS, ...(lingerMs === undefined ? {} : { lingerMs }) };
 
   function start() {
     const w = new Worker(new URL(WORKER, import.meta.url), { workerData, execArgv: [], resourceLimits: HEAP });
@@ -107,11 +111,17 @@ export async function startBackgroundWorker(
 
   void begin.then(() => stopping || start());
 
+  const hurry = () => worker?.postMessage("hurry" satisfies SupervisorMessage);
+  const waitFor = (position: number, timeoutMs?: number, hurrying = true) => {
+    if (hurrying && position > applied.position()) hurry(); // the thread's projector stops lingering for more events
+    return applied.waitFor(position, timeoutMs);
+  };
   return {
     projector: {
       position: applied.position,
-      waitFor: applied.waitFor,
-      catchUp: async (timeoutMs = 1000) => applied.waitFor(await events.headPosition(), timeoutMs),
+      waitFor,
+      catchUp: async (timeoutMs = 1000) => waitFor(await events.headPosition(), timeoutMs),
+      hurry,
       stop: async () => undefined,
     },
     threadId: () => worker?.threadId,

@@ -9,7 +9,7 @@ import type { SupervisorMessage, WorkerData, WorkerMessage } from "./supervisor.
 
 if (!parentPort) throw new Error("apps/projector/worker.ts runs only as npm start's worker thread");
 const port = parentPort;
-const { env, heartbeatMs } = workerData as WorkerData;
+const { env, heartbeatMs, lingerMs } = workerData as WorkerData;
 const post = (message: WorkerMessage) => port.postMessage(message);
 setInterval(() => post({ type: "alive" }), heartbeatMs);
 post({ type: "alive" });
@@ -21,11 +21,15 @@ async function main() {
     import("../composition/container.ts"),
   ]);
   const config: Config = loadConfig(env);
-  const root = compose(config, { clientId: "ai-aggregator" });
+  const root = compose(config, { clientId: "ai-aggregator", ...(lingerMs === undefined ? {} : { projectorLingerMs: lingerMs }) });
   const log = root.resolve(TOKENS.logger);
   let stopping = false;
 
   port.on("message", (message: SupervisorMessage) => {
+    if (message === "hurry") {
+      if (config.RUN_PROJECTOR) void root.resolve(TOKENS.projector).then((p) => p.hurry());
+      return;
+    }
     if (message !== "stop" || stopping) return;
     stopping = true;
     // the API closed first: what it appended is final, so the read models catch up to it before the
@@ -38,7 +42,7 @@ async function main() {
     const projector = await root.resolve(TOKENS.projector);
     post({ type: "applied", position: projector.position() });
     while (!stopping)
-      if (await projector.waitFor(projector.position() + 1, 60_000)) post({ type: "applied", position: projector.position() });
+      if (await projector.waitFor(projector.position() + 1, 60_000, false)) post({ type: "applied", position: projector.position() });
   }
   async function relay() {
     await (
