@@ -73,7 +73,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Live, a batch smaller than this waits briefly for more: fewer, larger writes. At 300 gateway requests/s
- * a 20 ms wait (it was 5) took a third less of the projector thread's CPU (BENCHMARKS.md, session 21);
+ * a 20 ms wait (it was 5) took about 40 % less of the projector thread's CPU (BENCHMARKS.md, session 21);
  * a query waiting for a position (`minPosition`) ends the wait at once (`Urgency`), so the lag it adds is
  * only that of reads nobody waits for.
  */
