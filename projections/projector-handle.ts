@@ -38,9 +38,9 @@ export async function startProjector(
   observe?: ProjectorOptions["observe"],
   lingerMs?: number,
 ): Promise<ProjectorHandle> {
-  const applied = appliedPositions(await readCheckpoint(reads));
-  const controller = new AbortController();
   const urgent = urgency();
+  const applied = appliedPositions(await readCheckpoint(reads), urgent.hurry);
+  const controller = new AbortController();
 
   const project = async (signal: AbortSignal) => {
     for (let delay = 100; !signal.aborted; delay = Math.min(delay * 2, 30_000)) {
@@ -70,14 +70,10 @@ export async function startProjector(
     ? setInterval(() => void readCheckpoint(reads).then(applied.reached, () => undefined), 100).unref()
     : undefined;
 
-  const waitFor = (position: number, timeoutMs?: number, hurry = true) => {
-    if (hurry && position > applied.position()) urgent.hurry();
-    return applied.waitFor(position, timeoutMs);
-  };
   return {
     position: applied.position,
-    waitFor,
-    catchUp: async (timeoutMs = 1000) => waitFor(await events.headPosition(), timeoutMs),
+    waitFor: applied.waitFor,
+    catchUp: async (timeoutMs = 1000) => applied.waitFor(await events.headPosition(), timeoutMs),
     hurry: urgent.hurry,
     async stop() {
       controller.abort();
@@ -92,9 +88,10 @@ export async function startProjector(
 /**
  * The position the read models have applied, and the queries waiting for one (`minPosition`): fed by
  * whoever learns of progress (the projector's batches, a standby's checkpoint reads, a child process's
- * messages).
+ * messages). A wait for a position not applied yet calls `hurry` (the projector stops lingering), unless
+ * it passes `hurry: false`.
  */
-export function appliedPositions(start: number) {
+export function appliedPositions(start: number, hurry: () => void = () => undefined) {
   let applied = start;
   const waiters = new Set<{ position: number; resolve: (ok: boolean) => void }>();
   return {
@@ -109,8 +106,9 @@ export function appliedPositions(start: number) {
       }
     },
     /** resolves true once `position` is applied, false after `timeoutMs` */
-    waitFor(position: number, timeoutMs = 2000): Promise<boolean> {
+    waitFor(position: number, timeoutMs = 2000, hurrying = true): Promise<boolean> {
       if (position <= applied) return Promise.resolve(true);
+      if (hurrying) hurry();
       return new Promise((resolve) => {
         const waiter = { position, resolve };
         waiters.add(waiter);

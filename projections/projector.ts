@@ -69,7 +69,6 @@ export async function applyBatch(
 
 const TICK = Symbol("tick");
 const tick = () => new Promise<typeof TICK>((resolve) => setImmediate(() => resolve(TICK)));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Live, a batch smaller than this waits briefly for more: fewer, larger writes. At 300 gateway requests/s
@@ -78,7 +77,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * only that of reads nobody waits for.
  */
 const SMALL_BATCH = 64;
-export const LINGER_MS = 20;
+const LINGER_MS = 20;
 
 /** Ends the projector's linger early: a query waits for a position. A hurry during a batch ends the next linger. */
 export interface Urgency {
@@ -115,7 +114,16 @@ export function urgency(): Urgency {
 
 /** Catch-up from the stored checkpoint in batches, then live, until the signal aborts. */
 export async function runProjector(options: ProjectorOptions): Promise<void> {
-  const { events, reads, projections, name = LIVE_PROJECTOR, batchSize = 1000, signal, lingerMs = LINGER_MS } = options;
+  const {
+    events,
+    reads,
+    projections,
+    name = LIVE_PROJECTOR,
+    batchSize = 1000,
+    signal,
+    lingerMs = LINGER_MS,
+    urgency: urgent = urgency(),
+  } = options;
   const collectionOf = options.collectionOf ?? ((p: Projection) => p.collection);
   for (const projection of projections) {
     for (const fields of projection.indexes ?? []) await reads.collection(collectionOf(projection)).ensureIndex(fields);
@@ -140,7 +148,7 @@ export async function runProjector(options: ProjectorOptions): Promise<void> {
     await (options.observe ? options.observe(batch, () => applyBatch(options, batch)) : applyBatch(options, batch));
     options.onBatch?.(batch.at(-1)!.position, batch.length);
     // let the rest of the process (HTTP, the relay) run between batches of a long catch-up
-    if (batch.length < SMALL_BATCH && !signal.aborted) await (options.urgency ? options.urgency.linger(lingerMs) : sleep(lingerMs));
+    if (batch.length < SMALL_BATCH && !signal.aborted) await urgent.linger(lingerMs);
     else await tick();
   }
 }

@@ -67,7 +67,9 @@ export async function startBackgroundWorker(
   log: Logger,
   { begin = Promise.resolve(), hungAfterMs = HUNG_AFTER_MS, lingerMs }: SupervisorOptions = {},
 ): Promise<BackgroundWorker> {
-  const applied = appliedPositions(await readCheckpoint(reads));
+  // a wait for a position not applied yet tells the thread's projector to stop lingering for more events
+  const hurry = () => worker?.postMessage("hurry" satisfies SupervisorMessage);
+  const applied = appliedPositions(await readCheckpoint(reads), hurry);
   let stopping = false;
   let worker: Worker | undefined;
   let lastHeard = 0;
@@ -111,16 +113,11 @@ export async function startBackgroundWorker(
 
   void begin.then(() => stopping || start());
 
-  const hurry = () => worker?.postMessage("hurry" satisfies SupervisorMessage);
-  const waitFor = (position: number, timeoutMs?: number, hurrying = true) => {
-    if (hurrying && position > applied.position()) hurry(); // the thread's projector stops lingering for more events
-    return applied.waitFor(position, timeoutMs);
-  };
   return {
     projector: {
       position: applied.position,
-      waitFor,
-      catchUp: async (timeoutMs = 1000) => waitFor(await events.headPosition(), timeoutMs),
+      waitFor: applied.waitFor,
+      catchUp: async (timeoutMs = 1000) => applied.waitFor(await events.headPosition(), timeoutMs),
       hurry,
       stop: async () => undefined,
     },
