@@ -26,6 +26,7 @@ const KNOWN: Bench[] = [
   { name: "telemetry", about: "issue 10: gateway and trackUsage throughput with tracing exported and /metrics scraped vs off" },
   { name: "commit-wait", about: "issue 13: where a durable request waits, arrival → group commit → response (bench-only probe)" },
   { name: "memory", about: "issue 13: what holds the RSS of npm start under load (bench-only probe, heap snapshot)" },
+  { name: "floor", about: "issue 13: CPU per request of the baselines, the bare floor and ours; the highest ratio 2 cores allow" },
   { name: "start", about: "issue 13: start to healthy, compiled (node dist/main.js, npm start) vs tsx, median of 5" },
   { name: "replay-*", about: "issue 5: replay from the topic / from the store" },
   { name: "rebuild", about: "issue 5: rebuild of all projections" },

@@ -96,7 +96,7 @@ export type ReserveUsage = FreshIds &
   >;
 
 /** requestId must be the one the reservation was made with. */
-export type SettleUsage = Command<"settleUsage", UsageData & { reservationId: string }>;
+export type SettleUsage = Command<"settleUsage", UsageData & { reservationId: string }> & FreshIds;
 
 export type ReleaseUsage = Command<"releaseUsage", { userId: string; reservationId: string; reason: "failed" | "cancelled" | "expired" }>;
 

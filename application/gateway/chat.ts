@@ -151,7 +151,9 @@ export async function openChat(gw: Gateway, call: ChatCall): Promise<OpenChat> {
     apiKeyId: caller.keyId,
     requestId: `req_${id}`,
     reservationId: `rsv_${id}`,
-    usageId: `use_${id}`,
+    // a draw of its own: the request id is shown to the client before the settlement records this id
+    // (x-aggregator-request-id), so this one cannot be derived from it (settle: freshIds)
+    usageId: `use_${randomUUID().replace(/-/g, "")}`,
     amount: quote.holdAmount,
     expiresAt,
     startedAt: first.now,

@@ -73,9 +73,12 @@ export async function settle(p: Accounts, ctx: CommandContext, hold: Hold, usage
     usageSource: usage.source,
   };
   try {
+    // the usage id was drawn at random for this request and shown to no one before this records it
+    // (chat.ts); a settlement decided again after an append in flight failed reads the state the store
+    // holds, where a charge that did commit has released the hold: it is refused below, never recorded twice
     const r = await p.accounts.handle(
       hold.userId,
-      { type: "settleUsage", now: ctx.now, data: { ...data, reservationId: hold.reservationId } },
+      { type: "settleUsage", now: ctx.now, data: { ...data, reservationId: hold.reservationId }, freshIds: true },
       ctx,
     );
     return { cost, position: r.position };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { accountDecider } from "../../domain/account.ts";
+import { accountDecider, RECENT_IDS } from "../../domain/account.ts";
 import type { EventStore } from "../../domain/event-store.ts";
 import { accountStream, type RecordedEvent } from "../../domain/events.ts";
 import { createMemoryEventStore } from "../../infra/memory/event-store.ts";
@@ -146,6 +146,29 @@ describe("reserve → settle | release", () => {
     const all = await stream();
     expect(all.filter((e) => e.type === "ai_usage")).toHaveLength(1);
     expect(balanceOf(all).balanceAfter).toBe(1_000_000 - 450);
+  });
+
+  it("on an account that forgot old ids, hold and settlement ask the store nothing; settling the same hold again still charges once", async () => {
+    const { events, stream } = await platform();
+    const asked: string[][] = [];
+    const watched: EventStore = {
+      ...events,
+      usedIds: async (s, keys) => (asked.push(keys), events.usedIds!(s, keys)),
+    };
+    const q = { events: watched, accounts: createCommandHandler(watched).for(accountDecider, accountStream) };
+    for (let i = 0; i < RECENT_IDS + 2; i++) {
+      await reserve(q, ctx, hold(1000, `old${i}`));
+      await settle(q, ctx, hold(1000, `old${i}`), usage(1, 0));
+    }
+    asked.length = 0;
+    await reserve(q, ctx, hold(1000, "new"));
+    const first = await settle(q, ctx, hold(1000, "new"), usage(100, 20));
+    expect(asked).toEqual([]); // the gateway drew these ids for this request: no earlier event holds them
+    // the same settlement again (say, a retry whose charge did commit): the hold is released, so it goes the
+    // late-charge way, which is not fresh and is refused as charged already
+    expect(await settle(q, ctx, hold(1000, "new"), usage(100, 20))).toEqual({ cost: 450, position: first.position });
+    const charges = (await stream()).filter((e) => e.type === "ai_usage" && (e.data as { usageId: string }).usageId === "use_new");
+    expect(charges).toHaveLength(1);
   });
 
   it("release appends usage_released with its reason; releasing again is a no-op", async () => {
