@@ -72,7 +72,8 @@ export type UsageSource = "provider" | "counted";
  * Set by the caller when every id the command records was drawn at random for it (≥ 90 random bits, no
  * caller-chosen id, no Idempotency-Key to derive it from): no earlier event can hold such an id, so an
  * account state that forgot old ids need not ask the event store about them (account-ids.ts). A retry of
- * the same request draws new ids: only commands decided once per draw may say so.
+ * the same request draws new ids: only commands decided once per draw may say so, or one whose second
+ * decision is refused on another ground first (the gateway's settlement: its hold is released by then).
  */
 export interface FreshIds {
   freshIds?: true;
