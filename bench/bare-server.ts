@@ -11,7 +11,7 @@ app.get("/ready", async () => ({ ready: true }));
 
 const port = Number(process.env.PORT ?? 0);
 const address = await app.listen({ port, host: "127.0.0.1" });
-console.log(`bare server listening on ${address}`);
+console.log(JSON.stringify({ url: address }));
 
 const stop = async () => {
   await app.close();

@@ -8,7 +8,7 @@
 // 5.   npm start on those 200k events and an empty read store: its projector thread's catch-up and peak RSS.
 // Every ratio divides by a baseline measured in this run. All traffic stays on 127.0.0.1; temp files
 // are removed at the end. BENCH_SECONDS (default 10) sets the length of each HTTP phase.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
@@ -26,8 +26,9 @@ import type { StreamCommands } from "../application/commands/command-handler.ts"
 import { compose, TOKENS } from "../apps/composition/container.ts";
 import { loadConfig } from "../infra/config.ts";
 import { projectToHead } from "../test/harness/read-models.ts";
-import { freePort, startServer } from "../test/harness/server.ts";
+import { startServer } from "../test/harness/server.ts";
 import { cpuSecondsOf, fmt, memoryOf, printMachine, printTable, sampleRss, systemBusySeconds } from "./machine.ts";
+import { startBareServer } from "./peers.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -109,38 +110,6 @@ async function load(url: string, pid: number, userId: (i: number) => string, hea
   };
 }
 
-async function startBare() {
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "bench/bare-server.ts"], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: String(port) },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`bare server exited ${child.exitCode}`);
-    if (
-      await fetch(`${url}/ready`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    if (i > 300) throw new Error("bare server not ready after 30 s");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    pid: child.pid!,
-    stop: async () => {
-      if (child.exitCode === null) {
-        child.kill("SIGTERM");
-        await once(child, "exit");
-      }
-    },
-  };
-}
-
 type Load = Awaited<ReturnType<typeof load>>;
 
 /** `npm start` on a fresh DATA_DIR, 65 funded accounts, then the given load phases; memory over all of them. */
@@ -170,7 +139,7 @@ async function aggregator(env: Record<string, string>, phases: Record<string, (i
 
 async function httpBench() {
   // the baseline is measured before and after the platform (other load on the machine drifts); ratios use the mean
-  const bare = await startBare();
+  const bare = await startBareServer();
   const spreadUsers = (i: number) => `bench-${i % 64}`;
   let before: Load, after: Load, main: Awaited<ReturnType<typeof aggregator>>, split: typeof main;
   try {

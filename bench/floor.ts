@@ -11,29 +11,24 @@
 //    row per event in a read table (the projection baseline of bench/core.ts).
 // 3. The most requests per second two cores allow at floor cost plus the load generator's, ÷ the baseline
 //    measured in this run: the highest ratio each target could read here.
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { once } from "node:events";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
+import { join } from "node:path";
 import Database from "better-sqlite3";
 import { accountDecider, decideAccount, evolveAccount, type AccountCommand, type AccountEventInput } from "../domain/account.ts";
 import { accountStream, type NewEvent } from "../domain/events.ts";
 import { chain } from "../domain/hash-chain.ts";
 import { openSqliteEventStore } from "../infra/sqlite/event-store.ts";
 import { startServer } from "../test/harness/server.ts";
-import { cpuSecondsOf, fmt, printMachine, printTable } from "./machine.ts";
-import { startBareProxy, startFixture } from "./peers.ts";
+import { cpuSecondsOf, fmt, printMachine, printTable, threadCpuSeconds } from "./machine.ts";
+import { startBareProxy, startBareServer, startFixture } from "./peers.ts";
+import { ADMIN_TOKEN, seed, UPSTREAM_KEY, upstreamEnv } from "./probes/server.ts";
 
-const ROOT = resolve(import.meta.dirname, "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = 64;
 const ACCOUNTS = 64;
-const ADMIN_TOKEN = "bench-admin-token-0123456789abcdef";
-const UPSTREAM_KEY = "bench-upstream-key-0123456789";
 /** events a plain gateway request appends: usage_reserved, then ai_usage + transaction_created + usage_released */
 const GATEWAY_EVENTS = 4;
 const TRACK_EVENTS = 2;
@@ -42,21 +37,6 @@ const us = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
 
 type Cannon = (options: Record<string, unknown>) => Promise<{ requests: { total: number }; non2xx: number; errors: number }>;
 const autocannon = createRequire(import.meta.url)("autocannon") as Cannon;
-
-/** CPU seconds used so far by each thread of `pid` (thread id → seconds), from /proc/<pid>/task */
-function threadCpu(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      out.set(tid, (Number(f[11]) + Number(f[12])) / 100);
-    } catch {
-      /* the thread ended */
-    }
-  }
-  return out;
-}
 
 interface Measured {
   reqPerSec: number;
@@ -74,9 +54,9 @@ async function measure(pids: number[], options: Record<string, unknown>): Promis
   const run = (duration: number) => autocannon({ connections: CONNECTIONS, duration, ...options });
   await run(2);
   const cpu = () => pids.reduce((sum, pid) => sum + (cpuSecondsOf(pid) ?? 0), 0);
-  const [server0, client0, threads0] = [cpu(), cpuSecondsOf() ?? 0, threadCpu(pids[0]!)];
+  const [server0, client0, threads0] = [cpu(), cpuSecondsOf() ?? 0, threadCpuSeconds(pids[0]!)];
   const r = await run(SECONDS);
-  const [server1, client1, threads1] = [cpu(), cpuSecondsOf() ?? 0, threadCpu(pids[0]!)];
+  const [server1, client1, threads1] = [cpu(), cpuSecondsOf() ?? 0, threadCpuSeconds(pids[0]!)];
   if (r.non2xx + r.errors > 0) throw new Error(`${r.non2xx} non-2xx, ${r.errors} errors`);
   const per = (seconds: number) => (seconds * 1000) / r.requests.total;
   return {
@@ -92,49 +72,11 @@ async function measure(pids: number[], options: Record<string, unknown>): Promis
   };
 }
 
-/** bench/bare-server.ts in its own process, on a port of its own */
-async function bareServer() {
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/bare-server.ts"], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: "0" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const [line] = (await once(createInterface({ input: child.stdout! }), "line")) as [string]; // "bare server listening on <url>"
-  return {
-    url: line.replace(/^.* on /, ""),
-    pid: child.pid!,
-    stop: async () => {
-      child.kill("SIGTERM");
-      if (child.exitCode === null) await once(child, "exit");
-    },
-  };
-}
-
+/** `npm start` on a fresh DATA_DIR against the fixture, seeded as the probed benches are (64 accounts, 20 keyed ones) */
 async function ours(fixtureUrl: string) {
   const dir = mkdtempSync(join(tmpdir(), "aggregator-bench-floor-"));
-  const server = await startServer({
-    DATA_DIR: dir,
-    ADMIN_TOKEN,
-    OPENAI_BASE_URL: `${fixtureUrl}/openai/v1`,
-    OPENAI_API_KEY: UPSTREAM_KEY,
-  });
-  const admin = { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` };
-  const keys: string[] = [];
-  for (let i = 0; i < ACCOUNTS; i++) {
-    const pay = await fetch(`${server.url}/billing/payment/process`, {
-      method: "POST",
-      headers: admin,
-      body: JSON.stringify({ userId: `bench-${i}`, amount: "100000" }),
-    });
-    if (pay.status !== 201) throw new Error(`seeding: ${pay.status}`);
-    if (i >= 20) continue; // the gateway bench's 20 keys
-    const key = await fetch(`${server.url}/auth/api-keys`, {
-      method: "POST",
-      headers: admin,
-      body: JSON.stringify({ userId: `bench-${i}`, name: "bench" }),
-    });
-    keys.push(((await key.json()) as { key: string }).key);
-  }
+  const server = await startServer({ DATA_DIR: dir, ADMIN_TOKEN, ...upstreamEnv(fixtureUrl) });
+  const keys = await seed(server.url);
   return {
     ...server,
     keys,
@@ -229,6 +171,14 @@ function billingFloor(requests: number) {
       for (const event of chained) evolveAccount(state, event as AccountEventInput);
       return chained;
     };
+    const rowsOf = (i: number, events: NewEvent[]): Row[] =>
+      events.map((e) => ({
+        stream: `account-floor-${i}`,
+        eventId: e.metadata.eventId,
+        type: e.type,
+        data: JSON.stringify(e.data),
+        metadata: JSON.stringify(e.metadata),
+      }));
     const now = new Date().toISOString();
     for (let i = 0; i < ACCOUNTS; i++) {
       const data = {
@@ -240,15 +190,6 @@ function billingFloor(requests: number) {
         method: "card" as const,
       };
       writeEvents([rowsOf(i, decide(i, { type: "processPayment", now, data }))]);
-    }
-    function rowsOf(i: number, events: NewEvent[]): Row[] {
-      return events.map((e) => ({
-        stream: `account-floor-${i}`,
-        eventId: e.metadata.eventId,
-        type: e.type,
-        data: JSON.stringify(e.data),
-        metadata: JSON.stringify(e.metadata),
-      }));
     }
     const usage = (i: number): AccountCommand => ({
       type: "trackUsage",
@@ -305,7 +246,7 @@ console.log(
   `autocannon ${CONNECTIONS} connections in this process, 2 s warm-up + ${SECONDS} s per phase; CPU = per answered request, user + system`,
 );
 
-const bare = await bareServer();
+const bare = await startBareServer();
 const bareRun = await measure([bare.pid], trackOptions(bare.url));
 await bare.stop();
 const fixture = await startFixture();

@@ -1,4 +1,4 @@
-import { closeSync, fdatasyncSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fdatasyncSync, fsyncSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -67,9 +67,21 @@ export function memoryOf(pid: number | "self" = "self"): { rssMb: number | null;
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; null where unreadable. */
-export function cpuSecondsOf(pid: number | "self" = "self"): number | null {
+export const cpuSecondsOf = (pid: number | "self" = "self"): number | null => statCpuSeconds(`/proc/${pid}/stat`);
+
+/** CPU seconds each thread of `pid` has used so far (thread id → seconds), from /proc/<pid>/task; the main thread's id is `pid` */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const seconds = statCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
+    if (seconds !== null) out.set(tid, seconds); // null: the thread ended meanwhile
+  }
+  return out;
+}
+
+function statCpuSeconds(file: string): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = readFileSync(file, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // the name in (...) may hold spaces
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
   } catch {

@@ -42,6 +42,9 @@ async function startScript(script: string, env: Record<string, string> = {}): Pr
 /** bench/upstream-server.ts in its own process */
 export const startFixture = () => startScript("bench/upstream-server.ts");
 
+/** bench/bare-server.ts (a bare fastify POST route, the HTTP baseline of bench/core.ts) in its own process */
+export const startBareServer = () => startScript("bench/bare-server.ts");
+
 /** bench/bare-proxy.ts (fastify + undici, passing through to the fixture, nothing else) in its own process */
 export const startBareProxy = (fixtureUrl: string) => startScript("bench/bare-proxy.ts", { UPSTREAM: fixtureUrl });
 

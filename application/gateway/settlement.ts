@@ -73,9 +73,8 @@ export async function settle(p: Accounts, ctx: CommandContext, hold: Hold, usage
     usageSource: usage.source,
   };
   try {
-    // the usage id was drawn at random for this request and shown to no one before this records it
-    // (chat.ts); a settlement decided again after an append in flight failed reads the state the store
-    // holds, where a charge that did commit has released the hold: it is refused below, never recorded twice
+    // freshIds: the usage id was drawn for this request and shown to no one before this records it (chat.ts);
+    // decided again, a settlement whose charge committed finds its hold released (FreshIds, account-commands.ts)
     const r = await p.accounts.handle(
       hold.userId,
       { type: "settleUsage", now: ctx.now, data: { ...data, reservationId: hold.reservationId }, freshIds: true },
