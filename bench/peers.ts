@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { freePort } from "../test/harness/server.ts";
+import type { DurableKind } from "./durable-floor.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const PORTKEY_DIR = join(ROOT, ".bench", "portkey");
@@ -45,8 +46,12 @@ export const startFixture = () => startScript("bench/upstream-server.ts");
 /** bench/bare-server.ts (a bare fastify POST route, the HTTP baseline of bench/core.ts) in its own process */
 export const startBareServer = () => startScript("bench/bare-server.ts");
 
-/** bench/bare-proxy.ts (fastify + undici, passing through to the fixture, nothing else) in its own process */
-export const startBareProxy = (fixtureUrl: string) => startScript("bench/bare-proxy.ts", { UPSTREAM: fixtureUrl });
+/**
+ * bench/bare-proxy.ts (fastify + undici, passing through to the fixture, nothing else) in its own process;
+ * `durable`: each request's billing events made durable too (bench/durable-floor.ts)
+ */
+export const startBareProxy = (fixtureUrl: string, durable?: DurableKind) =>
+  startScript("bench/bare-proxy.ts", { UPSTREAM: fixtureUrl, ...(durable ? { DURABLE: durable } : {}) });
 
 const installed = (pkg: string) => {
   try {
