@@ -169,4 +169,24 @@ describe("sqlite event store", () => {
     controller.abort();
     await done;
   });
+
+  it("a subscriber busy while another connection committed reads that commit when it asks, not at the next poll", async () => {
+    const reader = open();
+    const writer = open();
+    const controller = new AbortController();
+    const events = reader.subscribeToAll(0, controller.signal)[Symbol.asyncIterator]();
+    await writer.append("x", [testEvent()], "no_stream");
+    expect((await events.next()).value).toMatchObject({ streamName: "x", revision: 0 });
+    // the subscriber holds its first event (a projector applying a batch, or lingering) while this commits
+    await writer.append("x", [testEvent()], 0);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the commit's WAL notification, if one is watched, has come
+    vi.useFakeTimers({ toFake: ["setTimeout"] }); // the poll never fires: only the commit already made can end the wait
+    try {
+      expect((await events.next()).value).toMatchObject({ streamName: "x", revision: 1 });
+    } finally {
+      vi.useRealTimers();
+      controller.abort();
+      await events.return?.();
+    }
+  });
 });

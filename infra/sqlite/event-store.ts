@@ -151,12 +151,10 @@ export function openSqliteEventStore(file: string, options: SqliteEventStoreOpti
   const wakeAll = () => {
     for (const wake of [...waiters]) wake();
   };
-  let walWatch: FSWatcher | undefined; // started by the first subscription that waits
+  // Open only while a subscription waits: a busy subscriber (the projector, lingering between batches) is
+  // not woken by every commit of the writer, which costs both threads a wake-up each time.
+  let walWatch: FSWatcher | undefined;
   const wal = `${basename(file)}-wal`;
-  function watchWal() {
-    // the folder, not the file: SQLite deletes and recreates the WAL, a watch on the file would go stale
-    walWatch ??= watch(dirname(file), { persistent: false }, (_, name) => name === wal && wakeAll()).on("error", () => undefined);
-  }
 
   function startWriter(): Worker {
     // execArgv []: a worker would inherit tsx's --import, which costs ~100 ms and does nothing there
@@ -225,12 +223,25 @@ export function openSqliteEventStore(file: string, options: SqliteEventStoreOpti
     setImmediate(flush);
   }
 
-  function waitForAppend(signal: AbortSignal): Promise<void> {
-    watchWal();
+  /** resolves once an event after `after` is stored, by any process; POLL_MS at most */
+  function waitForAppend(after: number, signal: AbortSignal): Promise<void> {
+    // the folder, not the file: SQLite deletes and recreates the WAL, a watch on the file would go stale
+    walWatch ??= watch(dirname(file), { persistent: false }, (_, name) => name === wal && wakeAll()).on("error", () => undefined);
+    const unwatch = () => {
+      if (waiters.size > 0) return;
+      walWatch?.close();
+      walWatch = undefined;
+    };
+    // armed, then looked: a commit made since the subscription's last page (it was not watching) is not missed
+    if ((head.get() ?? 0) > after) {
+      unwatch();
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         waiters.delete(done);
+        unwatch();
         signal.removeEventListener("abort", done);
         closing.signal.removeEventListener("abort", done);
         resolve();
@@ -313,7 +324,7 @@ export function openSqliteEventStore(file: string, options: SqliteEventStoreOpti
         // a page cut by its bytes is followed by a loop turn: a consumer that batches what is ready
         // without waiting (the projector) ends its batch there, so batches are bounded in bytes too
         if (cut) await new Promise((resolve) => setImmediate(resolve));
-        else if (rows.length < SUBSCRIPTION_PAGE) await waitForAppend(signal);
+        else if (rows.length < SUBSCRIPTION_PAGE) await waitForAppend(last, signal);
       }
     },
     async headPosition() {
