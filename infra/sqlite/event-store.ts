@@ -151,8 +151,8 @@ export function openSqliteEventStore(file: string, options: SqliteEventStoreOpti
   const wakeAll = () => {
     for (const wake of [...waiters]) wake();
   };
-  // Open only while a subscription waits: a busy subscriber (the projector, lingering between batches) is
-  // not woken by every commit of the writer, which costs both threads a wake-up each time.
+  // Open only while a subscription waits (waitForAppend): a subscriber busy between two waits (the projector
+  // applying a batch, lingering) is not woken by commits it will read anyway, and finds them when it next asks.
   let walWatch: FSWatcher | undefined;
   const wal = `${basename(file)}-wal`;
 
