@@ -7,7 +7,7 @@
 //   inline: one better-sqlite3 transaction on the main thread, same schema and pragmas: no thread hop
 //           at all, the least a commit can take here (it blocks the loop for its fsync).
 import { randomUUID } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -19,11 +19,13 @@ import { openSqliteEventStore } from "../infra/sqlite/event-store.ts";
 export type DurableKind = "store" | "inline";
 type Append = (stream: string, events: NewEvent[], expected: ExpectedRevision) => Promise<AppendResult>;
 
-/** an append that resolves once `events` are fsynced in a fresh SQLite event store under the temp folder */
+/** an append that resolves once `events` are fsynced in a fresh SQLite event store under the temp folder (removed by close) */
 export function durableAppend(kind: DurableKind): { append: Append; close(): Promise<void> } {
-  const file = join(mkdtempSync(join(tmpdir(), "aggregator-bench-durable-floor-")), "events.db");
+  const dir = mkdtempSync(join(tmpdir(), "aggregator-bench-durable-floor-"));
+  const file = join(dir, "events.db");
   const store = openSqliteEventStore(file); // the schema, and the writer for `store`
-  if (kind === "store") return { append: store.append.bind(store), close: () => store.close() };
+  const removed = () => rmSync(dir, { recursive: true, force: true });
+  if (kind === "store") return { append: store.append.bind(store), close: () => store.close().then(removed) };
   const db = new Database(file);
   for (const pragma of ["journal_mode = WAL", "synchronous = FULL", "temp_store = MEMORY", "cache_size = -4096"]) db.pragma(pragma);
   const insert = db.prepare(
@@ -44,6 +46,7 @@ export function durableAppend(kind: DurableKind): { append: Append; close(): Pro
     close: async () => {
       db.close();
       await store.close();
+      removed();
     },
   };
 }
