@@ -21,7 +21,7 @@ app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body,
 app.post("/v1/chat/completions", async (request, reply) => {
   const billed = durable && requestEvents();
   const streamed = billed && (JSON.parse(request.body as string) as { stream?: boolean }).stream === true;
-  const holding = billed && streamed ? durable.append(billed.stream, billed.hold(), "no_stream") : null;
+  const holding = billed && streamed ? durable.append(billed.stream, billed.hold(), "no_stream") : undefined;
   const answer = await pool.request({
     method: "POST",
     path: `${upstream.pathname.replace(/\/$/, "")}/openai/v1/chat/completions`,
@@ -30,7 +30,7 @@ app.post("/v1/chat/completions", async (request, reply) => {
   });
   reply.code(answer.statusCode).header("content-type", String(answer.headers["content-type"] ?? "application/json"));
   if (!billed) return reply.send(answer.body);
-  if (!holding) {
+  if (!streamed) {
     // plain: the hold and the settlement in one append, as ours mostly makes them (one commit, one fsync)
     const body = await answer.body.text();
     await durable.append(billed.stream, [...billed.hold(), ...billed.settlement()], "no_stream");

@@ -19,18 +19,30 @@ import { openSqliteEventStore } from "../infra/sqlite/event-store.ts";
 export type DurableKind = "store" | "inline";
 type Append = (stream: string, events: NewEvent[], expected: ExpectedRevision) => Promise<AppendResult>;
 
+/**
+ * The event table of infra/sqlite (its schema, made by opening the store) on a connection of this thread with
+ * its writer's pragmas, and the writer's INSERT: what a commit costs without the writer thread.
+ */
+export function openEventTable(file: string) {
+  void openSqliteEventStore(file).close(); // the real schema; no append, so no writer thread
+  const db = new Database(file);
+  for (const pragma of ["journal_mode = WAL", "synchronous = FULL", "temp_store = MEMORY", "cache_size = -4096"]) db.pragma(pragma);
+  const insert = db.prepare<[string, number, string, string, string, string, string]>(
+    "INSERT INTO events (stream, revision, event_id, type, data, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+  );
+  return { db, insert };
+}
+
 /** an append that resolves once `events` are fsynced in a fresh SQLite event store under the temp folder (removed by close) */
 export function durableAppend(kind: DurableKind): { append: Append; close(): Promise<void> } {
   const dir = mkdtempSync(join(tmpdir(), "aggregator-bench-durable-floor-"));
   const file = join(dir, "events.db");
-  const store = openSqliteEventStore(file); // the schema, and the writer for `store`
   const removed = () => rmSync(dir, { recursive: true, force: true });
-  if (kind === "store") return { append: store.append.bind(store), close: () => store.close().then(removed) };
-  const db = new Database(file);
-  for (const pragma of ["journal_mode = WAL", "synchronous = FULL", "temp_store = MEMORY", "cache_size = -4096"]) db.pragma(pragma);
-  const insert = db.prepare(
-    "INSERT INTO events (stream, revision, event_id, type, data, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-  );
+  if (kind === "store") {
+    const store = openSqliteEventStore(file);
+    return { append: store.append.bind(store), close: () => store.close().then(removed) };
+  }
+  const { db, insert } = openEventTable(file);
   const write = db.transaction((stream: string, events: NewEvent[], from: number) => {
     const at = new Date().toISOString();
     events.forEach((e, i) =>
@@ -45,7 +57,6 @@ export function durableAppend(kind: DurableKind): { append: Append; close(): Pro
     },
     close: async () => {
       db.close();
-      await store.close();
       removed();
     },
   };

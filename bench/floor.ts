@@ -20,8 +20,8 @@ import Database from "better-sqlite3";
 import { accountDecider, decideAccount, evolveAccount, type AccountCommand, type AccountEventInput } from "../domain/account.ts";
 import { accountStream, type NewEvent } from "../domain/events.ts";
 import { chain } from "../domain/hash-chain.ts";
-import { openSqliteEventStore } from "../infra/sqlite/event-store.ts";
 import { startServer } from "../test/harness/server.ts";
+import { openEventTable } from "./durable-floor.ts";
 import { cpuSecondsOf, fmt, printMachine, printTable, threadCpuSeconds } from "./machine.ts";
 import { startBareProxy, startBareServer, startFixture } from "./peers.ts";
 import { ADMIN_TOKEN, seed, UPSTREAM_KEY, upstreamEnv } from "./probes/server.ts";
@@ -128,17 +128,11 @@ const chatOptions = (url: string, authorization: () => string) => ({
 function billingFloor(requests: number) {
   const dir = mkdtempSync(join(tmpdir(), "aggregator-bench-floor-sqlite-"));
   try {
-    const file = join(dir, "events.db");
-    void openSqliteEventStore(file).close(); // the real schema; no append, so no writer thread
-    const db = new Database(file);
-    for (const pragma of ["journal_mode = WAL", "synchronous = FULL", "temp_store = MEMORY", "cache_size = -4096"]) db.pragma(pragma);
+    const { db, insert } = openEventTable(join(dir, "events.db"));
     const read = new Database(join(dir, "read.db")); // the read store's pragmas: a projection can be rebuilt
     for (const pragma of ["journal_mode = WAL", "synchronous = NORMAL", "temp_store = MEMORY"]) read.pragma(pragma);
     read.exec("CREATE TABLE read_rows (id TEXT PRIMARY KEY, doc TEXT NOT NULL)");
     const revisionOf = db.prepare("SELECT revision FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1").pluck();
-    const insert = db.prepare(
-      "INSERT INTO events (stream, revision, event_id, type, data, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    );
     const insertRead = read.prepare("INSERT INTO read_rows (id, doc) VALUES (?, ?)");
     type Row = { stream: string; eventId: string; type: string; data: string; metadata: string };
     const writeEvents = db.transaction((appends: Row[][]) => {
